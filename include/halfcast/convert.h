@@ -1,0 +1,96 @@
+// Whole-model conversion from float32 to float16 or bfloat16.
+//
+//   #include "halfcast/convert.h"
+//   #include "halfcast/model_io.h"
+//
+//   absl::StatusOr<onnx::ModelProto> model = halfcast::LoadModel("model.onnx");
+//   if (!model.ok()) return model.status();
+//   halfcast::ConvertOptions options;
+//   options.keep_io_types = true;
+//   absl::StatusOr<halfcast::ConvertResult> result =
+//       halfcast::ConvertFloatToFloat16(*model, options);
+//   if (!result.ok()) return result.status();
+//   return halfcast::SaveModel(result->model, "model.fp16.onnx");
+//
+// Threading: the functions are reentrant; distinct calls on distinct models run concurrently.
+#ifndef HALFCAST_CONVERT_H_
+#define HALFCAST_CONVERT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "halfcast/model_io.h"
+#include "halfcast/options.h"
+#include "onnx/onnx_pb.h"
+
+namespace halfcast {
+
+// Why a node computes in float32.
+enum class KeepReason {
+  kOpBlockList,    // its op type is in ConvertOptions::op_block_list
+  kNodeBlockList,  // its name is in node_block_list, or its position in node_index_block_list
+  kSchema,         // its ONNX schema at the model's opset does not accept the target type
+  kModelFunction,  // it calls a model-local function or an op of an unknown domain
+  kSearch,         // mixed precision kept it to meet the accuracy bound
+};
+
+// Stable lower-case name of a reason ("op_block_list", "node_block_list", "schema",
+// "model_function", "search").
+const char* KeepReasonName(KeepReason reason);
+
+struct KeptNode {
+  std::string graph;     // "" for the main graph, else the path of subgraph attributes, e.g. "If_3/then_branch"
+  std::size_t index;     // position of the node in its graph
+  std::string name;      // node name (may be empty)
+  std::string op_type;
+  KeepReason reason;
+  std::string detail;    // human-readable why, e.g. "type parameter T of Resize-13 excludes float16"
+};
+
+struct ClippedTensor {
+  std::string name;            // initializer, Constant output or attribute tensor name
+  int64_t below_min = 0;       // values with 0 < |x| < min_positive_val raised to it
+  int64_t above_max = 0;       // finite values with |x| > max_finite_val lowered to it
+};
+
+struct ConvertReport {
+  int64_t nodes_converted = 0;            // nodes computing in the target type
+  std::vector<KeptNode> kept_nodes;       // nodes computing in float32, each with its reason
+  int64_t casts_inserted = 0;
+  int64_t casts_removed = 0;              // Casts removed by cleanup (exact round trips, no-ops)
+  int64_t initializers_converted = 0;
+  std::vector<std::string> shared_initializers;  // stored in the target type + one Cast to float32
+  std::vector<ClippedTensor> clipped;     // only tensors where something was clipped
+  uint64_t bytes_before = 0;              // tensor bytes of initializers + constants before
+  uint64_t bytes_after = 0;               // ... and after
+  std::vector<std::string> notes;         // e.g. "model uses opset 19; schemas of opset 17 used"
+};
+
+// The report as a JSON object (stable keys, for --report-json and tools).
+std::string ReportToJson(const ConvertReport& report);
+
+struct ConvertResult {
+  onnx::ModelProto model;
+  ConvertReport report;
+};
+
+// Converts `model` per SPEC.md section 1. `model` is not modified. Errors:
+// InvalidArgument for bad options or a malformed model (naming what is wrong);
+// FailedPrecondition when check_fp16_ready finds 16-bit floats already present.
+absl::StatusOr<ConvertResult> ConvertFloatToFloat16(const onnx::ModelProto& model,
+                                                    const ConvertOptions& options);
+
+// Path-based conversion for models with external data or over 2 GB: tensors stored as external
+// data are streamed from `input_path` to the output's external data file without holding the
+// whole model in memory. The output is written atomically (whole or not at all).
+absl::StatusOr<ConvertReport> ConvertFile(const std::string& input_path,
+                                          const std::string& output_path,
+                                          const ConvertOptions& options,
+                                          const SaveOptions& save_options = {});
+
+}  // namespace halfcast
+
+#endif  // HALFCAST_CONVERT_H_

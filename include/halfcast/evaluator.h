@@ -1,0 +1,74 @@
+// Running ONNX models: the Evaluator interface and halfcast's built-in ReferenceEvaluator.
+//
+//   halfcast::ReferenceEvaluator evaluator;
+//   halfcast::TensorMap feeds;
+//   feeds["x"] = halfcast::Tensor::Zeros(halfcast::DataType::kFloat, {1, 3, 48, 192});
+//   absl::StatusOr<halfcast::TensorMap> outputs = evaluator.Run(model, feeds);
+//
+// The reference evaluator follows the ONNX operator specification for float32, float64, integer
+// and bool tensors. float16 and bfloat16 tensors are stored in 16 bits; each op reads them as
+// float32, computes in float32 and rounds every 16-bit output to nearest even, so overflow and
+// precision loss show where a GPU storing float16 shows them (docs/numerics.md).
+//
+// Threading: an evaluator object is used by one thread at a time; distinct objects are
+// independent. `intra_op_threads` lets one Run use several threads.
+#ifndef HALFCAST_EVALUATOR_H_
+#define HALFCAST_EVALUATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "halfcast/tensor.h"
+#include "onnx/onnx_pb.h"
+
+namespace halfcast {
+
+struct RunOptions {
+  // Names of intermediate values to return besides the graph outputs.
+  std::vector<std::string> extra_outputs;
+  // Return every value of the main graph (inputs, initializers excluded).
+  bool return_all_values = false;
+  // Values taken as given: a node all of whose outputs are here is not run. Lets a caller reuse
+  // values of an earlier run that a change cannot affect. Optional; not owned.
+  const TensorMap* precomputed = nullptr;
+};
+
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  // Runs `model` on `feeds` (graph input name -> tensor). Returns graph outputs (and what
+  // `options` asks for) by name. Errors name the missing or mistyped input, or the op that failed.
+  virtual absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
+                                        const RunOptions& options = {}) = 0;
+};
+
+struct ReferenceEvaluatorOptions {
+  int intra_op_threads = 1;  // threads for matrix kernels; 0 = hardware concurrency
+  // Cap on bytes held by intermediate tensors at once; exceeding it is ResourceExhausted.
+  int64_t memory_limit_bytes = int64_t{8} << 30;
+  // Base folder for initializers stored as external data (the model file's folder).
+  std::string external_data_dir;
+};
+
+class ReferenceEvaluator : public Evaluator {
+ public:
+  explicit ReferenceEvaluator(ReferenceEvaluatorOptions options = {});
+  ~ReferenceEvaluator() override;
+
+  // Checks that every op of `model` (including subgraphs) is supported, before anything runs.
+  // Unimplemented naming op, domain and version otherwise.
+  absl::Status CheckSupported(const onnx::ModelProto& model) const;
+
+  absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
+                                const RunOptions& options = {}) override;
+
+ private:
+  ReferenceEvaluatorOptions options_;
+};
+
+}  // namespace halfcast
+
+#endif  // HALFCAST_EVALUATOR_H_

@@ -1,0 +1,113 @@
+// Mixed precision: the fewest float32 nodes that keep a converted model accurate.
+//
+//   halfcast::MixedPrecisionOptions options;
+//   options.rtol = 0.01;
+//   options.atol = 0.001;
+//   options.keep_io_types = true;
+//   std::vector<halfcast::TensorMap> feeds = {{{"x", x}}};
+//   absl::StatusOr<halfcast::MixedPrecisionResult> result =
+//       halfcast::AutoConvertMixedPrecision(model, feeds, options);
+//
+// Semantics follow onnxconverter-common's auto_mixed_precision.auto_convert_mixed_precision
+// (SPEC.md section 2), evaluated by halfcast's built-in CPU evaluator unless another Evaluator
+// is given.
+//
+// Threading: reentrant; callbacks run on the calling thread.
+#ifndef HALFCAST_MIXED_PRECISION_H_
+#define HALFCAST_MIXED_PRECISION_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "halfcast/convert.h"
+#include "halfcast/evaluator.h"
+#include "halfcast/options.h"
+#include "halfcast/tensor.h"
+
+namespace halfcast {
+
+// Decides whether candidate outputs are acceptable against the float32 reference outputs (both
+// keyed by graph output name). May return an error status (reported, search stops); must not
+// throw.
+using ValidateFn =
+    std::function<absl::StatusOr<bool>(const TensorMap& reference, const TensorMap& candidate)>;
+
+enum class SegmentState { kUntried, kGood, kBad };
+struct Segment {
+  std::size_t begin;  // first top-level node position
+  std::size_t size;
+  SegmentState state;
+};
+
+struct SearchProgress {
+  std::vector<Segment> segments;  // in graph order
+  int64_t evaluations = 0;
+  double elapsed_seconds = 0;
+};
+
+// Called after each attempt; return false to cancel (the search then fails with Cancelled).
+using ProgressFn = std::function<bool(const SearchProgress& progress)>;
+
+// The Python tool's visualisation: good sizes in *stars*, bad in (parentheses), untried plain.
+std::string FormatSegments(const std::vector<Segment>& segments);
+
+enum class SearchStrategy {
+  kErrorGuided,  // default: error-ordered, incremental evaluation; fewest evaluations
+  kBisect,       // the Python tool's algorithm, reproduced exactly
+};
+
+struct MixedPrecisionOptions {
+  // numpy.allclose tolerances; see SPEC.md section 2 for the defaults when only one is given.
+  std::optional<double> rtol;
+  std::optional<double> atol;
+  ValidateFn validate_fn;  // used instead of, or together with, rtol/atol
+  bool keep_io_types = false;
+  TargetType target = TargetType::kFloat16;
+  std::vector<std::string> op_block_list = DefaultOpBlockList();
+  float min_positive_val = 1e-7f;
+  float max_finite_val = 1e4f;
+  SearchStrategy strategy = SearchStrategy::kErrorGuided;
+  Evaluator* evaluator = nullptr;  // not owned; nullptr = built-in ReferenceEvaluator
+  ProgressFn progress;
+  LogCallback log;
+  int64_t max_evaluations = 0;  // 0 = no limit; reaching it is ResourceExhausted
+};
+
+struct OutputError {
+  std::string name;
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+};
+
+struct MixedPrecisionReport {
+  ConvertReport conversion;          // of the final model; kept_nodes include reason kSearch
+  int64_t evaluations = 0;
+  double seconds = 0;
+  std::vector<OutputError> output_errors;  // final model vs float32, worst over the feeds
+};
+
+struct MixedPrecisionResult {
+  onnx::ModelProto model;
+  MixedPrecisionReport report;
+};
+
+// Errors: InvalidArgument (no tolerance and no validate_fn, feeds missing an input or with a
+// wrong type/shape), FailedPrecondition (the float32 model does not validate against itself, or
+// nothing validates: the message gives the smallest error seen), Cancelled (progress said stop).
+absl::StatusOr<MixedPrecisionResult> AutoConvertMixedPrecision(
+    const onnx::ModelProto& model, const std::vector<TensorMap>& feeds,
+    const MixedPrecisionOptions& options);
+
+// Same, from a file, writing `output_path` atomically; for models with external data.
+absl::StatusOr<MixedPrecisionReport> AutoConvertMixedPrecisionFile(
+    const std::string& input_path, const std::string& output_path,
+    const std::vector<TensorMap>& feeds, const MixedPrecisionOptions& options,
+    const SaveOptions& save_options = {});
+
+}  // namespace halfcast
+
+#endif  // HALFCAST_MIXED_PRECISION_H_

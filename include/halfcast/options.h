@@ -1,0 +1,69 @@
+// Options shared by halfcast's conversions.
+//
+//   halfcast::ConvertOptions options;
+//   options.keep_io_types = true;
+//   options.target = halfcast::TargetType::kBFloat16;
+//   auto result = halfcast::ConvertFloatToFloat16(model, options);
+//
+// Threading: option objects are plain values; copy them freely between threads.
+#ifndef HALFCAST_OPTIONS_H_
+#define HALFCAST_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace halfcast {
+
+// The 16-bit floating-point type a conversion targets.
+enum class TargetType {
+  kFloat16,   // IEEE 754 binary16 (ONNX FLOAT16)
+  kBFloat16,  // bfloat16 (ONNX BFLOAT16)
+};
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// Receives what the library has to say; halfcast never prints on its own. Called on the thread
+// that called into the library; it must not throw.
+using LogCallback = std::function<void(LogLevel level, std::string_view message)>;
+
+// The op types kept in float32 by default: the Python tool's DEFAULT_OP_BLOCK_LIST, ops that
+// ONNX Runtime cannot run in float16.
+const std::vector<std::string>& DefaultOpBlockList();
+
+// Options of ConvertFloatToFloat16; names and defaults follow onnxconverter-common's
+// float16.convert_float_to_float16.
+struct ConvertOptions {
+  // Constant values with 0 < |x| < min_positive_val become sign(x) * min_positive_val.
+  // Must be >= 0.
+  float min_positive_val = 1e-7f;
+  // Finite constant values with |x| > max_finite_val become sign(x) * max_finite_val.
+  // Must be > 0 and at most the target type's largest finite value.
+  float max_finite_val = 1e4f;
+  // true: float32 graph inputs and outputs stay float32, with Casts inside the graph.
+  bool keep_io_types = false;
+  // When not empty: only the graph inputs/outputs named here stay float32 (keep_io_types is
+  // then ignored). Every name must be a graph input or output.
+  std::vector<std::string> keep_io_names;
+  // Skip ONNX shape/type inference; element types are then propagated from op schemas.
+  bool disable_shape_infer = false;
+  // Op types (default domain) kept in float32.
+  std::vector<std::string> op_block_list = DefaultOpBlockList();
+  // Node names kept in float32.
+  std::vector<std::string> node_block_list;
+  // Positions of top-level graph nodes kept in float32; identifies nodes that have no name or
+  // share one (mixed precision uses it).
+  std::vector<std::size_t> node_index_block_list;
+  // Refuse a model that already holds float16/bfloat16 values, initializers or Casts to them.
+  bool check_fp16_ready = true;
+  TargetType target = TargetType::kFloat16;
+  // Optional sink for progress and diagnostics (clipping summaries, opset notes).
+  LogCallback log;
+};
+
+}  // namespace halfcast
+
+#endif  // HALFCAST_OPTIONS_H_

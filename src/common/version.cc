@@ -1,0 +1,7 @@
+#include "halfcast/version.h"
+
+namespace halfcast {
+
+const char* Version() { return HALFCAST_VERSION_STRING; }
+
+}  // namespace halfcast

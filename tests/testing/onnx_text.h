@@ -1,0 +1,25 @@
+// Test fixtures written in ONNX textual syntax (onnx/defs/parser.h), so a test reads like the
+// graph it checks:
+//
+//   onnx::ModelProto model = ParseModelText(R"(
+//     <ir_version: 8, opset_import: ["" : 17]>
+//     g (float[N] x) => (float[N] y) { y = Relu(x) }
+//   )");
+#ifndef HALFCAST_TESTING_ONNX_TEXT_H_
+#define HALFCAST_TESTING_ONNX_TEXT_H_
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "onnx/onnx_pb.h"
+
+namespace halfcast::testing {
+
+// Parses a model; InvalidArgument with the parser's message on a syntax error.
+absl::StatusOr<onnx::ModelProto> TryParseModelText(std::string_view text);
+// Parses a model or fails the current test (returns an empty model then).
+onnx::ModelProto ParseModelText(std::string_view text);
+
+}  // namespace halfcast::testing
+
+#endif  // HALFCAST_TESTING_ONNX_TEXT_H_
