@@ -1,0 +1,103 @@
+// The contract between the reference evaluator's runner (src/eval/) and its op kernels
+// (src/eval/kernels/). A kernel computes one node from input tensors to output tensors.
+//
+// float16/bfloat16: unless a kernel is registered with `exact_16bit`, the runner hands it float32
+// copies of 16-bit float inputs and rounds its float32 outputs back to the 16-bit type of the
+// node's first 16-bit float input (round to nearest even), which is the documented float16
+// model: compute in float32, store in 16 bits. Kernels registered with `exact_16bit` (data
+// movement like Reshape, Gather, Concat; Cast, CastLike) see and produce 16-bit tensors as they are.
+#ifndef HALFCAST_EVAL_KERNEL_H_
+#define HALFCAST_EVAL_KERNEL_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "halfcast/tensor.h"
+#include "onnx/onnx_pb.h"
+
+namespace halfcast::eval {
+
+class SubgraphRunner;  // runs If/Loop/Scan bodies; defined by the runner (graph_runner.h)
+
+class KernelContext {
+ public:
+  KernelContext(const onnx::NodeProto& node, int opset, std::vector<const Tensor*> inputs,
+                int threads, SubgraphRunner* subgraphs)
+      : node_(node), opset_(opset), inputs_(std::move(inputs)), threads_(threads),
+        subgraphs_(subgraphs), outputs_(node.output_size()) {}
+
+  const onnx::NodeProto& node() const { return node_; }
+  // Version of the node's domain imported by the model (e.g. 13 for Softmax in an opset-13 model).
+  int opset() const { return opset_; }
+  int threads() const { return threads_; }
+  SubgraphRunner* subgraphs() const { return subgraphs_; }
+
+  int input_count() const { return static_cast<int>(inputs_.size()); }
+  // nullptr when the input is absent (index past the end or an empty name).
+  const Tensor* input(int i) const {
+    return i < static_cast<int>(inputs_.size()) ? inputs_[i] : nullptr;
+  }
+  // The input or an InvalidArgument error naming the node and the missing input.
+  absl::StatusOr<const Tensor*> RequiredInput(int i) const;
+
+  int output_count() const { return static_cast<int>(outputs_.size()); }
+  // An empty output name means the output is not wanted; kernels may still set it.
+  bool output_wanted(int i) const { return i < node_.output_size() && !node_.output(i).empty(); }
+  void set_output(int i, Tensor tensor) { outputs_[i] = std::move(tensor); }
+  std::vector<Tensor>& outputs() { return outputs_; }
+
+  // Attributes; the default is returned when the attribute is absent.
+  const onnx::AttributeProto* attribute(std::string_view name) const;
+  int64_t GetInt(std::string_view name, int64_t default_value) const;
+  float GetFloat(std::string_view name, float default_value) const;
+  std::string GetString(std::string_view name, std::string_view default_value) const;
+  std::vector<int64_t> GetInts(std::string_view name) const;  // empty when absent
+  std::vector<float> GetFloats(std::string_view name) const;
+  bool HasAttribute(std::string_view name) const { return attribute(name) != nullptr; }
+
+  // An InvalidArgument error prefixed with the node's op type and name.
+  absl::Status Error(std::string_view message) const;
+
+ private:
+  const onnx::NodeProto& node_;
+  int opset_;
+  std::vector<const Tensor*> inputs_;
+  int threads_;
+  SubgraphRunner* subgraphs_;
+  std::vector<Tensor> outputs_;
+};
+
+using KernelFn = absl::Status (*)(KernelContext& context);
+
+struct KernelDef {
+  std::string_view domain;  // "" for the default ONNX domain
+  std::string_view op_type;
+  int min_opset;  // first opset of the domain this kernel implements
+  int max_opset;  // last (inclusive); behaviour changes get separate entries or check opset()
+  KernelFn fn;
+  bool exact_16bit = false;  // see the file comment
+};
+
+// Each kernel family (kernels/*.cc) exposes its table; the registry is the explicit list of
+// them in kernel_registry.cc (no static self-registration).
+absl::Span<const KernelDef> ElementwiseKernels();
+absl::Span<const KernelDef> TensorKernels();        // shape and data movement
+absl::Span<const KernelDef> ControlFlowKernels();   // If, Loop, Scan
+absl::Span<const KernelDef> ReductionKernels();     // Reduce*, ArgMax/Min, Softmax family, TopK, CumSum
+absl::Span<const KernelDef> LinalgKernels();        // MatMul, Gemm, Einsum
+absl::Span<const KernelDef> ConvKernels();          // Conv, ConvTranspose, pools, LRN
+absl::Span<const KernelDef> NormalizationKernels(); // BatchNorm, InstanceNorm, LayerNorm
+absl::Span<const KernelDef> RecurrentKernels();     // RNN, GRU, LSTM
+absl::Span<const KernelDef> ResizeKernels();        // Resize, Upsample
+
+// The kernel for (domain, op_type) at `opset`, or nullptr.
+const KernelDef* FindKernel(std::string_view domain, std::string_view op_type, int opset);
+
+}  // namespace halfcast::eval
+
+#endif  // HALFCAST_EVAL_KERNEL_H_
