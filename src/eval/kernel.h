@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -49,6 +50,13 @@ class KernelContext {
   // An empty output name means the output is not wanted; kernels may still set it.
   bool output_wanted(int i) const { return i < node_.output_size() && !node_.output(i).empty(); }
   void set_output(int i, Tensor tensor) { outputs_[i] = std::move(tensor); }
+  // A zero-filled tensor for an output, after checking `shape`: dimensions >= 0, no overflow, and
+  // its bytes within what the evaluator's memory cap has left (ResourceExhausted naming the node).
+  // Kernels allocate through this so an absurd shape is an error, not an out-of-memory kill.
+  absl::StatusOr<Tensor> NewTensor(DataType type, std::vector<int64_t> shape) const;
+  // Bytes a kernel may still allocate; set by the runner (unlimited by default).
+  int64_t memory_budget() const { return memory_budget_; }
+  void set_memory_budget(int64_t bytes) { memory_budget_ = bytes; }
   std::vector<Tensor>& outputs() { return outputs_; }
 
   // Attributes; the default is returned when the attribute is absent.
@@ -70,6 +78,7 @@ class KernelContext {
   int threads_;
   SubgraphRunner* subgraphs_;
   std::vector<Tensor> outputs_;
+  int64_t memory_budget_ = INT64_MAX;
 };
 
 using KernelFn = absl::Status (*)(KernelContext& context);
