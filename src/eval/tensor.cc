@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
+#include "io/external_data.h"
 
 namespace halfcast {
 
@@ -239,14 +240,22 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
   }
   std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
   HALFCAST_ASSIGN_OR_RETURN(const int64_t count, CheckedElementCount(shape));
-  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
-    // TODO(evalcore): read through src/io/external_data.h once the io module provides it.
+  if (io::HasExternalData(proto)) {
     if (base_dir.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tensor '", proto.name(), "' has external data but no base folder was given"));
     }
-    return absl::UnimplementedError(
-        absl::StrCat("tensor '", proto.name(), "': external data is not supported yet"));
+    if (type == DataType::kString) {
+      return absl::UnimplementedError(
+          absl::StrCat("tensor '", proto.name(), "': external string data is not supported"));
+    }
+    // ReadExternalData checks the location stays in base_dir and the length matches the shape.
+    HALFCAST_ASSIGN_OR_RETURN(const std::string bytes, io::ReadExternalData(proto, base_dir));
+    if (bytes.size() != static_cast<std::size_t>(count) * ElementSize(type)) {
+      return absl::InvalidArgumentError(absl::StrCat("tensor '", proto.name(), "' has ",
+                                                     bytes.size(), " bytes of external data"));
+    }
+    return Tensor::Copy(type, std::move(shape), bytes.data());
   }
   if (type == DataType::kString) {
     HALFCAST_RETURN_IF_ERROR(

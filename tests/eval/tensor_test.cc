@@ -200,6 +200,25 @@ TEST(TensorTest, BadProtoIsAClearError) {
   EXPECT_THAT(TensorFromProto(p), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("external")));
 }
 
+TEST(TensorTest, ReadsExternalDataInsideBaseDirOnly) {
+  TempDir dir;
+  const float values[3] = {1, 2, 3};
+  testing::WriteFileBytes(dir.File("w.bin"),
+                          std::string(reinterpret_cast<const char*>(values), sizeof values));
+  onnx::TensorProto p;
+  p.set_name("w");
+  p.set_data_type(onnx::TensorProto::FLOAT);
+  p.add_dims(3);
+  p.set_data_location(onnx::TensorProto::EXTERNAL);
+  auto* entry = p.add_external_data();
+  entry->set_key("location");
+  entry->set_value("w.bin");
+  ASSERT_OK_AND_ASSIGN(Tensor t, TensorFromProto(p, dir.path()));
+  EXPECT_EQ(t.data<float>()[2], 3);
+  entry->set_value("../w.bin");
+  EXPECT_THAT(TensorFromProto(p, dir.path()), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("..")));
+}
+
 TEST(TensorTest, ReadsOnnxTestDataPb) {
   const std::string path =
       "/usr/share/libonnx-testdata/data/node/test_abs/test_data_set_0/input_0.pb";
