@@ -22,9 +22,12 @@ absl::Status CallOnnx(std::string_view what, Fn&& fn,
     std::forward<Fn>(fn)();
     return absl::OkStatus();
   } catch (const std::exception& e) {
-    return absl::Status(code, absl::StrCat(what, ": ", e.what()));
+    // Debian's Abseil has its own string_view type, which StrCat needs.
+    return absl::Status(code, absl::StrCat(absl::string_view(what.data(), what.size()), ": ",
+                                           e.what()));
   } catch (...) {
-    return absl::Status(code, absl::StrCat(what, ": unknown exception"));
+    return absl::Status(code, absl::StrCat(absl::string_view(what.data(), what.size()),
+                                           ": unknown exception"));
   }
 }
 
