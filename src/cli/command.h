@@ -1,0 +1,95 @@
+// The halfcast subcommands and what they share: argument handling, exit codes, output helpers.
+//
+// Exit codes (as diff and cmp use them): 0 success; 1 `compare` found outputs that are not close;
+// 2 any error (bad flags, unreadable files, a failed conversion). Errors go to stderr; on error no
+// output file is left behind.
+#ifndef HALFCAST_CLI_COMMAND_H_
+#define HALFCAST_CLI_COMMAND_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cli/args.h"
+#include "halfcast/convert.h"
+#include "halfcast/evaluator.h"
+#include "halfcast/model_io.h"
+#include "halfcast/options.h"
+
+namespace halfcast::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitNotClose = 1;
+inline constexpr int kExitError = 2;
+
+// A subcommand's body: returns the exit code, or an error printed by RunCommand.
+using CommandBody = absl::StatusOr<int> (*)(const ParsedArgs& args, std::ostream& out,
+                                            std::ostream& err);
+
+struct Command {
+  const CommandSpec* spec;
+  CommandBody body;
+};
+
+// The subcommands, in the order `halfcast --help` lists them.
+const std::vector<Command>& Commands();
+
+// Parses `args` for `command`, prints help or usage errors, runs the body and prints its error.
+int RunCommand(const Command& command, const std::vector<std::string>& args, std::ostream& out,
+               std::ostream& err);
+
+// The command line as a whole (args without the program name).
+int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Each subcommand's spec and body (one file each: <name>_command.cc).
+extern const CommandSpec kConvertSpec;
+absl::StatusOr<int> ConvertCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err);
+extern const CommandSpec kRunSpec;
+absl::StatusOr<int> RunModelCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err);
+extern const CommandSpec kCompareSpec;
+absl::StatusOr<int> CompareCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err);
+extern const CommandSpec kAutoSpec;
+absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err);
+extern const CommandSpec kInspectSpec;
+absl::StatusOr<int> InspectCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err);
+
+// The human-readable conversion report (stdout of `convert`, part of `auto`'s), indented.
+std::string FormatConvertReport(const ConvertReport& report);
+
+// --target, --op-block-list, --min-positive-val, --max-finite-val (convert and auto).
+std::vector<FlagSpec> ConversionFlags();
+absl::Status ApplyConversionFlags(const ParsedArgs& args, ConvertOptions* options);
+
+// --external-data[=BYTES] and the save options it gives.
+FlagSpec ExternalDataFlag();
+absl::StatusOr<SaveOptions> SaveOptionsFromFlags(const ParsedArgs& args);
+
+// Writes a --report-json file after `output` was saved with `save`; when that fails, removes the
+// output (and its external data file) so that an error leaves no output behind.
+absl::Status WriteReportOrRemoveOutput(const std::string& report_path, absl::string_view json,
+                                       const std::string& output, const SaveOptions& save);
+
+// --threads N, and the evaluator options it and the model's folder (external data) give.
+FlagSpec ThreadsFlag();
+absl::StatusOr<ReferenceEvaluatorOptions> EvaluatorOptionsFromFlags(const ParsedArgs& args,
+                                                                    const std::string& model);
+
+// --target float16|bfloat16.
+absl::StatusOr<TargetType> ParseTarget(absl::string_view text);
+// "1.5 MB" style sizes (powers of 1000, as disk tools report).
+std::string FormatBytes(uint64_t bytes);
+// `text` as a JSON string literal, quotes included.
+std::string JsonString(absl::string_view text);
+// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so `path`
+// is either untouched or complete.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes);
+// Fails with InvalidArgument when `input` and `output` name the same file (writing over a model
+// being read would destroy it; two outputs in one file would lose one).
+absl::Status CheckDistinctFiles(const std::string& input, const std::string& output);
+
+}  // namespace halfcast::cli
+
+#endif  // HALFCAST_CLI_COMMAND_H_

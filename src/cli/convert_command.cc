@@ -1,0 +1,145 @@
+// halfcast convert IN OUT: float32 -> float16 / bfloat16, every option of
+// convert_float_to_float16 as a flag.
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cli/command.h"
+#include "common/status_macros.h"
+#include "halfcast/convert.h"
+#include "halfcast/model_io.h"
+
+namespace halfcast::cli {
+
+namespace {
+
+std::vector<FlagSpec> ConvertFlags() {
+  std::vector<FlagSpec> flags = {
+      {"keep-io-types", FlagKind::kOptionalValue, "NAMES",
+       "keep float32 graph inputs/outputs (all, or only those named, comma-separated)"},
+      {"node-block-list", FlagKind::kValue, "NAMES", "node names kept in float32"},
+      {"disable-shape-infer", FlagKind::kSwitch, "", "skip onnx shape inference"},
+      {"no-check-fp16-ready", FlagKind::kSwitch, "",
+       "convert even if the model already holds 16-bit floats"},
+      ExternalDataFlag(),
+      {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON"},
+      {"quiet", FlagKind::kSwitch, "", "print nothing on success"},
+  };
+  const std::vector<FlagSpec> conversion = ConversionFlags();
+  flags.insert(flags.begin() + 1, conversion.begin(), conversion.end());
+  return flags;
+}
+
+absl::StatusOr<ConvertOptions> OptionsFromFlags(const ParsedArgs& args) {
+  ConvertOptions options;
+  if (args.Has("keep-io-types")) {
+    if (std::optional<std::string> names = args.Value("keep-io-types")) {
+      HALFCAST_ASSIGN_OR_RETURN(options.keep_io_names, ParseList("keep-io-types", *names));
+      if (options.keep_io_names.empty()) {
+        return absl::InvalidArgumentError(
+            "--keep-io-types=: give input/output names, or --keep-io-types alone for all");
+      }
+    } else {
+      options.keep_io_types = true;
+    }
+  }
+  HALFCAST_RETURN_IF_ERROR(ApplyConversionFlags(args, &options));
+  if (std::optional<std::string> nodes = args.Value("node-block-list")) {
+    HALFCAST_ASSIGN_OR_RETURN(options.node_block_list, ParseList("node-block-list", *nodes));
+  }
+  options.disable_shape_infer = args.Has("disable-shape-infer");
+  options.check_fp16_ready = !args.Has("no-check-fp16-ready");
+  return options;
+}
+
+// Node kept in float32, grouped by reason then op type: "schema: Resize x4, Range x1".
+std::string KeptSummary(const ConvertReport& report) {
+  std::map<std::string, std::map<std::string, int>> by_reason;
+  for (const KeptNode& node : report.kept_nodes) {
+    ++by_reason[KeepReasonName(node.reason)][node.op_type];
+  }
+  std::string text;
+  for (const auto& [reason, ops] : by_reason) {
+    absl::StrAppend(
+        &text, "    ", reason, ": ",
+        absl::StrJoin(ops, ", ",
+                      [](std::string* out, const std::pair<const std::string, int>& op) {
+                        absl::StrAppend(out, op.first, " x", op.second);
+                      }),
+        "\n");
+  }
+  return text;
+}
+
+}  // namespace
+
+const CommandSpec kConvertSpec = {
+    "convert",
+    "IN OUT",
+    "Convert a float32 model to float16 or bfloat16 and print what was done.",
+    ConvertFlags(),
+    2,
+    2,
+};
+
+std::string FormatConvertReport(const ConvertReport& report) {
+  std::string text =
+      absl::StrCat("  nodes converted: ", report.nodes_converted,
+                   ", kept in float32: ", report.kept_nodes.size(), "\n", KeptSummary(report));
+  absl::StrAppend(&text, "  casts inserted: ", report.casts_inserted,
+                  ", removed: ", report.casts_removed, "\n");
+  absl::StrAppend(&text, "  initializers converted: ", report.initializers_converted);
+  if (!report.shared_initializers.empty()) {
+    absl::StrAppend(&text, " (", report.shared_initializers.size(),
+                    " also used in float32, stored once with a Cast)");
+  }
+  absl::StrAppend(&text, "\n");
+  if (!report.clipped.empty()) {
+    int64_t below = 0;
+    int64_t above = 0;
+    for (const ClippedTensor& tensor : report.clipped) {
+      below += tensor.below_min;
+      above += tensor.above_max;
+    }
+    absl::StrAppend(&text, "  values clipped in ", report.clipped.size(), " tensors: ", below,
+                    " raised to min-positive-val, ", above, " lowered to max-finite-val\n");
+  }
+  absl::StrAppend(&text, "  tensor bytes: ", FormatBytes(report.bytes_before), " -> ",
+                  FormatBytes(report.bytes_after), "\n");
+  for (const std::string& note : report.notes) absl::StrAppend(&text, "  note: ", note, "\n");
+  return text;
+}
+
+absl::StatusOr<int> ConvertCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  const std::string& input = args.positionals()[0];
+  const std::string& output = args.positionals()[1];
+  HALFCAST_ASSIGN_OR_RETURN(ConvertOptions options, OptionsFromFlags(args));
+  HALFCAST_ASSIGN_OR_RETURN(const SaveOptions save, SaveOptionsFromFlags(args));
+  HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, output));
+  std::optional<std::string> report_path = args.Value("report-json");
+  if (report_path.has_value()) {
+    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, *report_path));
+    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(output, *report_path));
+  }
+  options.log = [&err](LogLevel level, std::string_view message) {
+    if (level >= LogLevel::kWarning) err << "halfcast convert: " << message << "\n";
+  };
+
+  // ConvertFile streams external data and never holds the whole model as one message.
+  HALFCAST_ASSIGN_OR_RETURN(const ConvertReport report, ConvertFile(input, output, options, save));
+  if (report_path.has_value()) {
+    HALFCAST_RETURN_IF_ERROR(
+        WriteReportOrRemoveOutput(*report_path, ReportToJson(report) + "\n", output, save));
+  }
+  if (!args.Has("quiet")) {
+    out << "converted " << input << " -> " << output << " ("
+        << (options.target == TargetType::kFloat16 ? "float16" : "bfloat16") << ")\n"
+        << FormatConvertReport(report);
+  }
+  return kExitOk;
+}
+
+}  // namespace halfcast::cli
