@@ -15,9 +15,8 @@
 #include "common/status_macros.h"
 
 namespace halfcast::io {
-namespace {
 
-absl::Status ErrnoStatus(int error, const std::string& what, const std::string& path) {
+absl::Status ErrnoToStatus(int error, const std::string& what, const std::string& path) {
   const std::string message = absl::StrCat(what, " '", path, "': ", std::strerror(error));
   switch (error) {
     case ENOENT:
@@ -35,6 +34,8 @@ absl::Status ErrnoStatus(int error, const std::string& what, const std::string& 
       return absl::InternalError(message);
   }
 }
+
+namespace {
 
 std::string FolderOf(const std::string& path) {
   std::filesystem::path folder = std::filesystem::path(path).parent_path();
@@ -65,15 +66,16 @@ absl::StatusOr<std::unique_ptr<AtomicFile>> AtomicFile::Create(const std::string
   const uint64_t salt =
       static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const std::string temp = (target.parent_path() /
-                              absl::StrCat(".", target.filename().string(), ".tmp-", ::getpid(),
-                                           "-", salt % 1000000, "-", counter++))
-                                 .string();
+    const std::string temp =
+        (target.parent_path() / absl::StrCat(".", target.filename().string(), ".tmp-", ::getpid(),
+                                             "-", salt % 1000000, "-", counter++))
+            .string();
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0) return std::unique_ptr<AtomicFile>(new AtomicFile(path, temp, fd));
-    if (errno != EEXIST) return ErrnoStatus(errno, "cannot create a file in the folder of", path);
+    if (errno != EEXIST) return ErrnoToStatus(errno, "cannot create a file in the folder of", path);
   }
-  return absl::InternalError(absl::StrCat("cannot find a free temporary name next to '", path, "'"));
+  return absl::InternalError(
+      absl::StrCat("cannot find a free temporary name next to '", path, "'"));
 }
 
 AtomicFile::~AtomicFile() {
@@ -89,7 +91,7 @@ absl::Status AtomicFile::Write(const void* data, size_t size) {
     const ssize_t written = ::write(fd_, bytes, left);
     if (written < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "cannot write", path_);
+      return ErrnoToStatus(errno, "cannot write", path_);
     }
     bytes += written;
     left -= static_cast<size_t>(written);
@@ -115,9 +117,9 @@ absl::Status AtomicFile::Finish() {
   if (::fsync(fd) != 0) {
     const int error = errno;
     ::close(fd);
-    return ErrnoStatus(error, "cannot flush", path_);
+    return ErrnoToStatus(error, "cannot flush", path_);
   }
-  if (::close(fd) != 0) return ErrnoStatus(errno, "cannot close", path_);
+  if (::close(fd) != 0) return ErrnoToStatus(errno, "cannot close", path_);
   return absl::OkStatus();
 }
 
@@ -127,7 +129,7 @@ absl::Status AtomicFile::Publish() {
         absl::StrCat("'", path_, "' must be finished (and not yet published) to publish it"));
   }
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-    return ErrnoStatus(errno, "cannot rename the temporary file onto", path_);
+    return ErrnoToStatus(errno, "cannot rename the temporary file onto", path_);
   }
   published_ = true;
   SyncFolder(FolderOf(path_));

@@ -66,6 +66,11 @@ class AtomicFile {
   bool published_ = false;
 };
 
+// A status for a failed system call: NotFound (ENOENT, ENOTDIR), PermissionDenied (EACCES,
+// EPERM, EROFS), ResourceExhausted (ENOSPC, EDQUOT, EFBIG), Internal otherwise; the message is
+// "<what> '<path>': <strerror>".
+absl::Status ErrnoToStatus(int error, const std::string& what, const std::string& path);
+
 // Publishes finished files in order; if one fails, removes those already published in this call
 // (best effort; an earlier version of a file already renamed over is then gone) and returns the
 // error. Publish a model's side data file before the model, so a visible model file always has

@@ -82,8 +82,7 @@ absl::StatusOr<int64_t> ParseNonNegative(const onnx::TensorProto& tensor, const 
       !text.empty() && std::all_of(text.begin(), text.end(), absl::ascii_isdigit);
   if (!digits_only || !absl::SimpleAtoi(text, &value)) {
     return absl::InvalidArgumentError(absl::StrCat(TensorLabel(tensor), ": external data ", key,
-                                                   " '", text,
-                                                   "' is not a non-negative integer"));
+                                                   " '", text, "' is not a non-negative integer"));
   }
   return value;
 }
@@ -117,9 +116,9 @@ absl::StatusOr<std::string> ResolveExternalDataPath(const std::string& base_dir,
   }
   const fs::path relative(location);
   if (relative.has_root_path()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "external data location '", location,
-        "' is an absolute path; it must be relative to the model's folder"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("external data location '", location,
+                     "' is an absolute path; it must be relative to the model's folder"));
   }
   for (const fs::path& part : relative) {
     if (part == "..") {
@@ -139,13 +138,13 @@ absl::StatusOr<std::string> ResolveExternalDataPath(const std::string& base_dir,
   // as a real path outside it.
   const fs::path real_path = fs::weakly_canonical(real_base / relative, error);
   if (error) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot resolve external data location '",
-                                                   location, "': ", error.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot resolve external data location '", location, "': ", error.message()));
   }
   if (!IsInside(real_base, real_path)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "external data location '", location, "' resolves to '", real_path.string(),
-        "', outside the model's folder '", real_base.string(), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("external data location '", location, "' resolves to '", real_path.string(),
+                     "', outside the model's folder '", real_base.string(), "'"));
   }
   return real_path.string();
 }
@@ -191,15 +190,15 @@ absl::StatusOr<ExternalDataRef> ResolveExternalData(const onnx::TensorProto& ten
   }
   const int64_t file_size = static_cast<int64_t>(info.st_size);
   if (ref.offset > file_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(TensorLabel(tensor), ": external data offset ", ref.offset,
-                     " is past the end of '", ref.path, "' (", file_size, " bytes)"));
+    return absl::InvalidArgumentError(absl::StrCat(TensorLabel(tensor), ": external data offset ",
+                                                   ref.offset, " is past the end of '", ref.path,
+                                                   "' (", file_size, " bytes)"));
   }
   ref.length = length ? *length : file_size - ref.offset;
   if (ref.length > file_size - ref.offset) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        TensorLabel(tensor), ": external data offset ", ref.offset, " + length ", ref.length,
-        " is past the end of '", ref.path, "' (", file_size, " bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(TensorLabel(tensor), ": external data offset ", ref.offset, " + length ",
+                     ref.length, " is past the end of '", ref.path, "' (", file_size, " bytes)"));
   }
   const std::optional<int64_t> expected = ExpectedByteSize(tensor);
   if (expected && *expected != ref.length) {
@@ -285,8 +284,8 @@ absl::Status ExternalDataWriter::BeginTensor(int64_t size) {
     return absl::FailedPreconditionError("BeginTensor called before the previous tensor ended");
   }
   if (size < 0) return absl::InvalidArgumentError("negative tensor size");
-  const int64_t alignment = size >= kExternalDataAlignment ? kExternalDataAlignment
-                                                           : kSmallTensorAlignment;
+  const int64_t alignment =
+      size >= kExternalDataAlignment ? kExternalDataAlignment : kSmallTensorAlignment;
   const int64_t padding = (alignment - file_->size() % alignment) % alignment;
   HALFCAST_RETURN_IF_ERROR(file_->WriteZeros(static_cast<size_t>(padding)));
   in_tensor_ = true;
@@ -299,8 +298,9 @@ absl::Status ExternalDataWriter::BeginTensor(int64_t size) {
 absl::Status ExternalDataWriter::Append(const void* data, size_t size) {
   if (!in_tensor_) return absl::FailedPreconditionError("Append called outside a tensor");
   if (static_cast<int64_t>(size) > tensor_size_ - tensor_written_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "Append of ", size, " bytes exceeds the tensor size ", tensor_size_, " given to BeginTensor"));
+    return absl::FailedPreconditionError(absl::StrCat("Append of ", size,
+                                                      " bytes exceeds the tensor size ",
+                                                      tensor_size_, " given to BeginTensor"));
   }
   HALFCAST_RETURN_IF_ERROR(file_->Write(data, size));
   tensor_written_ += static_cast<int64_t>(size);
@@ -310,9 +310,9 @@ absl::Status ExternalDataWriter::Append(const void* data, size_t size) {
 absl::Status ExternalDataWriter::EndTensor(onnx::TensorProto* tensor) {
   if (!in_tensor_) return absl::FailedPreconditionError("EndTensor called outside a tensor");
   if (tensor_written_ != tensor_size_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(TensorLabel(*tensor), ": ", tensor_written_, " of ", tensor_size_,
-                     " bytes appended before EndTensor"));
+    return absl::FailedPreconditionError(absl::StrCat(TensorLabel(*tensor), ": ", tensor_written_,
+                                                      " of ", tensor_size_,
+                                                      " bytes appended before EndTensor"));
   }
   in_tensor_ = false;
   tensor->clear_raw_data();

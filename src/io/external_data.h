@@ -149,9 +149,10 @@ class ExternalDataWriter {
   AtomicFile* file() { return file_.get(); }
 
  private:
-  ExternalDataWriter(std::string model_path, std::string location,
-                     std::unique_ptr<AtomicFile> file)
-      : model_path_(std::move(model_path)), location_(std::move(location)), file_(std::move(file)) {}
+  ExternalDataWriter(std::string model_path, std::string location, std::unique_ptr<AtomicFile> file)
+      : model_path_(std::move(model_path)),
+        location_(std::move(location)),
+        file_(std::move(file)) {}
 
   std::string model_path_;
   std::string location_;
@@ -166,8 +167,7 @@ class ExternalDataWriter {
 // side file (the data file first, so a visible model always finds its data). On error neither
 // file is left behind. The model's tensors that refer to external data must refer to the
 // writer's file (EndTensor does that). Defined in model_io.cc, next to SaveModel.
-absl::Status CommitModelWithExternalData(const onnx::ModelProto& model,
-                                         ExternalDataWriter* data);
+absl::Status CommitModelWithExternalData(const onnx::ModelProto& model, ExternalDataWriter* data);
 
 }  // namespace halfcast::io
 

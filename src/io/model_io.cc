@@ -1,0 +1,472 @@
+// Model load/save. Loading maps the file and parses it in place (no second copy of the bytes on
+// the heap); saving streams the serialization into the output file instead of building a string.
+#include "halfcast/model_io.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "io/atomic_file.h"
+#include "io/external_data.h"
+#include "io/model_io_internal.h"
+
+namespace halfcast {
+namespace io {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using google::protobuf::internal::WireFormat;
+using google::protobuf::internal::WireFormatLite;
+
+// A read-only mapping of a whole file; unmapped when destroyed.
+class MappedFile {
+ public:
+  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoToStatus(errno, "cannot open model file", path);
+    struct stat info;
+    if (::fstat(fd, &info) != 0) {
+      const int error = errno;
+      ::close(fd);
+      return ErrnoToStatus(error, "cannot stat model file", path);
+    }
+    if (!S_ISREG(info.st_mode)) {
+      ::close(fd);
+      return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a regular file"));
+    }
+    if (info.st_size > kMaxProtobufBytes) {
+      ::close(fd);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", path, "' has ", info.st_size,
+          " bytes, over protobuf's 2 GB limit: not a loadable ONNX model (models this big keep "
+          "their weights in external data files)"));
+    }
+    auto file = std::unique_ptr<MappedFile>(new MappedFile());
+    file->size_ = static_cast<size_t>(info.st_size);
+    if (file->size_ > 0) {
+      void* data = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (data == MAP_FAILED) {
+        const int error = errno;
+        ::close(fd);
+        return ErrnoToStatus(error, "cannot map model file", path);
+      }
+      ::madvise(data, file->size_, MADV_SEQUENTIAL);
+      file->data_ = data;
+    }
+    ::close(fd);
+    return file;
+  }
+
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+
+  std::string_view bytes() const {
+    return std::string_view(static_cast<const char*>(data_), size_);
+  }
+
+ private:
+  MappedFile() = default;
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Another protobuf message read as a ModelProto leaves fields whose number is known but whose
+// wire type is not; protobuf keeps them as unknown fields instead of failing.
+bool HasMistypedFields(const Message& message) {
+  const Descriptor* descriptor = message.GetDescriptor();
+  const google::protobuf::UnknownFieldSet& unknown =
+      message.GetReflection()->GetUnknownFields(message);
+  for (int i = 0; i < unknown.field_count(); ++i) {
+    if (descriptor->FindFieldByNumber(unknown.field(i).number()) != nullptr) return true;
+  }
+  return false;
+}
+
+// Calls fn(const TensorProto&) for every tensor of a graph: initializers, sparse initializers,
+// tensor attributes, and those of subgraphs.
+template <typename Fn>
+absl::Status ForEachTensorInGraph(const onnx::GraphProto& graph, Fn& fn);
+
+template <typename Fn>
+absl::Status ForEachTensorInNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes,
+                                  Fn& fn) {
+  for (const onnx::NodeProto& node : nodes) {
+    for (const onnx::AttributeProto& attribute : node.attribute()) {
+      if (attribute.has_t()) HALFCAST_RETURN_IF_ERROR(fn(attribute.t()));
+      for (const onnx::TensorProto& tensor : attribute.tensors()) {
+        HALFCAST_RETURN_IF_ERROR(fn(tensor));
+      }
+      if (attribute.has_sparse_tensor()) {
+        HALFCAST_RETURN_IF_ERROR(fn(attribute.sparse_tensor().values()));
+        HALFCAST_RETURN_IF_ERROR(fn(attribute.sparse_tensor().indices()));
+      }
+      for (const onnx::SparseTensorProto& sparse : attribute.sparse_tensors()) {
+        HALFCAST_RETURN_IF_ERROR(fn(sparse.values()));
+        HALFCAST_RETURN_IF_ERROR(fn(sparse.indices()));
+      }
+      if (attribute.has_g()) HALFCAST_RETURN_IF_ERROR(ForEachTensorInGraph(attribute.g(), fn));
+      for (const onnx::GraphProto& subgraph : attribute.graphs()) {
+        HALFCAST_RETURN_IF_ERROR(ForEachTensorInGraph(subgraph, fn));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <typename Fn>
+absl::Status ForEachTensorInGraph(const onnx::GraphProto& graph, Fn& fn) {
+  for (const onnx::TensorProto& tensor : graph.initializer()) {
+    HALFCAST_RETURN_IF_ERROR(fn(tensor));
+  }
+  for (const onnx::SparseTensorProto& sparse : graph.sparse_initializer()) {
+    HALFCAST_RETURN_IF_ERROR(fn(sparse.values()));
+    HALFCAST_RETURN_IF_ERROR(fn(sparse.indices()));
+  }
+  return ForEachTensorInNodes(graph.node(), fn);
+}
+
+template <typename Fn>
+absl::Status ForEachTensor(const onnx::ModelProto& model, Fn fn) {
+  HALFCAST_RETURN_IF_ERROR(ForEachTensorInGraph(model.graph(), fn));
+  for (const onnx::FunctionProto& function : model.functions()) {
+    HALFCAST_RETURN_IF_ERROR(ForEachTensorInNodes(function.node(), fn));
+  }
+  for (const onnx::TrainingInfoProto& info : model.training_info()) {
+    HALFCAST_RETURN_IF_ERROR(ForEachTensorInGraph(info.initialization(), fn));
+    HALFCAST_RETURN_IF_ERROR(ForEachTensorInGraph(info.algorithm(), fn));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WithLabel(const absl::Status& status, const std::string& label) {
+  return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
+}
+
+absl::Status ResolveExternalTensors(onnx::ModelProto* model, const std::string& path,
+                                    bool load_data) {
+  const std::string folder = ModelFolder(path);
+  absl::Status status = ForEachTensor(*model, [&](const onnx::TensorProto& tensor) -> absl::Status {
+    if (!HasExternalData(tensor)) return absl::OkStatus();
+    if (!load_data) return ResolveExternalData(tensor, folder).status();
+    HALFCAST_ASSIGN_OR_RETURN(std::string bytes, ReadExternalData(tensor, folder));
+    // `tensor` is part of *model, which we may modify; the walk is read-only to serve both uses.
+    onnx::TensorProto* mutable_tensor = const_cast<onnx::TensorProto*>(&tensor);
+    mutable_tensor->set_raw_data(std::move(bytes));
+    mutable_tensor->clear_external_data();
+    mutable_tensor->clear_data_location();
+    return absl::OkStatus();
+  });
+  return status.ok() ? status : WithLabel(status, path);
+}
+
+// Serializes a model in which some tensors are replaced (by their external-data stubs) without
+// copying or modifying the model. Only messages on the path to a replaced tensor ("dirty") are
+// walked field by field with reflection, in field-number order as protobuf itself writes them;
+// everything else is serialized by its generated code. The bytes equal those of the model with
+// the replacements applied.
+class ReplacingSerializer {
+ public:
+  using Replacements = absl::flat_hash_map<const Message*, onnx::TensorProto>;
+
+  ReplacingSerializer(const Replacements& replacements,
+                      const absl::flat_hash_set<const Message*>& dirty)
+      : replacements_(replacements), dirty_(dirty) {}
+
+  // Must be called on the root before Write (caches the sizes Write uses).
+  size_t Size(const Message& message) {
+    if (auto it = replacements_.find(&message); it != replacements_.end()) {
+      return it->second.ByteSizeLong();
+    }
+    if (!dirty_.contains(&message)) return message.ByteSizeLong();
+    const Reflection* reflection = message.GetReflection();
+    std::vector<const FieldDescriptor*> fields;
+    reflection->ListFields(message, &fields);
+    size_t size = 0;
+    for (const FieldDescriptor* field : fields) {
+      if (field->type() != FieldDescriptor::TYPE_MESSAGE) {
+        size += WireFormat::FieldByteSize(field, message);
+        continue;
+      }
+      const size_t tag_size =
+          WireFormatLite::TagSize(field->number(), WireFormatLite::TYPE_MESSAGE);
+      ForEachMessage(message, field, [&](const Message& child) {
+        const size_t child_size = Size(child);
+        sizes_[&child] = child_size;
+        size += tag_size + WireFormatLite::UInt64Size(child_size) + child_size;
+      });
+    }
+    size += WireFormat::ComputeUnknownFieldsSize(reflection->GetUnknownFields(message));
+    return size;
+  }
+
+  void Write(const Message& message, google::protobuf::io::CodedOutputStream* out) {
+    if (auto it = replacements_.find(&message); it != replacements_.end()) {
+      it->second.SerializeWithCachedSizes(out);
+      return;
+    }
+    if (!dirty_.contains(&message)) {
+      message.SerializeWithCachedSizes(out);
+      return;
+    }
+    const Reflection* reflection = message.GetReflection();
+    std::vector<const FieldDescriptor*> fields;
+    reflection->ListFields(message, &fields);
+    for (const FieldDescriptor* field : fields) {
+      if (field->type() != FieldDescriptor::TYPE_MESSAGE) {
+        WireFormat::SerializeFieldWithCachedSizes(field, message, out);
+        continue;
+      }
+      ForEachMessage(message, field, [&](const Message& child) {
+        out->WriteTag(
+            WireFormatLite::MakeTag(field->number(), WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+        out->WriteVarint64(sizes_.at(&child));
+        Write(child, out);
+      });
+    }
+    WireFormat::SerializeUnknownFields(reflection->GetUnknownFields(message), out);
+  }
+
+ private:
+  template <typename Fn>
+  static void ForEachMessage(const Message& message, const FieldDescriptor* field, Fn fn) {
+    const Reflection* reflection = message.GetReflection();
+    if (!field->is_repeated()) {
+      fn(reflection->GetMessage(message, field));
+      return;
+    }
+    const int count = reflection->FieldSize(message, field);
+    for (int i = 0; i < count; ++i) fn(reflection->GetRepeatedMessage(message, field, i));
+  }
+
+  const Replacements& replacements_;
+  const absl::flat_hash_set<const Message*>& dirty_;
+  absl::flat_hash_map<const Message*, size_t> sizes_;
+};
+
+// Which tensors go to the side file: initializers and tensor attributes (Constant values: some
+// exporters keep every weight there) of every graph, subgraphs included, whose bytes are in
+// raw_data and reach the threshold. onnx's helper does the same with convert_attribute=True.
+class ExternalTensorPicker {
+ public:
+  explicit ExternalTensorPicker(int64_t threshold) : threshold_(threshold) {}
+
+  void Pick(const onnx::ModelProto& model) {
+    path_.push_back(&model);
+    PickInGraph(model.graph());
+    path_.pop_back();
+  }
+
+  const std::vector<const onnx::TensorProto*>& tensors() const { return tensors_; }
+  const absl::flat_hash_set<const Message*>& dirty() const { return dirty_; }
+
+ private:
+  void Consider(const onnx::TensorProto& tensor) {
+    if (!HasExternalData(tensor) && tensor.data_type() != onnx::TensorProto::STRING &&
+        static_cast<int64_t>(tensor.raw_data().size()) >= threshold_) {
+      tensors_.push_back(&tensor);
+      dirty_.insert(path_.begin(), path_.end());
+    }
+  }
+
+  void PickInGraph(const onnx::GraphProto& graph) {
+    path_.push_back(&graph);
+    for (const onnx::TensorProto& tensor : graph.initializer()) Consider(tensor);
+    for (const onnx::NodeProto& node : graph.node()) {
+      path_.push_back(&node);
+      for (const onnx::AttributeProto& attribute : node.attribute()) {
+        path_.push_back(&attribute);
+        if (attribute.has_t()) Consider(attribute.t());
+        for (const onnx::TensorProto& tensor : attribute.tensors()) Consider(tensor);
+        if (attribute.has_g()) PickInGraph(attribute.g());
+        for (const onnx::GraphProto& subgraph : attribute.graphs()) PickInGraph(subgraph);
+        path_.pop_back();
+      }
+      path_.pop_back();
+    }
+    path_.pop_back();
+  }
+
+  int64_t threshold_;
+  std::vector<const Message*> path_;  // messages from the model down to the current graph
+  std::vector<const onnx::TensorProto*> tensors_;
+  absl::flat_hash_set<const Message*> dirty_;
+};
+
+// The tensor without its inline bytes: what ExternalDataWriter::EndTensor completes into a stub.
+onnx::TensorProto TensorWithoutData(const onnx::TensorProto& tensor) {
+  onnx::TensorProto stub;
+  *stub.mutable_dims() = tensor.dims();
+  stub.set_data_type(tensor.data_type());
+  if (tensor.has_segment()) *stub.mutable_segment() = tensor.segment();
+  if (tensor.has_name()) stub.set_name(tensor.name());
+  if (tensor.has_doc_string()) stub.set_doc_string(tensor.doc_string());
+  stub.mutable_unknown_fields()->MergeFrom(tensor.unknown_fields());
+  return stub;
+}
+
+absl::Status TooBig(const std::string& path, size_t size, int64_t limit, bool external) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot save '", path, "': the model serializes to ", size,
+                   " bytes, over protobuf's ", limit, "-byte limit",
+                   external ? " even with its large initializers in external data"
+                            : "; save it with external data (SaveOptions.external_data)"));
+}
+
+// Writes the model file through `serializer` and publishes it (after `data`'s file, if any).
+// `external`: whether external data was asked for (for the error message).
+absl::Status WriteModelFile(const onnx::ModelProto& model, const std::string& path,
+                            ReplacingSerializer* serializer, ExternalDataWriter* data,
+                            int64_t max_model_bytes, bool external) {
+  const size_t size = serializer->Size(model);
+  if (size > static_cast<size_t>(max_model_bytes)) {
+    return TooBig(path, size, max_model_bytes, external);
+  }
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(path));
+  {
+    google::protobuf::io::FileOutputStream stream(file->fd());
+    {
+      google::protobuf::io::CodedOutputStream coded(&stream);
+      coded.SetSerializationDeterministic(true);
+      serializer->Write(model, &coded);
+    }
+    if (!stream.Flush()) return ErrnoToStatus(stream.GetErrno(), "cannot write", path);
+  }
+  file->AddWritten(static_cast<int64_t>(size));
+  if (data == nullptr) return file->Commit();
+  HALFCAST_RETURN_IF_ERROR(data->file()->Finish());
+  HALFCAST_RETURN_IF_ERROR(file->Finish());
+  return PublishAll({data->file(), file.get()});
+}
+
+bool HasAnyExternalData(const onnx::ModelProto& model) {
+  const absl::Status found = ForEachTensor(model, [](const onnx::TensorProto& tensor) {
+    return HasExternalData(tensor) ? absl::CancelledError() : absl::OkStatus();
+  });
+  return !found.ok();
+}
+
+}  // namespace
+
+absl::StatusOr<onnx::ModelProto> ParseModel(std::string_view bytes, const std::string& label) {
+  auto not_onnx = [&label](const char* why) {
+    return absl::InvalidArgumentError(absl::StrCat(label, ": not an ONNX model (", why, ")"));
+  };
+  if (bytes.size() > static_cast<size_t>(kMaxProtobufBytes)) {
+    return not_onnx("over protobuf's 2 GB limit");
+  }
+  onnx::ModelProto model;
+  google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
+  google::protobuf::io::CodedInputStream coded(&array);
+  coded.SetTotalBytesLimit(static_cast<int>(kMaxProtobufBytes));
+  if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+    return not_onnx("protobuf parse failed: corrupt or truncated");
+  }
+  if (!model.has_ir_version()) return not_onnx("no ir_version");
+  if (!model.has_graph()) return not_onnx("no graph");
+  if (model.ir_version() >= 3 && model.opset_import_size() == 0) {
+    return not_onnx("no opset_import: truncated?");
+  }
+  if (HasMistypedFields(model) || HasMistypedFields(model.graph())) {
+    return not_onnx("fields of the wrong type: another protobuf message?");
+  }
+  return model;
+}
+
+absl::Status SaveModelWithLimit(const onnx::ModelProto& model, const std::string& path,
+                                const SaveOptions& options, int64_t max_model_bytes) {
+  const ReplacingSerializer::Replacements no_replacements;
+  const absl::flat_hash_set<const Message*> nothing_dirty;
+  if (!options.external_data) {
+    ReplacingSerializer plain(no_replacements, nothing_dirty);
+    return WriteModelFile(model, path, &plain, nullptr, max_model_bytes, false);
+  }
+  ExternalTensorPicker picker(options.external_data_threshold);
+  picker.Pick(model);
+  if (picker.tensors().empty()) {  // no side file for nothing
+    ReplacingSerializer plain(no_replacements, nothing_dirty);
+    return WriteModelFile(model, path, &plain, nullptr, max_model_bytes, true);
+  }
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<ExternalDataWriter> data,
+                            ExternalDataWriter::Create(path, options.external_data_file));
+  ReplacingSerializer::Replacements replacements;
+  for (const onnx::TensorProto* tensor : picker.tensors()) {
+    onnx::TensorProto stub = TensorWithoutData(*tensor);
+    HALFCAST_RETURN_IF_ERROR(data->WriteTensor(tensor->raw_data(), &stub));
+    replacements.emplace(tensor, std::move(stub));
+  }
+  ReplacingSerializer serializer(replacements, picker.dirty());
+  return WriteModelFile(model, path, &serializer, data.get(), max_model_bytes, true);
+}
+
+absl::Status CommitModelWithExternalData(const onnx::ModelProto& model, ExternalDataWriter* data) {
+  const ReplacingSerializer::Replacements no_replacements;
+  const absl::flat_hash_set<const Message*> nothing_dirty;
+  ReplacingSerializer plain(no_replacements, nothing_dirty);
+  return WriteModelFile(model, data->model_path(), &plain, data, kMaxProtobufBytes, true);
+}
+
+}  // namespace io
+
+absl::StatusOr<onnx::ModelProto> LoadModel(const std::string& path, const LoadOptions& options) {
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<io::MappedFile> file, io::MappedFile::Open(path));
+  HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, io::ParseModel(file->bytes(), path));
+  file.reset();  // the parsed model owns copies of every byte it needs
+  HALFCAST_RETURN_IF_ERROR(io::ResolveExternalTensors(&model, path, options.load_external_data));
+  return model;
+}
+
+absl::StatusOr<onnx::ModelProto> LoadModelFromBytes(std::string_view bytes) {
+  HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, io::ParseModel(bytes, "model bytes"));
+  if (io::HasAnyExternalData(model)) {
+    return absl::InvalidArgumentError(
+        "model bytes: the model refers to external data, which needs the model's folder; load "
+        "it from its file with LoadModel");
+  }
+  return model;
+}
+
+absl::Status SaveModel(const onnx::ModelProto& model, const std::string& path,
+                       const SaveOptions& options) {
+  return io::SaveModelWithLimit(model, path, options, io::kMaxProtobufBytes);
+}
+
+absl::StatusOr<std::string> SerializeModel(const onnx::ModelProto& model) {
+  if (io::HasAnyExternalData(model)) {
+    return absl::InvalidArgumentError(
+        "cannot serialize to bytes a model that refers to external data; save it with SaveModel");
+  }
+  const size_t size = model.ByteSizeLong();
+  if (size > static_cast<size_t>(io::kMaxProtobufBytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model serializes to ", size,
+                     " bytes, over protobuf's 2 GB limit; save it to a file with external data"));
+  }
+  std::string bytes(size, '\0');
+  google::protobuf::io::ArrayOutputStream array(bytes.data(), static_cast<int>(size));
+  google::protobuf::io::CodedOutputStream coded(&array);
+  coded.SetSerializationDeterministic(true);
+  model.SerializeWithCachedSizes(&coded);
+  return bytes;
+}
+
+}  // namespace halfcast

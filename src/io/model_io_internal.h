@@ -1,0 +1,33 @@
+// Internals of model_io.cc that tests reach: the 2 GB decision with an injectable limit, and the
+// parser shared by LoadModel and LoadModelFromBytes.
+#ifndef HALFCAST_IO_MODEL_IO_INTERNAL_H_
+#define HALFCAST_IO_MODEL_IO_INTERNAL_H_
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "halfcast/model_io.h"
+#include "onnx/onnx_pb.h"
+
+namespace halfcast::io {
+
+// protobuf parses at most INT_MAX bytes in one message.
+inline constexpr int64_t kMaxProtobufBytes = std::numeric_limits<int32_t>::max();
+
+// Parses an ONNX model; `label` (a file name, or "model bytes") starts every error message.
+// InvalidArgument "not an ONNX model" when the bytes do not parse, or parse into a message
+// without ir_version or graph, without opset_import (IR >= 3), or with fields of the wrong wire
+// type (another protobuf message read as a ModelProto).
+absl::StatusOr<onnx::ModelProto> ParseModel(std::string_view bytes, const std::string& label);
+
+// SaveModel with the size limit of the serialized model file as a parameter.
+absl::Status SaveModelWithLimit(const onnx::ModelProto& model, const std::string& path,
+                                const SaveOptions& options, int64_t max_model_bytes);
+
+}  // namespace halfcast::io
+
+#endif  // HALFCAST_IO_MODEL_IO_INTERNAL_H_

@@ -1,0 +1,344 @@
+#include "halfcast/model_io.h"
+
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "io/external_data.h"
+#include "io/model_io_internal.h"
+#include "testing/onnx_text.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+
+namespace halfcast {
+namespace {
+
+namespace fs = std::filesystem;
+using ::google::protobuf::util::MessageDifferencer;
+using ::halfcast::testing::ParseModelText;
+using ::halfcast::testing::ReadFileBytes;
+using ::halfcast::testing::StatusIs;
+using ::halfcast::testing::TempDir;
+using ::halfcast::testing::WriteFileBytes;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+std::vector<std::string> FolderEntries(const std::string& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    names.push_back(entry.path().filename().string());
+  }
+  return names;
+}
+
+onnx::TensorProto FloatTensor(const std::string& name, int64_t count, float scale) {
+  onnx::TensorProto tensor;
+  tensor.set_name(name);
+  tensor.set_data_type(onnx::TensorProto::FLOAT);
+  tensor.add_dims(count);
+  std::vector<float> values(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    values[static_cast<size_t>(i)] = scale * static_cast<float>(i);
+  tensor.set_raw_data(
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+  return tensor;
+}
+
+// y = If(c) { Add(t, w_then) } else { Identity(t) }, t = Add(x, w) + b: big initializers in the
+// main graph, in a subgraph and in a Constant, and a small one (16 bytes).
+onnx::ModelProto MakeModel() {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17], producer_name: "halfcast-test">
+    g (float[N] x, bool c) => (float[N] y) {
+      s = Add(x, w)
+      k = Constant <value = float[1] {2.5}> ()
+      t = Mul(s, k)
+      y = If(c) <then_branch = g1 () => (float[N] o1) { o1 = Add(t, w_then) },
+                 else_branch = g2 () => (float[N] o2) { o2 = Identity(t) }>
+    }
+  )");
+  *model.mutable_graph()->add_initializer() = FloatTensor("w", 1000, 0.5f);
+  *model.mutable_graph()->add_initializer() = FloatTensor("b", 4, 1.0f);
+  onnx::NodeProto* if_node = model.mutable_graph()->mutable_node(3);
+  *if_node->mutable_attribute(0)->mutable_g()->add_initializer() =
+      FloatTensor("w_then", 1000, -2.0f);
+  *model.mutable_graph()->mutable_node(1)->mutable_attribute(0)->mutable_t() =
+      FloatTensor("", 1000, 0.25f);
+  return model;
+}
+
+// What the saved model must equal: the model with the given initializers turned into stubs.
+void ExpectSameModulo(const onnx::ModelProto& expected, const onnx::ModelProto& actual) {
+  EXPECT_TRUE(MessageDifferencer::Equals(expected, actual))
+      << "expected:\n"
+      << expected.DebugString().substr(0, 2000) << "\nactual:\n"
+      << actual.DebugString().substr(0, 2000);
+}
+
+TEST(ModelIoTest, SaveLoadRoundTripIsExact) {
+  TempDir dir;
+  const onnx::ModelProto model = MakeModel();
+  ASSERT_OK(SaveModel(model, dir.File("m.onnx")));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto loaded, LoadModel(dir.File("m.onnx")));
+  ExpectSameModulo(model, loaded);
+  ASSERT_OK_AND_ASSIGN(std::string bytes, SerializeModel(model));
+  EXPECT_EQ(ReadFileBytes(dir.File("m.onnx")), bytes);
+  EXPECT_EQ(bytes, model.SerializeAsString());
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto from_bytes, LoadModelFromBytes(bytes));
+  ExpectSameModulo(model, from_bytes);
+  EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
+}
+
+TEST(ModelIoTest, RealModelsRoundTrip) {
+  for (const char* name : {"silero_vad.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx"}) {
+    SCOPED_TRACE(name);
+    const std::string path = std::string(HALFCAST_TEST_DATA_DIR) + "/models/" + name;
+    const std::string original = ReadFileBytes(path);
+    ASSERT_OK_AND_ASSIGN(onnx::ModelProto model, LoadModel(path));
+    EXPECT_GT(model.graph().node_size(), 0);
+    ASSERT_OK_AND_ASSIGN(std::string bytes, SerializeModel(model));
+    ASSERT_OK_AND_ASSIGN(onnx::ModelProto again, LoadModelFromBytes(bytes));
+    ExpectSameModulo(model, again);
+
+    TempDir dir;
+    SaveOptions options;
+    options.external_data = true;
+    ASSERT_OK(SaveModel(model, dir.File("x.onnx"), options));
+    EXPECT_TRUE(fs::exists(dir.File("x.onnx.data")));
+    EXPECT_LT(fs::file_size(dir.File("x.onnx")), original.size() / 2);
+    ASSERT_OK_AND_ASSIGN(onnx::ModelProto reloaded, LoadModel(dir.File("x.onnx")));
+    ExpectSameModulo(model, reloaded);
+    EXPECT_EQ(ReadFileBytes(path), original);  // the input is untouched
+  }
+}
+
+TEST(ModelIoTest, ExternalDataSaveMatchesStubbedModelAndLeavesInputUnchanged) {
+  TempDir dir;
+  const onnx::ModelProto model = MakeModel();
+  const std::string before = model.SerializeAsString();
+  SaveOptions options;
+  options.external_data = true;
+  options.external_data_threshold = 1024;
+  ASSERT_OK(SaveModel(model, dir.File("m.onnx"), options));
+  EXPECT_EQ(model.SerializeAsString(), before);  // the caller's model is not changed
+  EXPECT_THAT(FolderEntries(dir.path()), UnorderedElementsAre("m.onnx", "m.onnx.data"));
+
+  // The file holds exactly the model with w, k and w_then (4000 bytes each) as external stubs;
+  // b (16 bytes) stays inline.
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto stubbed,
+                       LoadModel(dir.File("m.onnx"), LoadOptions{.load_external_data = false}));
+  const onnx::TensorProto& w = stubbed.graph().initializer(0);
+  const onnx::TensorProto& b = stubbed.graph().initializer(1);
+  const onnx::TensorProto& w_then = stubbed.graph().node(3).attribute(0).g().initializer(0);
+  EXPECT_TRUE(io::HasExternalData(w));
+  EXPECT_FALSE(io::HasExternalData(b));
+  EXPECT_TRUE(io::HasExternalData(w_then));
+  const onnx::TensorProto& k = stubbed.graph().node(1).attribute(0).t();
+  EXPECT_TRUE(io::HasExternalData(k));
+  EXPECT_EQ(b.raw_data(), model.graph().initializer(1).raw_data());
+  onnx::ModelProto expected = model;
+  *expected.mutable_graph()->mutable_initializer(0) = w;
+  *expected.mutable_graph()
+       ->mutable_node(3)
+       ->mutable_attribute(0)
+       ->mutable_g()
+       ->mutable_initializer(0) = w_then;
+  *expected.mutable_graph()->mutable_node(1)->mutable_attribute(0)->mutable_t() = k;
+  EXPECT_EQ(ReadFileBytes(dir.File("m.onnx")), expected.SerializeAsString());
+
+  // The numbers come back: w[i] = 0.5 * i, w_then[i] = -2 * i.
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto loaded, LoadModel(dir.File("m.onnx")));
+  ExpectSameModulo(model, loaded);
+  const std::string& raw = loaded.graph().initializer(0).raw_data();
+  ASSERT_EQ(raw.size(), 4000u);
+  float w999;
+  std::memcpy(&w999, raw.data() + 999 * 4, 4);
+  EXPECT_EQ(w999, 499.5f);
+}
+
+TEST(ModelIoTest, ExternalDataFileNameAndNothingToExternalize) {
+  TempDir dir;
+  const onnx::ModelProto model = MakeModel();
+  SaveOptions options;
+  options.external_data = true;
+  options.external_data_file = "weights.bin";
+  ASSERT_OK(SaveModel(model, dir.File("m.onnx"), options));
+  EXPECT_THAT(FolderEntries(dir.path()), UnorderedElementsAre("m.onnx", "weights.bin"));
+
+  TempDir small_dir;
+  options.external_data_threshold = 1 << 20;  // nothing that big: no side file at all
+  ASSERT_OK(SaveModel(model, small_dir.File("m.onnx"), options));
+  EXPECT_THAT(FolderEntries(small_dir.path()), ElementsAre("m.onnx"));
+  EXPECT_EQ(ReadFileBytes(small_dir.File("m.onnx")), model.SerializeAsString());
+
+  options.external_data_file = "../escape.bin";
+  options.external_data_threshold = 16;
+  EXPECT_THAT(SaveModel(model, small_dir.File("n.onnx"), options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("..")));
+}
+
+TEST(ModelIoTest, OverTheSizeLimitNeedsExternalData) {
+  TempDir dir;
+  const onnx::ModelProto model = MakeModel();
+  const int64_t limit = 2000;  // stands for protobuf's 2 GB; the model is ~12 KB
+  WriteFileBytes(dir.File("m.onnx"), "previous version");
+  EXPECT_THAT(io::SaveModelWithLimit(model, dir.File("m.onnx"), SaveOptions{}, limit),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("external data")));
+  EXPECT_EQ(ReadFileBytes(dir.File("m.onnx")), "previous version");
+  EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
+
+  SaveOptions external;
+  external.external_data = true;
+  ASSERT_OK(io::SaveModelWithLimit(model, dir.File("m.onnx"), external, limit));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto loaded, LoadModel(dir.File("m.onnx")));
+  ExpectSameModulo(model, loaded);
+
+  // Still too big with external data: an error, no side file left.
+  TempDir other;
+  EXPECT_THAT(io::SaveModelWithLimit(model, other.File("m.onnx"), external, 200),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("even with")));
+  external.external_data_threshold = 5000;  // nothing qualifies
+  EXPECT_THAT(io::SaveModelWithLimit(model, other.File("m.onnx"), external, limit),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("even with")));
+  EXPECT_TRUE(FolderEntries(other.path()).empty());
+}
+
+TEST(ModelIoTest, SaveErrorsLeaveNothing) {
+  TempDir dir;
+  const onnx::ModelProto model = MakeModel();
+  EXPECT_THAT(SaveModel(model, dir.File("missing/m.onnx")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing/m.onnx")));
+  // The destination is a non-empty folder: the rename at the very end fails.
+  fs::create_directory(dir.File("m.onnx"));
+  WriteFileBytes(dir.File("m.onnx/keep"), "x");
+  SaveOptions options;
+  options.external_data = true;
+  EXPECT_FALSE(SaveModel(model, dir.File("m.onnx"), options).ok());
+  EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
+  EXPECT_FALSE(SaveModel(model, dir.File("m.onnx")).ok());
+  EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
+}
+
+TEST(ModelIoTest, LoadErrorsNameTheFile) {
+  TempDir dir;
+  EXPECT_THAT(LoadModel(dir.File("nope.onnx")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope.onnx")));
+  EXPECT_THAT(LoadModel(dir.path()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a regular file")));
+  WriteFileBytes(dir.File("empty.onnx"), "");
+  EXPECT_THAT(
+      LoadModel(dir.File("empty.onnx")),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty.onnx: not an ONNX model")));
+
+  std::mt19937 random(42);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::string bytes(1 + random() % 4096, '\0');
+    for (char& c : bytes) c = static_cast<char>(random());
+    WriteFileBytes(dir.File("random.onnx"), bytes);
+    EXPECT_THAT(
+        LoadModel(dir.File("random.onnx")),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("random.onnx: not an ONNX model")))
+        << "trial " << trial;
+  }
+}
+
+TEST(ModelIoTest, EveryTruncationIsRejected) {
+  TempDir dir;
+  const std::string bytes = MakeModel().SerializeAsString();
+  for (size_t length = 0; length < bytes.size(); length += 1 + length / 64) {
+    WriteFileBytes(dir.File("cut.onnx"), bytes.substr(0, length));
+    EXPECT_THAT(LoadModel(dir.File("cut.onnx")),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not an ONNX model")))
+        << "cut at " << length << " of " << bytes.size();
+  }
+}
+
+TEST(ModelIoTest, OtherProtobufMessagesAreRejected) {
+  TempDir dir;
+  const onnx::ModelProto model = MakeModel();
+  const std::string graph = model.graph().SerializeAsString();
+  const std::string tensor = model.graph().initializer(0).SerializeAsString();
+  onnx::NodeProto node = model.graph().node(0);
+  for (const std::string& bytes : {graph, tensor, node.SerializeAsString()}) {
+    EXPECT_THAT(LoadModelFromBytes(bytes),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not an ONNX model")));
+  }
+}
+
+TEST(ModelIoTest, UnsafeExternalDataIsRejectedAndInputUntouched) {
+  TempDir outside;
+  WriteFileBytes(outside.File("w.bin"), std::string(4000, 'x'));
+  struct Case {
+    const char* name;
+    std::string location;
+    std::string offset;
+    std::string length;
+    const char* message;
+    absl::StatusCode code = absl::StatusCode::kInvalidArgument;
+  };
+  const std::vector<Case> cases = {
+      {"absolute", outside.File("w.bin"), "0", "4000", "absolute"},
+      {"dotdot", "../" + fs::path(outside.path()).filename().string() + "/w.bin", "0", "4000",
+       ".."},
+      {"symlink", "link.bin", "0", "4000", "outside the model's folder"},
+      {"offset", "inside.bin", "4001", "", "past the end"},
+      {"length", "inside.bin", "8", "4000", "past the end"},
+      {"short", "inside.bin", "0", "", "need 4000"},
+      {"missing", "missing.bin", "0", "4000", "missing.bin", absl::StatusCode::kNotFound},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir dir;
+    WriteFileBytes(dir.File("inside.bin"),
+                   std::string(c.name == std::string("short") ? 40 : 4000, 'y'));
+    fs::create_symlink(outside.File("w.bin"), dir.File("link.bin"));
+    onnx::ModelProto model = MakeModel();
+    onnx::TensorProto* w = model.mutable_graph()->mutable_initializer(0);
+    w->clear_raw_data();
+    w->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto* location = w->add_external_data();
+    location->set_key("location");
+    location->set_value(c.location);
+    auto* offset = w->add_external_data();
+    offset->set_key("offset");
+    offset->set_value(c.offset);
+    if (!c.length.empty()) {
+      auto* length = w->add_external_data();
+      length->set_key("length");
+      length->set_value(c.length);
+    }
+    const std::string bytes = model.SerializeAsString();
+    WriteFileBytes(dir.File("m.onnx"), bytes);
+    for (bool load_data : {true, false}) {
+      EXPECT_THAT(LoadModel(dir.File("m.onnx"), LoadOptions{.load_external_data = load_data}),
+                  StatusIs(c.code, ::testing::AllOf(HasSubstr("m.onnx"), HasSubstr("tensor 'w'"),
+                                                    HasSubstr(c.message))));
+    }
+    EXPECT_EQ(ReadFileBytes(dir.File("m.onnx")), bytes);
+    EXPECT_EQ(ReadFileBytes(outside.File("w.bin")), std::string(4000, 'x'));
+  }
+}
+
+TEST(ModelIoTest, ModelsReferringToExternalDataNeedAFolder) {
+  TempDir dir;
+  SaveOptions options;
+  options.external_data = true;
+  ASSERT_OK(SaveModel(MakeModel(), dir.File("m.onnx"), options));
+  const std::string bytes = ReadFileBytes(dir.File("m.onnx"));
+  EXPECT_THAT(LoadModelFromBytes(bytes),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("external data")));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto stubbed,
+                       LoadModel(dir.File("m.onnx"), LoadOptions{.load_external_data = false}));
+  EXPECT_THAT(SerializeModel(stubbed),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("external data")));
+}
+
+}  // namespace
+}  // namespace halfcast
