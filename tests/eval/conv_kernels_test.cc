@@ -182,6 +182,22 @@ TEST(ConvTransposeTest, OutputPaddingAndBias) {
               {1.5f, 1.5f, 3.5f, 2.5f, 2.5f, 0.5f, 1.5f, 1.5f, 5.5f, 3.5f, 3.5f, -0.5f});
 }
 
+// Regression: the odd pad of SAME_UPPER goes at the end (ONNX's conformance data), and an
+// output_shape beyond the full result leaves zeros at the end.
+TEST(ConvTransposeTest, SameUpperPadsTheEndAndOutputShapeCanGrow) {
+  const Tensor x = FloatTensor({1, 1, 3}, {1, 2, 3});
+  const Tensor w = FloatTensor({1, 1, 3}, {1, 1, 1});
+  // Full result (stride 2): [1, 1, 3, 2, 5, 3, 3]; SAME_UPPER keeps 6 -> drops the last.
+  ASSERT_OK_AND_ASSIGN(std::vector<Tensor> same,
+                       RunNode("y = ConvTranspose <auto_pad = \"SAME_UPPER\", strides = [2]> (x, w)",
+                               11, {&x, &w}));
+  ExpectClose(same[0], {1, 1, 6}, {1, 1, 3, 2, 5, 3});
+  ASSERT_OK_AND_ASSIGN(std::vector<Tensor> grown,
+                       RunNode("y = ConvTranspose <output_shape = [9], strides = [2]> (x, w)", 11,
+                               {&x, &w}));
+  ExpectClose(grown[0], {1, 1, 9}, {1, 1, 3, 2, 5, 3, 3, 0, 0});
+}
+
 TEST(PoolTest, MaxPoolWithIndicesCeilModeAndStorageOrder) {
   const Tensor x = FloatTensor({1, 1, 3, 3}, {1, 9, 3, 4, 5, 6, 7, 8, 2});
   ASSERT_OK_AND_ASSIGN(

@@ -75,6 +75,18 @@ TEST(ResizeTest, AlignCornersAndPytorchHalfPixel) {
   ExpectClose(pytorch[0], {1, 1}, {1});  // a single output samples coordinate 0
 }
 
+// Regression: with scales, align_corners divides by the unrounded resized length (4 * 0.6 - 1).
+TEST(ResizeTest, AlignCornersWithScalesUsesTheUnroundedLength) {
+  const Tensor row = FloatTensor({1, 4}, {1, 2, 3, 4});
+  const Tensor scales = FloatTensor({2}, {1, 0.6f});
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunNode("y = Resize <mode = \"linear\", coordinate_transformation_mode = \"align_corners\">"
+              " (x, , s)",
+              13, {&row, nullptr, &scales}));
+  ExpectClose(out[0], {1, 2}, {1, 1 + 3 / 1.4f});
+}
+
 TEST(ResizeTest, CubicMatchesOnnxExample) {
   std::vector<float> values(16);
   for (int i = 0; i < 16; ++i) values[i] = static_cast<float>(i + 1);

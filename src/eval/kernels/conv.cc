@@ -350,10 +350,16 @@ absl::Status ConvTransposeTyped(KernelContext& context, const Tensor& x, const T
     const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
     if (!output_shape.empty() || same) {
       const int64_t target = output_shape.empty() ? spatial[i] * strides[i] : output_shape[i];
-      const int64_t total = std::max<int64_t>(0, full - target);
-      // As ONNX Runtime: SAME_UPPER puts the odd pad at the start, other modes at the end.
-      w.pad_begin[i] = auto_pad == "SAME_UPPER" ? total - total / 2 : total / 2;
-      w.pad_end[i] = total - w.pad_begin[i];
+      const int64_t total = full - target;
+      if (total < 0) {
+        // A larger output_shape than the full result: the extra positions stay zero.
+        w.pad_begin[i] = 0;
+        w.pad_end[i] = total;
+      } else {
+        // The spec's split (ONNX's conformance data agrees): SAME_UPPER pads more at the end.
+        w.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        w.pad_end[i] = total - w.pad_begin[i];
+      }
     } else if (auto_pad == "VALID") {
       w.pad_begin[i] = w.pad_end[i] = 0;
     }

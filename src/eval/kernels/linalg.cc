@@ -366,7 +366,7 @@ absl::Status Einsum(KernelContext& context) {
 
 const KernelDef kLinalgKernels[] = {
     {"", "MatMul", 1, 17, MatMul},
-    {"", "Gemm", 7, 17, Gemm},
+    {"", "Gemm", 1, 17, Gemm},
     {"", "Einsum", 12, 17, Einsum},
 };
 

@@ -250,7 +250,7 @@ absl::Status LayerNormalization(KernelContext& context) {
 }
 
 const KernelDef kNormalizationKernels[] = {
-    {"", "BatchNormalization", 7, 17, BatchNormalization},
+    {"", "BatchNormalization", 1, 17, BatchNormalization},
     {"", "InstanceNormalization", 6, 17, InstanceNormalization},
     {"", "LayerNormalization", 17, 17, LayerNormalization},
 };

@@ -45,14 +45,14 @@ struct OutputTaps {
   bool extrapolate = false;
 };
 
-double SourceCoordinate(const ResizeSettings& s, int64_t o, int64_t in, int64_t out,
-                        double scale, double roi_start, double roi_end) {
+// `out` is the resized length: in * scale, not rounded (as ONNX's reference computes it, so
+// align_corners with scales 0.6 on 4 values divides by 1.4, not by 1).
+double SourceCoordinate(const ResizeSettings& s, int64_t o, int64_t in, double out, double scale,
+                        double roi_start, double roi_end) {
   const std::string& mode = s.coordinates;
   if (mode == "half_pixel") return (o + 0.5) / scale - 0.5;
   if (mode == "pytorch_half_pixel") return out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
-  if (mode == "align_corners") {
-    return out == 1 ? 0.0 : static_cast<double>(o) * (in - 1) / (out - 1);
-  }
+  if (mode == "align_corners") return out == 1 ? 0.0 : o * (in - 1) / (out - 1);
   if (mode == "tf_half_pixel_for_nn") return (o + 0.5) / scale;
   if (mode == "tf_crop_and_resize") {
     return out > 1 ? roi_start * (in - 1) + o * (roi_end - roi_start) * (in - 1) / (out - 1)
@@ -76,7 +76,8 @@ std::vector<OutputTaps> ComputeTaps(const ResizeSettings& s, int64_t in, int64_t
   std::vector<OutputTaps> result(out);
   const bool crop = s.coordinates == "tf_crop_and_resize";
   for (int64_t o = 0; o < out; ++o) {
-    const double x = SourceCoordinate(s, o, in, out, scale, roi_start, roi_end);
+    const double resized = s.coordinates == "tf_crop_and_resize" ? out : in * scale;
+    const double x = SourceCoordinate(s, o, in, resized, scale, roi_start, roi_end);
     OutputTaps& t = result[o];
     if (crop && (x < 0 || x > in - 1)) {
       t.extrapolate = true;
