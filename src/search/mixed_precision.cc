@@ -1,0 +1,64 @@
+// AutoConvertMixedPrecision: a session (reference run, candidates, judging) driven by a strategy.
+#include "halfcast/mixed_precision.h"
+
+#include <filesystem>
+#include <memory>
+
+#include "common/status_macros.h"
+#include "halfcast/model_io.h"
+#include "search/session.h"
+#include "search/strategy.h"
+
+namespace halfcast {
+namespace {
+
+// Runs the search; `graph_positions` receives the graph positions of the nodes it kept.
+absl::StatusOr<MixedPrecisionResult> Search(const onnx::ModelProto& model,
+                                            const std::vector<TensorMap>& feeds,
+                                            const MixedPrecisionOptions& options,
+                                            const ReferenceEvaluatorOptions& evaluator_options,
+                                            std::vector<std::size_t>* graph_positions) {
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<search::Session> session,
+                            search::Session::Create(model, feeds, options, evaluator_options));
+  absl::StatusOr<std::vector<std::size_t>> blocked =
+      options.strategy == SearchStrategy::kBisect ? search::RunBisect(*session)
+                                                  : search::RunErrorGuided(*session);
+  if (!blocked.ok()) return blocked.status();
+  if (graph_positions != nullptr) *graph_positions = session->GraphPositions(*blocked);
+  return session->TakeResult();
+}
+
+}  // namespace
+
+absl::StatusOr<MixedPrecisionResult> AutoConvertMixedPrecision(
+    const onnx::ModelProto& model, const std::vector<TensorMap>& feeds,
+    const MixedPrecisionOptions& options) {
+  return Search(model, feeds, options, ReferenceEvaluatorOptions{}, nullptr);
+}
+
+absl::StatusOr<MixedPrecisionReport> AutoConvertMixedPrecisionFile(
+    const std::string& input_path, const std::string& output_path,
+    const std::vector<TensorMap>& feeds, const MixedPrecisionOptions& options,
+    const SaveOptions& save_options) {
+  // External tensors stay references: the evaluator reads them from the model's folder and the
+  // final conversion streams them, so the whole model is never one message in memory.
+  LoadOptions load_options;
+  load_options.load_external_data = false;
+  HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, LoadModel(input_path, load_options));
+  ReferenceEvaluatorOptions evaluator_options;
+  evaluator_options.external_data_dir =
+      std::filesystem::path(input_path).parent_path().string();
+  std::vector<std::size_t> kept;
+  HALFCAST_ASSIGN_OR_RETURN(MixedPrecisionResult result,
+                            Search(model, feeds, options, evaluator_options, &kept));
+  ConvertOptions convert_options = search::CandidateConvertOptions(options);
+  convert_options.node_index_block_list = kept;
+  convert_options.log = options.log;
+  HALFCAST_ASSIGN_OR_RETURN(ConvertReport conversion,
+                            ConvertFile(input_path, output_path, convert_options, save_options));
+  search::MarkSearchKept(kept, &conversion);
+  result.report.conversion = std::move(conversion);
+  return std::move(result.report);
+}
+
+}  // namespace halfcast

@@ -1,0 +1,437 @@
+#include "search/session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "numerics/float16.h"
+#include "search/feeds.h"
+#include "search/tensor_values.h"
+
+namespace halfcast::search {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr std::size_t kNotCandidate = static_cast<std::size_t>(-1);
+// Two runs cover both patterns of the strategies: a step from the latest attempt, and a step
+// from the latest good set after a failed attempt.
+constexpr std::size_t kCachedRuns = 2;
+
+bool IsControlFlow(const onnx::NodeProto& node) {
+  return node.domain().empty() &&
+         (node.op_type() == "Loop" || node.op_type() == "If" || node.op_type() == "Scan");
+}
+
+// Over-approximates what a subgraph reads from enclosing scopes: every name it reads. Extra
+// names only make fewer values reusable, never a wrong reuse.
+void CollectSubgraphReads(const onnx::GraphProto& graph, std::vector<std::string>* reads) {
+  for (const onnx::NodeProto& node : graph.node()) {
+    for (const std::string& input : node.input()) {
+      if (!input.empty()) reads->push_back(input);
+    }
+    for (const onnx::AttributeProto& attribute : node.attribute()) {
+      if (attribute.has_g()) CollectSubgraphReads(attribute.g(), reads);
+      for (const onnx::GraphProto& g : attribute.graphs()) CollectSubgraphReads(g, reads);
+    }
+  }
+}
+
+// Largest |x| over finite elements, and whether the candidate deviates: max |c - r| relative to
+// the reference's magnitude, +inf when a finite reference element became inf or NaN.
+double Deviation(const Tensor& reference, const Tensor& candidate) {
+  if (reference.shape() != candidate.shape()) return kInf;
+  const std::vector<double> r = ToDoubles(reference);
+  const std::vector<double> c = ToDoubles(candidate);
+  double magnitude = 0;
+  double deviation = 0;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (!std::isfinite(r[i])) continue;
+    if (!std::isfinite(c[i])) return kInf;
+    magnitude = std::max(magnitude, std::fabs(r[i]));
+    deviation = std::max(deviation, std::fabs(c[i] - r[i]));
+  }
+  return deviation / (magnitude > 0 ? magnitude : 1.0);
+}
+
+double MaxFiniteMagnitude(const Tensor& tensor) {
+  double magnitude = 0;
+  for (double v : ToDoubles(tensor)) {
+    if (std::isfinite(v)) magnitude = std::max(magnitude, std::fabs(v));
+  }
+  return magnitude;
+}
+
+}  // namespace
+
+ConvertOptions CandidateConvertOptions(const MixedPrecisionOptions& options) {
+  ConvertOptions convert_options;
+  convert_options.keep_io_types = options.keep_io_types;
+  convert_options.op_block_list = options.op_block_list;
+  convert_options.min_positive_val = options.min_positive_val;
+  convert_options.max_finite_val = options.max_finite_val;
+  convert_options.target = options.target;
+  return convert_options;
+}
+
+void MarkSearchKept(const std::vector<std::size_t>& graph_positions, ConvertReport* report) {
+  for (KeptNode& kept : report->kept_nodes) {
+    if (kept.graph.empty() && kept.reason == KeepReason::kNodeBlockList &&
+        std::binary_search(graph_positions.begin(), graph_positions.end(), kept.index)) {
+      kept.reason = KeepReason::kSearch;
+      kept.detail = "kept in float32 by the mixed-precision search to meet the accuracy bound";
+    }
+  }
+}
+
+Session::Session(const onnx::ModelProto& model, const MixedPrecisionOptions& options)
+    : model_(model), options_(options), start_(std::chrono::steady_clock::now()) {}
+
+absl::StatusOr<std::unique_ptr<Session>> Session::Create(
+    const onnx::ModelProto& model, const std::vector<TensorMap>& feeds,
+    const MixedPrecisionOptions& options, const ReferenceEvaluatorOptions& evaluator_options) {
+  HALFCAST_ASSIGN_OR_RETURN(std::optional<Tolerance> tolerance,
+                            ResolveTolerance(options.rtol, options.atol,
+                                             static_cast<bool>(options.validate_fn)));
+  if (options.max_evaluations < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_evaluations must be >= 0, got ", options.max_evaluations));
+  }
+  HALFCAST_RETURN_IF_ERROR(CheckFeeds(model.graph(), feeds));
+  std::unique_ptr<Session> session(new Session(model, options));
+  session->validator_.emplace(tolerance, options.validate_fn);
+  if (options.evaluator != nullptr) {
+    session->evaluator_ = options.evaluator;
+  } else {
+    session->owned_evaluator_ = std::make_unique<ReferenceEvaluator>(evaluator_options);
+    session->evaluator_ = session->owned_evaluator_.get();
+  }
+  session->max_finite_ = options.target == TargetType::kFloat16
+                             ? numerics::kHalfMaxFiniteValue
+                             : numerics::kBFloat16MaxFiniteValue;
+
+  const onnx::GraphProto& graph = model.graph();
+  std::set<std::string> initializers;
+  for (const auto& init : graph.initializer()) initializers.insert(init.name());
+  session->candidate_of_.assign(graph.node_size(), kNotCandidate);
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    NodeInfo info;
+    for (const std::string& input : node.input()) {
+      if (!input.empty()) info.reads.push_back(input);
+    }
+    for (const onnx::AttributeProto& attribute : node.attribute()) {
+      if (attribute.has_g()) CollectSubgraphReads(attribute.g(), &info.reads);
+      for (const onnx::GraphProto& g : attribute.graphs()) CollectSubgraphReads(g, &info.reads);
+    }
+    for (const std::string& read : info.reads) {
+      if (initializers.count(read)) info.initializers.insert(read);
+    }
+    info.outputs.assign(node.output().begin(), node.output().end());
+    session->nodes_.push_back(std::move(info));
+    // The Python tool never blocks Loop/If/Scan: they are always converted.
+    if (!IsControlFlow(node)) {
+      session->candidate_of_[i] = session->candidates_.size();
+      session->candidates_.push_back(static_cast<std::size_t>(i));
+    }
+  }
+  for (const auto& output : graph.output()) session->output_names_.push_back(output.name());
+
+  const DataType target =
+      options.target == TargetType::kFloat16 ? DataType::kFloat16 : DataType::kBFloat16;
+  for (const TensorMap& feed : feeds) {
+    TensorMap candidate_feed;
+    for (const auto& [name, tensor] : feed) {
+      candidate_feed[name] = options.keep_io_types ? tensor : NarrowFloat(tensor, target);
+    }
+    session->candidate_feeds_.push_back(std::move(candidate_feed));
+  }
+  HALFCAST_RETURN_IF_ERROR(session->RunReference(feeds));
+  return session;
+}
+
+absl::Status Session::RunReference(const std::vector<TensorMap>& feeds) {
+  const bool want_values = options_.strategy == SearchStrategy::kErrorGuided;
+  for (const TensorMap& feed : feeds) {
+    RunOptions run_options;
+    run_options.return_all_values = want_values;
+    absl::StatusOr<TensorMap> values = evaluator_->Run(model_, feed, run_options);
+    if (!values.ok()) {
+      return absl::Status(values.status().code(),
+                          absl::StrCat("evaluating the float32 model: ", values.status().message()));
+    }
+    TensorMap outputs;
+    for (const std::string& name : output_names_) {
+      auto it = values->find(name);
+      if (it == values->end()) {
+        return absl::InternalError(
+            absl::StrCat("the evaluator returned no value for output '", name, "'"));
+      }
+      outputs[name] = it->second;
+    }
+    // Graph inputs are values too: a feed beyond the target's range is seen like any value.
+    for (const auto& [name, tensor] : feed) values->emplace(name, tensor);
+    HALFCAST_ASSIGN_OR_RETURN(Verdict self, validator_->Judge(outputs, outputs));
+    if (!self.valid) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the float32 model does not validate against itself: ", self.summary));
+    }
+    reference_outputs_.push_back(std::move(outputs));
+    if (want_values) reference_values_.push_back(*std::move(values));
+  }
+  ++evaluations_;
+  return absl::OkStatus();
+}
+
+std::vector<std::size_t> Session::RangeSeeds() const {
+  std::set<std::size_t> seeds;
+  std::set<std::string> beyond;
+  for (const TensorMap& values : reference_values_) {
+    for (const auto& [name, tensor] : values) {
+      if (IsFloatType(tensor.type()) && MaxFiniteMagnitude(tensor) > max_finite_) {
+        beyond.insert(name);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (candidate_of_[i] == kNotCandidate) continue;
+    const NodeInfo& node = nodes_[i];
+    const bool touches = std::any_of(node.reads.begin(), node.reads.end(),
+                                     [&](const std::string& n) { return beyond.count(n); }) ||
+                         std::any_of(node.outputs.begin(), node.outputs.end(),
+                                     [&](const std::string& n) { return beyond.count(n); });
+    if (touches) seeds.insert(candidate_of_[i]);
+  }
+  return std::vector<std::size_t>(seeds.begin(), seeds.end());
+}
+
+std::vector<std::size_t> Session::GraphPositions(
+    const std::vector<std::size_t>& candidates) const {
+  std::vector<std::size_t> positions;
+  for (std::size_t c : candidates) positions.push_back(candidates_[c]);
+  return positions;
+}
+
+absl::StatusOr<Attempt> Session::Try(const std::vector<std::size_t>& blocked,
+                                     bool want_node_scores) {
+  return Evaluate(blocked, want_node_scores, /*incremental=*/true);
+}
+
+absl::StatusOr<bool> Session::Verify(const std::vector<std::size_t>& blocked, bool may_reuse) {
+  if (may_reuse && verified_ && verified_->blocked == blocked) return true;
+  HALFCAST_ASSIGN_OR_RETURN(Attempt attempt, Evaluate(blocked, false, /*incremental=*/false));
+  return attempt.valid;
+}
+
+absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocked,
+                                          bool want_node_scores, bool incremental) {
+  if (options_.max_evaluations > 0 && evaluations_ >= options_.max_evaluations) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "mixed-precision search reached max_evaluations (", options_.max_evaluations,
+        ") before finishing"));
+  }
+  ConvertOptions convert_options = CandidateConvertOptions(options_);
+  convert_options.node_index_block_list = GraphPositions(blocked);
+  absl::StatusOr<ConvertResult> converted = ConvertFloatToFloat16(model_, convert_options);
+  if (!converted.ok()) {
+    return absl::Status(converted.status().code(),
+                        absl::StrCat("converting a candidate with ", blocked.size(),
+                                     " nodes kept in float32: ", converted.status().message()));
+  }
+  std::vector<bool> blocked_nodes(nodes_.size(), false);
+  for (std::size_t p : convert_options.node_index_block_list) blocked_nodes[p] = true;
+
+  // The cached run that lets the most nodes be skipped.
+  const CachedRun* base = nullptr;
+  if (incremental) {
+    std::size_t best_reused = 0;
+    for (const CachedRun& cached : cache_) {
+      std::vector<bool> changed(nodes_.size());
+      for (std::size_t i = 0; i < nodes_.size(); ++i) changed[i] = cached.blocked[i] != blocked_nodes[i];
+      const std::vector<bool> affected = AffectedBy(changed);
+      const std::size_t reused =
+          static_cast<std::size_t>(std::count(affected.begin(), affected.end(), false));
+      if (reused > best_reused) {
+        best_reused = reused;
+        base = &cached;
+      }
+    }
+  }
+  const bool keep_values = want_node_scores || incremental;
+  Attempt attempt;
+  attempt.valid = true;
+  double score = 0;
+  std::string summary;
+  std::map<std::string, OutputError> worst;
+  CachedRun run{blocked_nodes, {}};
+  for (std::size_t f = 0; f < candidate_feeds_.size(); ++f) {
+    RunOptions run_options;
+    run_options.return_all_values = keep_values;
+    TensorMap reused;
+    if (base != nullptr) {
+      reused = Reusable(*base, blocked_nodes, f);
+      if (!reused.empty()) run_options.precomputed = &reused;
+    }
+    absl::StatusOr<TensorMap> values =
+        evaluator_->Run(converted->model, candidate_feeds_[f], run_options);
+    if (!values.ok()) {
+      return absl::Status(values.status().code(),
+                          absl::StrCat("evaluating a candidate with ", blocked.size(),
+                                       " nodes kept in float32: ", values.status().message()));
+    }
+    for (auto& [name, tensor] : reused) values->emplace(name, std::move(tensor));
+    TensorMap outputs;
+    for (const std::string& name : output_names_) {
+      auto it = values->find(name);
+      if (it != values->end()) outputs[name] = WidenToFloat(it->second);
+    }
+    HALFCAST_ASSIGN_OR_RETURN(Verdict verdict, validator_->Judge(reference_outputs_[f], outputs));
+    attempt.valid = attempt.valid && verdict.valid;
+    if (f == 0 || verdict.score > score) {
+      score = verdict.score;
+      summary = verdict.summary;
+    }
+    for (const OutputError& error : verdict.errors) {
+      OutputError& w = worst.try_emplace(error.name, OutputError{error.name, 0, 0}).first->second;
+      w.max_abs_error = std::max(w.max_abs_error, error.max_abs_error);
+      w.max_rel_error = std::max(w.max_rel_error, error.max_rel_error);
+    }
+    if (keep_values) run.values.push_back(*std::move(values));
+  }
+  ++evaluations_;
+  if (smallest_score_ < 0 || score < smallest_score_) {
+    smallest_score_ = score;
+    smallest_summary_ = absl::StrCat(summary, " with ", blocked.size(), " of ",
+                                     candidates_.size(), " nodes kept in float32");
+  }
+  Log(options_.log, LogLevel::kInfo,
+      absl::StrCat("attempt ", evaluations_ - 1, ": ", blocked.size(), " of ", candidates_.size(),
+                   " nodes kept in float32: ", attempt.valid ? "validates" : "fails",
+                   summary.empty() ? "" : absl::StrCat(" (", summary, ")")));
+  if (want_node_scores) attempt.node_scores = NodeScores(run.values);
+  if (keep_values && run.values.size() == candidate_feeds_.size()) {
+    cache_.push_front(std::move(run));
+    if (cache_.size() > kCachedRuns) cache_.pop_back();
+  }
+  if (attempt.valid && base == nullptr) {
+    Verified verified{blocked, *std::move(converted), {}};
+    for (auto& [name, error] : worst) verified.errors.push_back(error);
+    verified_ = std::move(verified);
+  }
+  return attempt;
+}
+
+std::vector<bool> Session::AffectedBy(const std::vector<bool>& changed) const {
+  // A node whose state changes also changes how initializers it shares are stored (float16 with
+  // a Cast for float32 users, or float32), so every user of those initializers is affected.
+  std::set<std::string> shared;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (changed[i]) shared.insert(nodes_[i].initializers.begin(), nodes_[i].initializers.end());
+  }
+  std::vector<bool> affected(nodes_.size(), false);
+  std::set<std::string> dirty;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const NodeInfo& node = nodes_[i];
+    affected[i] = changed[i] ||
+                  std::any_of(node.reads.begin(), node.reads.end(), [&](const std::string& n) {
+                    return dirty.count(n) > 0 || shared.count(n) > 0;
+                  });
+    if (affected[i]) dirty.insert(node.outputs.begin(), node.outputs.end());
+  }
+  return affected;
+}
+
+TensorMap Session::Reusable(const CachedRun& cache, const std::vector<bool>& blocked,
+                            std::size_t feed) const {
+  std::vector<bool> changed(nodes_.size());
+  for (std::size_t i = 0; i < nodes_.size(); ++i) changed[i] = cache.blocked[i] != blocked[i];
+  const std::vector<bool> affected = AffectedBy(changed);
+  TensorMap reused;
+  const TensorMap& values = cache.values[feed];
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (affected[i]) continue;
+    const NodeInfo& node = nodes_[i];
+    // Graph outputs may be renamed or cast by the converter; recomputing them is cheap.
+    const bool complete = std::all_of(node.outputs.begin(), node.outputs.end(), [&](const auto& n) {
+      return n.empty() || (values.count(n) > 0 &&
+                           std::find(output_names_.begin(), output_names_.end(), n) ==
+                               output_names_.end());
+    });
+    if (!complete) continue;
+    for (const std::string& name : node.outputs) {
+      if (!name.empty()) reused.emplace(name, values.at(name));
+    }
+  }
+  return reused;
+}
+
+std::vector<double> Session::NodeScores(const std::vector<TensorMap>& values) const {
+  std::vector<double> scores(candidates_.size(), 0.0);
+  for (std::size_t f = 0; f < values.size() && f < reference_values_.size(); ++f) {
+    std::map<std::string, double> deviation;
+    for (const auto& [name, reference] : reference_values_[f]) {
+      if (!IsFloatType(reference.type())) continue;
+      auto it = values[f].find(name);
+      if (it != values[f].end()) deviation[name] = Deviation(reference, it->second);
+    }
+    auto of = [&](const std::string& name) {
+      auto it = deviation.find(name);
+      return it == deviation.end() ? 0.0 : it->second;
+    };
+    for (std::size_t c = 0; c < candidates_.size(); ++c) {
+      const NodeInfo& node = nodes_[candidates_[c]];
+      double in = 0;
+      double out = 0;
+      for (const std::string& name : node.reads) in = std::max(in, of(name));
+      for (const std::string& name : node.outputs) out = std::max(out, of(name));
+      // What the node adds on top of what it was given; an overflow of its own is infinite.
+      const double own = std::isinf(out) ? (std::isinf(in) ? 0.0 : kInf) : std::max(0.0, out - in);
+      scores[c] = std::max(scores[c], own);
+    }
+  }
+  return scores;
+}
+
+absl::Status Session::Report(const std::vector<Segment>& segments) {
+  if (!options_.progress) return absl::OkStatus();
+  SearchProgress progress;
+  progress.segments = segments;
+  progress.evaluations = evaluations_;
+  progress.elapsed_seconds = elapsed_seconds();
+  if (!options_.progress(progress)) {
+    return absl::CancelledError(absl::StrCat(
+        "mixed-precision search cancelled by the progress callback after ", evaluations_,
+        " evaluations"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Session::NothingValidates() const {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "no candidate model validates; the smallest error seen: ", smallest_summary_, " (after ",
+      evaluations_, " evaluations)"));
+}
+
+double Session::elapsed_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+MixedPrecisionResult Session::TakeResult() {
+  MixedPrecisionResult result;
+  if (verified_) {
+    MarkSearchKept(GraphPositions(verified_->blocked), &verified_->converted.report);
+    result.model = std::move(verified_->converted.model);
+    result.report.conversion = std::move(verified_->converted.report);
+    result.report.output_errors = std::move(verified_->errors);
+    verified_.reset();
+  }
+  result.report.evaluations = evaluations_;
+  result.report.seconds = elapsed_seconds();
+  return result;
+}
+
+}  // namespace halfcast::search
