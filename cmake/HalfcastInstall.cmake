@@ -1,0 +1,50 @@
+# `cmake --install`: the headers, the C++ module libraries (static, behind halfcast::halfcast),
+# libhalfcast_c.so (halfcast::halfcast_c), the CLI if it is built, a CMake package
+# (find_package(halfcast CONFIG)) and halfcast.pc for the C API.
+include(CMakePackageConfigHelpers)
+
+set(HALFCAST_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/halfcast)
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/halfcast ${PROJECT_SOURCE_DIR}/capi/include/halfcast
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+install(FILES ${PROJECT_BINARY_DIR}/include/halfcast/version.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/halfcast)
+
+# Module libraries that are still header-only placeholders are INTERFACE targets; they go into the
+# export set as well so that the exported link interface is complete.
+get_property(halfcast_install_modules GLOBAL PROPERTY HALFCAST_MODULES)
+set(halfcast_install_libraries halfcast ${halfcast_install_modules})
+if(TARGET halfcast_c)  # see capi/CMakeLists.txt
+  list(APPEND halfcast_install_libraries halfcast_c)
+endif()
+install(TARGETS ${halfcast_install_libraries}
+        EXPORT halfcastTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET halfcast_cli)
+  install(TARGETS halfcast_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+
+install(EXPORT halfcastTargets NAMESPACE halfcast:: DESTINATION ${HALFCAST_INSTALL_CMAKEDIR})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/halfcastConfig.cmake.in
+                              ${PROJECT_BINARY_DIR}/halfcastConfig.cmake
+                              INSTALL_DESTINATION ${HALFCAST_INSTALL_CMAKEDIR})
+# 0.x releases may change the C++ API between minor versions; the C ABI has its own SONAME.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/halfcastConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/halfcastConfig.cmake
+              ${PROJECT_BINARY_DIR}/halfcastConfigVersion.cmake
+        DESTINATION ${HALFCAST_INSTALL_CMAKEDIR})
+
+# halfcast.pc locates the prefix from its own folder (${pcfiledir}), so an installed tree can be
+# moved, and `cmake --install --prefix` works without reconfiguring.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(HALFCAST_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH halfcast_pc_up "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  set(HALFCAST_PC_PREFIX "\${pcfiledir}/${halfcast_pc_up}")
+endif()
+configure_file(${PROJECT_SOURCE_DIR}/cmake/halfcast.pc.in ${PROJECT_BINARY_DIR}/halfcast.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/halfcast.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,3 @@
+module halfcast.example/go
+
+go 1.19
