@@ -1,6 +1,4 @@
 // KernelContext: attribute access, input checks and checked allocation for kernels.
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "eval/kernel.h"
 
@@ -13,12 +11,18 @@ absl::StatusOr<const Tensor*> KernelContext::RequiredInput(int i) const {
 }
 
 absl::StatusOr<Tensor> KernelContext::NewTensor(DataType type, std::vector<int64_t> shape) const {
-  const int64_t element_size = std::max<int64_t>(1, static_cast<int64_t>(ElementSize(type)));
-  absl::StatusOr<int64_t> count = CheckedElementCount(shape, memory_budget_ / element_size);
+  absl::StatusOr<int64_t> count = CheckedElementCount(shape);
   if (!count.ok()) {
     return absl::Status(count.status().code(),
                         absl::StrCat(node_.op_type(), " node '", node_.name(),
                                      "': output: ", count.status().message()));
+  }
+  const int64_t element_size = static_cast<int64_t>(ElementSize(type));
+  if (element_size > 0 && *count > memory_budget_ / element_size) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        node_.op_type(), " node '", node_.name(), "': an output of ", *count, " ",
+        DataTypeName(type), " elements exceeds the ", memory_budget_,
+        " bytes left under the memory limit"));
   }
   return Tensor::Zeros(type, std::move(shape));
 }
