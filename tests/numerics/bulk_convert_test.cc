@@ -1,5 +1,6 @@
 #include "numerics/bulk_convert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -252,6 +253,26 @@ TEST(BulkConvertTest, VectorAndPortableAgreeOnRandomFloats) {
         EXPECT_GT(ca.above_max, 1000);
       }
     }
+  }
+}
+
+TEST(BulkConvertTest, LargeOutputsAtAnyAlignment) {
+  // Outputs of 2^20 values and more take the streaming-store path, which aligns the destination
+  // with a scalar prologue first.
+  const std::vector<float> in = RandomFloats((1 << 20) + 37, 5);
+  const ClipOptions clip{1e-7f, 1e4f};
+  std::vector<uint16_t> expected(in.size());
+  ClipCounts expected_counts;
+  internal::FloatTo16Scalar(in.data(), expected.data(), in.size(), TargetType::kFloat16, &clip,
+                            &expected_counts);
+  for (size_t offset = 0; offset < 8; offset += 3) {
+    std::vector<uint16_t> out(in.size() + 8);
+    ClipCounts counts;
+    ConvertFloatTo16(in.data(), out.data() + offset, in.size(), TargetType::kFloat16, clip,
+                     &counts);
+    ASSERT_TRUE(std::equal(expected.begin(), expected.end(), out.begin() + offset)) << offset;
+    EXPECT_EQ(counts.below_min, expected_counts.below_min);
+    EXPECT_EQ(counts.above_max, expected_counts.above_max);
   }
 }
 
