@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "eval/function_inliner.h"
 #include "eval/graph_runner.h"
 #include "eval/kernel.h"
 #include "halfcast/evaluator.h"
@@ -41,6 +42,11 @@ ReferenceEvaluator::~ReferenceEvaluator() = default;
 
 absl::Status ReferenceEvaluator::CheckSupported(const onnx::ModelProto& model) const {
   if (!model.has_graph()) return absl::InvalidArgumentError("the model has no graph");
+  if (model.functions_size() > 0) {
+    onnx::ModelProto inlined = model;
+    HALFCAST_RETURN_IF_ERROR(eval::InlineLocalFunctions(&inlined));
+    return CheckSupported(inlined);
+  }
   std::set<std::string> unsupported;
   CollectUnsupported(model.graph(), eval::ImportedOpsets(model), &unsupported);
   if (unsupported.empty()) return absl::OkStatus();
@@ -51,6 +57,12 @@ absl::Status ReferenceEvaluator::CheckSupported(const onnx::ModelProto& model) c
 absl::StatusOr<TensorMap> ReferenceEvaluator::Run(const onnx::ModelProto& model,
                                                   const TensorMap& feeds,
                                                   const RunOptions& options) {
+  if (model.functions_size() > 0) {
+    // Rare (and the copy includes the initializers): expand the functions, then run the copy.
+    onnx::ModelProto inlined = model;
+    HALFCAST_RETURN_IF_ERROR(eval::InlineLocalFunctions(&inlined));
+    return Run(inlined, feeds, options);
+  }
   HALFCAST_RETURN_IF_ERROR(CheckSupported(model));
   eval::GraphRunner runner(model, options_);
   return runner.RunMain(feeds, options);

@@ -439,5 +439,73 @@ TEST(ControlFlowTest, Float16BodyRoundsEveryIteration) {
   EXPECT_THAT(HalfValues(out["y"]), ElementsAre(std::numeric_limits<float>::infinity()));
 }
 
+TEST(LocalFunctionTest, CallsAreExpandedWithAttributesAndFreshNames) {
+  // Scale is called twice (its internal value t must not clash) and calls Shift, a function of
+  // its own; LeakyRelu's alpha comes from the call or, unset, from the op's default.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17, "local" : 1]>
+    g (float[2] x) => (float[2] y, float[2] z, float[2] w) {
+      y = local.Scale <factor = 2.0> (x)
+      z = local.Scale <factor = 3.0> (y)
+      w = local.Leaky (x)
+    }
+    <domain: "local", opset_import: ["" : 17, "local" : 1]>
+    Scale <factor> (a) => (b) {
+      t = Constant <value_float: float = @factor> ()
+      m = Mul(a, t)
+      b = local.Shift(m)
+    }
+    <domain: "local", opset_import: ["" : 17]>
+    Shift (p) => (q) {
+      one = Constant <value_float: float = 1.0> ()
+      q = Add(p, one)
+    }
+    <domain: "local", opset_import: ["" : 17]>
+    Leaky <alpha> (u) => (v) {
+      v = LeakyRelu <alpha = @alpha> (u)
+    }
+  )");
+  ReferenceEvaluator evaluator;
+  ASSERT_OK(evaluator.CheckSupported(model));
+  ASSERT_OK_AND_ASSIGN(TensorMap out, evaluator.Run(model, {{"x", Floats({2}, {1, -100})}}));
+  EXPECT_THAT(Values(out["y"]), ElementsAre(3, -199));
+  EXPECT_THAT(Values(out["z"]), ElementsAre(10, -596));
+  EXPECT_THAT(Values(out["w"]), ElementsAre(1, -1));  // default alpha 0.01
+  EXPECT_EQ(model.functions_size(), 3);                // the caller's model is unchanged
+}
+
+TEST(LocalFunctionTest, BodiesInsideFunctionsSeeTheFunctionsValues) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17, "local" : 1]>
+    g (bool c, float[2] x) => (float[2] y) {
+      y = local.Pick (c, x)
+    }
+    <domain: "local", opset_import: ["" : 17]>
+    Pick (cond, a) => (b) {
+      n = Neg(a)
+      b = If <then_branch = t () => (float[2] r) { r = Identity(n) },
+              else_branch = e () => (float[2] s) { s = Identity(a) }> (cond)
+    }
+  )");
+  ReferenceEvaluator evaluator;
+  const bool c = true;
+  ASSERT_OK_AND_ASSIGN(TensorMap out,
+                       evaluator.Run(model, {{"c", Tensor::Copy(DataType::kBool, {}, &c)},
+                                             {"x", Floats({2}, {1, -2})}}));
+  EXPECT_THAT(Values(out["y"]), ElementsAre(-1, 2));
+}
+
+TEST(LocalFunctionTest, UnsupportedOpInsideAFunctionIsReported) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17, "local" : 1]>
+    g (float[2,2] x) => (float y) { y = local.D (x) }
+    <domain: "local", opset_import: ["" : 17]>
+    D (a) => (b) { b = Det(a) }
+  )");
+  ReferenceEvaluator evaluator;
+  EXPECT_THAT(evaluator.CheckSupported(model),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("Det (domain 'ai.onnx'")));
+}
+
 }  // namespace
 }  // namespace halfcast
