@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -37,10 +38,12 @@ using google::protobuf::Reflection;
 using google::protobuf::internal::WireFormat;
 using google::protobuf::internal::WireFormatLite;
 
-// A read-only mapping of a whole file; unmapped when destroyed.
-class MappedFile {
+// A whole file mapped read-only and handed to protobuf in chunks. Pages already parsed are
+// dropped as the parse moves on (protobuf copies what it keeps and never looks back past the
+// previous chunk), so loading costs about the model's size in memory, not the model plus the file.
+class MappedFileStream : public google::protobuf::io::ZeroCopyInputStream {
  public:
-  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path) {
+  static absl::StatusOr<std::unique_ptr<MappedFileStream>> Open(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoToStatus(errno, "cannot open model file", path);
     struct stat info;
@@ -60,34 +63,57 @@ class MappedFile {
           " bytes, over protobuf's 2 GB limit: not a loadable ONNX model (models this big keep "
           "their weights in external data files)"));
     }
-    auto file = std::unique_ptr<MappedFile>(new MappedFile());
-    file->size_ = static_cast<size_t>(info.st_size);
-    if (file->size_ > 0) {
-      void* data = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    auto stream = std::unique_ptr<MappedFileStream>(new MappedFileStream());
+    stream->size_ = static_cast<size_t>(info.st_size);
+    if (stream->size_ > 0) {
+      void* data = ::mmap(nullptr, stream->size_, PROT_READ, MAP_PRIVATE, fd, 0);
       if (data == MAP_FAILED) {
         const int error = errno;
         ::close(fd);
         return ErrnoToStatus(error, "cannot map model file", path);
       }
-      ::madvise(data, file->size_, MADV_SEQUENTIAL);
-      file->data_ = data;
+      ::madvise(data, stream->size_, MADV_SEQUENTIAL);
+      stream->data_ = static_cast<char*>(data);
     }
     ::close(fd);
-    return file;
+    return stream;
   }
 
-  ~MappedFile() {
+  ~MappedFileStream() override {
     if (data_ != nullptr) ::munmap(data_, size_);
   }
 
-  std::string_view bytes() const {
-    return std::string_view(static_cast<const char*>(data_), size_);
+  bool Next(const void** data, int* size) override {
+    if (position_ >= size_) return false;
+    // Everything before position_ was consumed: the previous chunk is no longer referenced.
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t release_end = position_ / page * page;
+    if (release_end > released_) {
+      ::madvise(data_ + released_, release_end - released_, MADV_DONTNEED);
+      released_ = release_end;
+    }
+    const size_t n = std::min(kChunk, size_ - position_);
+    *data = data_ + position_;
+    *size = static_cast<int>(n);
+    position_ += n;
+    return true;
   }
+  void BackUp(int count) override { position_ -= static_cast<size_t>(count); }
+  bool Skip(int count) override {
+    const size_t step = std::min(static_cast<size_t>(count), size_ - position_);
+    position_ += step;
+    return step == static_cast<size_t>(count);
+  }
+  int64_t ByteCount() const override { return static_cast<int64_t>(position_); }
 
  private:
-  MappedFile() = default;
-  void* data_ = nullptr;
+  static constexpr size_t kChunk = size_t{16} << 20;
+
+  MappedFileStream() = default;
+  char* data_ = nullptr;
   size_t size_ = 0;
+  size_t position_ = 0;
+  size_t released_ = 0;
 };
 
 // Another protobuf message read as a ModelProto leaves fields whose number is known but whose
@@ -333,6 +359,9 @@ absl::Status TooBig(const std::string& path, size_t size, int64_t limit, bool ex
 }
 
 // Writes the model file through `serializer` and publishes it (after `data`'s file, if any).
+// Bytes per write(2) when saving: few system calls for big models, little memory.
+constexpr int kWriteBlock = 1 << 20;
+
 // `external`: whether external data was asked for (for the error message).
 absl::Status WriteModelFile(const onnx::ModelProto& model, const std::string& path,
                             ReplacingSerializer* serializer, ExternalDataWriter* data,
@@ -343,7 +372,7 @@ absl::Status WriteModelFile(const onnx::ModelProto& model, const std::string& pa
   }
   HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(path));
   {
-    google::protobuf::io::FileOutputStream stream(file->fd());
+    google::protobuf::io::FileOutputStream stream(file->fd(), kWriteBlock);
     {
       google::protobuf::io::CodedOutputStream coded(&stream);
       coded.SetSerializationDeterministic(true);
@@ -367,16 +396,13 @@ bool HasAnyExternalData(const onnx::ModelProto& model) {
 
 }  // namespace
 
-absl::StatusOr<onnx::ModelProto> ParseModel(std::string_view bytes, const std::string& label) {
+absl::StatusOr<onnx::ModelProto> ParseModel(google::protobuf::io::ZeroCopyInputStream* input,
+                                            const std::string& label) {
   auto not_onnx = [&label](const char* why) {
     return absl::InvalidArgumentError(absl::StrCat(label, ": not an ONNX model (", why, ")"));
   };
-  if (bytes.size() > static_cast<size_t>(kMaxProtobufBytes)) {
-    return not_onnx("over protobuf's 2 GB limit");
-  }
   onnx::ModelProto model;
-  google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
-  google::protobuf::io::CodedInputStream coded(&array);
+  google::protobuf::io::CodedInputStream coded(input);
   coded.SetTotalBytesLimit(static_cast<int>(kMaxProtobufBytes));
   if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
     return not_onnx("protobuf parse failed: corrupt or truncated");
@@ -390,6 +416,15 @@ absl::StatusOr<onnx::ModelProto> ParseModel(std::string_view bytes, const std::s
     return not_onnx("fields of the wrong type: another protobuf message?");
   }
   return model;
+}
+
+absl::StatusOr<onnx::ModelProto> ParseModel(std::string_view bytes, const std::string& label) {
+  if (bytes.size() > static_cast<size_t>(kMaxProtobufBytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(label, ": not an ONNX model (over protobuf's 2 GB limit)"));
+  }
+  google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
+  return ParseModel(&array, label);
 }
 
 absl::Status SaveModelWithLimit(const onnx::ModelProto& model, const std::string& path,
@@ -428,8 +463,9 @@ absl::Status CommitModelWithExternalData(const onnx::ModelProto& model, External
 }  // namespace io
 
 absl::StatusOr<onnx::ModelProto> LoadModel(const std::string& path, const LoadOptions& options) {
-  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<io::MappedFile> file, io::MappedFile::Open(path));
-  HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, io::ParseModel(file->bytes(), path));
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<io::MappedFileStream> file,
+                            io::MappedFileStream::Open(path));
+  HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, io::ParseModel(file.get(), path));
   file.reset();  // the parsed model owns copies of every byte it needs
   HALFCAST_RETURN_IF_ERROR(io::ResolveExternalTensors(&model, path, options.load_external_data));
   return model;

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "google/protobuf/io/zero_copy_stream.h"
 #include "halfcast/model_io.h"
 #include "onnx/onnx_pb.h"
 
@@ -23,6 +24,8 @@ inline constexpr int64_t kMaxProtobufBytes = std::numeric_limits<int32_t>::max()
 // without ir_version or graph, without opset_import (IR >= 3), or with fields of the wrong wire
 // type (another protobuf message read as a ModelProto).
 absl::StatusOr<onnx::ModelProto> ParseModel(std::string_view bytes, const std::string& label);
+absl::StatusOr<onnx::ModelProto> ParseModel(google::protobuf::io::ZeroCopyInputStream* input,
+                                            const std::string& label);
 
 // SaveModel with the size limit of the serialized model file as a parameter.
 absl::Status SaveModelWithLimit(const onnx::ModelProto& model, const std::string& path,

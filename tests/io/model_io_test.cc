@@ -96,6 +96,21 @@ TEST(ModelIoTest, SaveLoadRoundTripIsExact) {
   EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
 }
 
+TEST(ModelIoTest, ModelsSpanningManyReadChunksRoundTrip) {
+  // LoadModel hands the file to protobuf in 16 MiB chunks and drops parsed pages: tensors that
+  // straddle chunk boundaries must come back intact.
+  TempDir dir;
+  onnx::ModelProto model = MakeModel();
+  for (int i = 0; i < 3; ++i) {
+    *model.mutable_graph()->add_initializer() = FloatTensor("big" + std::to_string(i), 3 << 20,
+                                                            0.001f * static_cast<float>(i + 1));
+  }
+  ASSERT_OK(SaveModel(model, dir.File("big.onnx")));
+  ASSERT_GT(fs::file_size(dir.File("big.onnx")), 36u << 20);
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto loaded, LoadModel(dir.File("big.onnx")));
+  ExpectSameModulo(model, loaded);
+}
+
 TEST(ModelIoTest, RealModelsRoundTrip) {
   for (const char* name : {"silero_vad.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx"}) {
     SCOPED_TRACE(name);
