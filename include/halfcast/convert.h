@@ -50,6 +50,17 @@ struct KeptNode {
   std::string detail;    // human-readable why, e.g. "type parameter T of Resize-13 excludes float16"
 };
 
+// An input of a converted node that stays float32 because the op's schema requires it (Resize's
+// scales, for one): the node computes in the target type, that input gets float32.
+struct KeptInput {
+  std::string graph;     // as KeptNode::graph
+  std::size_t index;     // position of the node in its graph
+  std::string name;      // node name (may be empty)
+  std::string op_type;
+  int input;             // input slot
+  std::string value;     // the value's name in the input model
+};
+
 struct ClippedTensor {
   std::string name;            // initializer, Constant output or attribute tensor name
   int64_t below_min = 0;       // values with 0 < |x| < min_positive_val raised to it
@@ -59,6 +70,7 @@ struct ClippedTensor {
 struct ConvertReport {
   int64_t nodes_converted = 0;            // nodes computing in the target type
   std::vector<KeptNode> kept_nodes;       // nodes computing in float32, each with its reason
+  std::vector<KeptInput> float32_inputs;  // inputs of converted nodes that stay float32
   int64_t casts_inserted = 0;
   int64_t casts_removed = 0;              // Casts removed by cleanup (exact round trips, no-ops)
   int64_t initializers_converted = 0;
@@ -78,9 +90,17 @@ struct ConvertResult {
 };
 
 // Converts `model` per SPEC.md section 1. `model` is not modified. Errors:
-// InvalidArgument for bad options or a malformed model (naming what is wrong);
-// FailedPrecondition when check_fp16_ready finds 16-bit floats already present.
+// InvalidArgument for bad options, a malformed model (cycle, dangling input, value defined twice,
+// a used value whose type cannot be determined) or initializers stored as external data (use
+// ConvertFile); FailedPrecondition when check_fp16_ready finds 16-bit floats already present.
+// The result is deterministic: the same model and options give byte-identical output.
 absl::StatusOr<ConvertResult> ConvertFloatToFloat16(const onnx::ModelProto& model,
+                                                    const ConvertOptions& options);
+
+// The same, consuming `model`: its tensors are converted in place, so the weights are never
+// copied (peak memory stays near the input's size). `model` is left in an unspecified state,
+// also on error.
+absl::StatusOr<ConvertResult> ConvertFloatToFloat16(onnx::ModelProto&& model,
                                                     const ConvertOptions& options);
 
 // Path-based conversion for models with external data or over 2 GB: tensors stored as external

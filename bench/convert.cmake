@@ -1,0 +1,3 @@
+# The converter's benchmarks: synthetic graphs (bench/convert/convert_bench.cc).
+halfcast_benchmark(convert_bench SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/convert/convert_bench.cc
+                   DEPS halfcast_convert halfcast_io)

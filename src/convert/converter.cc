@@ -1,0 +1,762 @@
+// ConvertFloatToFloat16: the pipeline
+//   graph index -> element types -> op policy -> precision plan -> passes -> cleanup -> report.
+// The passes run over every graph scope (main graph first, then the subgraphs of its nodes in
+// order, recursively), so no pass can forget an If/Loop/Scan body.
+#include <array>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "convert/cast_cleanup.h"
+#include "convert/op_policy.h"
+#include "convert/tensor_convert.h"
+#include "graph/element_types.h"
+#include "graph/graph_index.h"
+#include "halfcast/convert.h"
+#include "io/external_data.h"
+#include "numerics/bulk_convert.h"
+#include "numerics/float16.h"
+
+namespace halfcast {
+namespace convert {
+namespace {
+
+constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
+
+bool IsOnnxDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+onnx::AttributeProto* FindAttr(onnx::NodeProto* node, absl::string_view name) {
+  for (onnx::AttributeProto& attr : *node->mutable_attribute()) {
+    if (attr.name() == name) return &attr;
+  }
+  return nullptr;
+}
+
+// What each pass sees: the model, its index and types, the decisions, and the rewrite state.
+class Conversion {
+ public:
+  Conversion(onnx::ModelProto* model, const ConvertOptions& options, ConvertReport* report)
+      : model_(model),
+        options_(options),
+        report_(report),
+        target_(OnnxType(options.target)),
+        schemas_(*model) {
+    clip_.target = options.target;
+    clip_.clip.min_positive_val = options.min_positive_val;
+    clip_.clip.max_finite_val = options.max_finite_val;
+  }
+
+  absl::Status Run();
+
+  // ConvertFile: float32 initializers stored as external data are left for the caller to stream
+  // (ExternallyConverted lists those that become 16-bit) instead of being an error.
+  void StreamExternalData() { stream_external_ = true; }
+  const absl::flat_hash_set<const onnx::TensorProto*>& external_to_convert() const {
+    return external_to_convert_;
+  }
+
+ private:
+  struct ScopeRewrite {
+    std::vector<onnx::NodeProto*> prelude;             // casts placed before every node
+    std::vector<std::vector<onnx::NodeProto*>> after;  // casts placed after node n
+    // Original value name -> names of its float32 [0] and 16-bit [1] versions in this scope.
+    absl::flat_hash_map<std::string, std::array<std::string, 2>> available;
+    absl::flat_hash_map<std::string, std::string> renamed;  // definition renamed (main outputs)
+    absl::flat_hash_map<std::string, int32_t> final_type;   // new names and retyped renames
+  };
+
+  absl::Status CheckModel();
+  absl::Status CheckFp16Ready() const;
+  void AddOpsetNotes();
+  void Decide();
+  void CollectUses();
+  void MakeNodeNamesUnique();
+
+  // The precision plan.
+  bool KeptIo(const std::string& name) const {
+    return keep_io_names_.empty() ? options_.keep_io_types : keep_io_names_.contains(name);
+  }
+  bool OwnerConverted(int s) const {
+    const graph::Scope& scope = index_->scope(s);
+    return decisions_[scope.parent][scope.owner_node].converted;
+  }
+  bool OutputWants16(int s, const std::string& name) const {
+    return s == 0 ? !KeptIo(name) : OwnerConverted(s);
+  }
+  bool FollowsUses(int d, const std::string& name) const {
+    auto it = wants_[d].find(name);
+    return it == wants_[d].end() || (it->second & 2) != 0;
+  }
+  // Whether the float32 value `name` defined in scope `d` is produced in the target type.
+  bool Produced16(int d, const std::string& name) const;
+
+  // Passes over one scope.
+  absl::Status ConvertConstants(int s);
+  absl::Status PlaceBoundaryCasts(int s);
+  void Retype(int s);
+  void Materialize(int s);
+
+  std::string Lookup(int s, const std::string& name, bool want16);
+  onnx::NodeProto* MakeCast(const std::string& input, const std::string& output, int32_t to);
+  const std::string& CurrentName(int d, const std::string& name) const {
+    auto it = rewrite_[d].renamed.find(name);
+    return it == rewrite_[d].renamed.end() ? name : it->second;
+  }
+  int32_t FinalElemType(int s, const std::string& name) const;
+  absl::Status ConvertTensor(onnx::TensorProto* tensor, const std::string& label);
+  void AddKeptInfo(int s, int n);
+
+  onnx::ModelProto* model_;
+  const ConvertOptions& options_;
+  ConvertReport* report_;
+  const int32_t target_;
+  ClipSettings clip_;
+  graph::SchemaLookup schemas_;
+  std::unique_ptr<graph::GraphIndex> index_;
+  std::unique_ptr<graph::TypeTable> types_;
+  std::unique_ptr<graph::NameGenerator> names_;
+  absl::flat_hash_set<std::string> keep_io_names_;
+  std::vector<std::vector<NodeDecision>> decisions_;
+  // Per defining scope: value name -> 1 if some use wants float32, | 2 if some wants 16-bit.
+  std::vector<absl::flat_hash_map<std::string, uint8_t>> wants_;
+  std::vector<ScopeRewrite> rewrite_;
+  absl::flat_hash_set<std::string> shared_;
+  bool stream_external_ = false;
+  absl::flat_hash_set<const onnx::TensorProto*> external_to_convert_;
+};
+
+bool Conversion::Produced16(int d, const std::string& name) const {
+  const graph::ValueDef* def = index_->LocalDef(d, name);
+  if (def == nullptr) return false;
+  switch (def->kind) {
+    case graph::ValueDef::kGraphInput:
+      return d == 0 ? !KeptIo(name) : OwnerConverted(d);
+    case graph::ValueDef::kInitializer:
+      return FollowsUses(d, name);
+    case graph::ValueDef::kSparseInitializer:
+      return false;  // sparse tensors stay as they are; 16-bit users get a Cast
+    case graph::ValueDef::kNodeOutput: {
+      const NodeDecision& decision = decisions_[d][def->index];
+      const onnx::NodeProto& node = index_->scope(d).graph->node(def->index);
+      if (node.op_type() == "Constant" && IsOnnxDomain(node.domain()) && decision.converted) {
+        // A constant is stored in whatever type its users want (float32 if all are float32);
+        // sparse constants stay as they are.
+        for (const auto& attr : node.attribute()) {
+          if (attr.name() == "sparse_value") return false;
+        }
+        return FollowsUses(d, name);
+      }
+      return decision.output16[def->slot] != 0;
+    }
+  }
+  return false;
+}
+
+absl::Status Conversion::CheckModel() {
+  if (!model_->has_graph()) return absl::InvalidArgumentError("the model has no graph");
+  HALFCAST_ASSIGN_OR_RETURN(graph::GraphIndex index,
+                            graph::GraphIndex::Build(model_->mutable_graph()));
+  index_ = std::make_unique<graph::GraphIndex>(std::move(index));
+  const onnx::GraphProto& main = model_->graph();
+  if (!options_.keep_io_names.empty()) {
+    absl::flat_hash_set<std::string> io;
+    for (const auto& v : main.input()) io.insert(v.name());
+    for (const auto& v : main.output()) io.insert(v.name());
+    for (const std::string& name : options_.keep_io_names) {
+      if (!io.contains(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "keep_io_names: '", name, "' is not an input or output of the main graph"));
+      }
+      keep_io_names_.insert(name);
+    }
+  }
+  for (std::size_t n : options_.node_index_block_list) {
+    if (n >= static_cast<std::size_t>(main.node_size())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("node_index_block_list: ", n, " is not a node position (the main graph has ",
+                       main.node_size(), " nodes)"));
+    }
+  }
+  absl::flat_hash_set<std::string> outputs;
+  for (const auto& v : main.output()) {
+    if (!outputs.insert(v.name()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the main graph lists output '", v.name(), "' twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Conversion::CheckFp16Ready() const {
+  auto is16 = [](int32_t t) {
+    return t == onnx::TensorProto::FLOAT16 || t == onnx::TensorProto::BFLOAT16;
+  };
+  auto refuse = [](const std::string& what) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the model already holds 16-bit floats (", what,
+        "); set check_fp16_ready to false to convert its float32 parts"));
+  };
+  for (int s = 0; s < index_->size(); ++s) {
+    const onnx::GraphProto& graph = *index_->scope(s).graph;
+    for (const auto* list : {&graph.input(), &graph.output(), &graph.value_info()}) {
+      for (const onnx::ValueInfoProto& v : *list) {
+        const graph::ValueType t = graph::FromTypeProto(v.type());
+        if (t.known() && is16(t.elem)) return refuse(absl::StrCat("value '", v.name(), "'"));
+      }
+    }
+    for (const onnx::TensorProto& t : graph.initializer()) {
+      if (is16(t.data_type())) return refuse(absl::StrCat("initializer '", t.name(), "'"));
+    }
+    for (int n = 0; n < graph.node_size(); ++n) {
+      const onnx::NodeProto& node = graph.node(n);
+      for (const onnx::AttributeProto& attr : node.attribute()) {
+        const bool cast16 = node.op_type() == "Cast" && attr.name() == "to" && is16(attr.i());
+        const bool tensor16 = attr.has_t() && is16(attr.t().data_type());
+        if (cast16 || tensor16) {
+          return refuse(absl::StrCat("attribute '", attr.name(), "' of node '",
+                                     graph::NodeLabel(node, n), "'"));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Conversion::AddOpsetNotes() {
+  const auto& known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  for (const auto& opset : model_->opset_import()) {
+    const std::string domain = opset.domain() == "ai.onnx" ? "" : opset.domain();
+    auto it = known.find(domain);
+    if (it == known.end() || opset.version() <= it->second.second) continue;
+    report_->notes.push_back(absl::StrCat(
+        "model imports opset ", opset.version(), " of domain '", domain, "'; onnx knows up to ",
+        it->second.second, ", so the newest schemas it knows were used"));
+  }
+}
+
+void Conversion::Decide() {
+  OpPolicy policy(options_, schemas_, target_);
+  decisions_.resize(index_->size());
+  for (int s = 0; s < index_->size(); ++s) {
+    const int count = index_->scope(s).graph->node_size();
+    decisions_[s].reserve(count);
+    for (int n = 0; n < count; ++n) decisions_[s].push_back(policy.Decide(*index_, *types_, s, n));
+  }
+}
+
+// ONNX Runtime refuses a graph with two nodes of the same name; later duplicates get fresh names.
+void Conversion::MakeNodeNamesUnique() {
+  absl::flat_hash_set<std::string> seen;
+  int renamed = 0;
+  for (int s = 0; s < index_->size(); ++s) {
+    for (onnx::NodeProto& node : *index_->scope(s).graph->mutable_node()) {
+      if (node.name().empty() || seen.insert(node.name()).second) continue;
+      node.set_name(names_->Make(node.name()));
+      ++renamed;
+    }
+  }
+  if (renamed > 0) {
+    report_->notes.push_back(
+        absl::StrCat(renamed, " nodes shared a name with an earlier node and were renamed"));
+  }
+}
+
+void Conversion::CollectUses() {
+  wants_.resize(index_->size());
+  auto use = [&](int s, const std::string& name, bool want16) {
+    if (name.empty() || !types_->Get(s, name).Is(kFloat)) return;
+    const int d = index_->DefiningScope(s, name);
+    if (d >= 0) wants_[d][name] |= want16 ? 2 : 1;
+  };
+  for (int s = 0; s < index_->size(); ++s) {
+    const onnx::GraphProto& graph = *index_->scope(s).graph;
+    for (int n = 0; n < graph.node_size(); ++n) {
+      const NodeDecision& d = decisions_[s][n];
+      for (int i = 0; i < graph.node(n).input_size(); ++i) {
+        use(s, graph.node(n).input(i), d.input16[i] != 0);
+      }
+    }
+    for (const auto& out : graph.output()) use(s, out.name(), OutputWants16(s, out.name()));
+  }
+}
+
+absl::Status Conversion::ConvertTensor(onnx::TensorProto* tensor, const std::string& label) {
+  ClipCounts counts;
+  HALFCAST_RETURN_IF_ERROR(ConvertTensorTo16(tensor, clip_, &counts));
+  if (counts.below_min != 0 || counts.above_max != 0) {
+    report_->clipped.push_back({label, counts.below_min, counts.above_max});
+  }
+  return absl::OkStatus();
+}
+
+// Converts initializers and the tensors, dtypes and Cast targets of converted nodes.
+absl::Status Conversion::ConvertConstants(int s) {
+  onnx::GraphProto* graph = index_->scope(s).graph;
+  for (onnx::TensorProto& t : *graph->mutable_initializer()) {
+    if (t.data_type() != kFloat || !Produced16(s, t.name())) continue;
+    ++report_->initializers_converted;
+    if (stream_external_ && t.data_location() == onnx::TensorProto::EXTERNAL) {
+      external_to_convert_.insert(&t);
+      continue;
+    }
+    HALFCAST_RETURN_IF_ERROR(ConvertTensor(&t, t.name()));
+  }
+  for (int n = 0; n < graph->node_size(); ++n) {
+    const NodeDecision& d = decisions_[s][n];
+    onnx::NodeProto* node = graph->mutable_node(n);
+    if (!d.converted || !d.relevant) continue;
+    const std::string& op = node->op_type();
+    const bool out16 = node->output_size() > 0 && !node->output(0).empty() &&
+                       types_->Get(s, node->output(0)).Is(kFloat) &&
+                       Produced16(s, node->output(0));
+    if (op == "Constant" && !out16) continue;  // all its users want float32
+    ++report_->nodes_converted;
+    if (!out16 || !IsOnnxDomain(node->domain())) continue;
+    if (op == "Constant") {
+      if (onnx::AttributeProto* value = FindAttr(node, "value_float")) {
+        const float x = value->f();
+        node->clear_attribute();
+        onnx::AttributeProto* attr = node->add_attribute();
+        attr->set_name("value");
+        attr->set_type(onnx::AttributeProto::TENSOR);
+        attr->mutable_t()->set_data_type(kFloat);
+        attr->mutable_t()->add_float_data(x);
+      } else if (onnx::AttributeProto* values = FindAttr(node, "value_floats")) {
+        onnx::TensorProto tensor;
+        tensor.set_data_type(kFloat);
+        tensor.add_dims(values->floats_size());
+        *tensor.mutable_float_data() = values->floats();
+        node->clear_attribute();
+        onnx::AttributeProto* attr = node->add_attribute();
+        attr->set_name("value");
+        attr->set_type(onnx::AttributeProto::TENSOR);
+        *attr->mutable_t() = std::move(tensor);
+      }
+    } else if (op == "ConstantOfShape" && FindAttr(node, "value") == nullptr) {
+      // The default value is a float32 zero: spell it out in the target type.
+      onnx::AttributeProto* attr = node->add_attribute();
+      attr->set_name("value");
+      attr->set_type(onnx::AttributeProto::TENSOR);
+      attr->mutable_t()->set_data_type(target_);
+      attr->mutable_t()->add_dims(1);
+      attr->mutable_t()->set_raw_data(std::string(2, '\0'));
+    }
+    for (onnx::AttributeProto& attr : *node->mutable_attribute()) {
+      if (attr.has_t() && attr.t().data_type() == kFloat) {
+        const std::string label =
+            op == "Constant" ? node->output(0)
+                             : absl::StrCat(graph::NodeLabel(*node, n), ".", attr.name());
+        HALFCAST_RETURN_IF_ERROR(ConvertTensor(attr.mutable_t(), label));
+      }
+      const bool type_attr = (op == "Cast" && attr.name() == "to") || attr.name() == "dtype" ||
+                             attr.name() == "output_datatype";
+      if (type_attr && attr.type() == onnx::AttributeProto::INT && attr.i() == kFloat) {
+        attr.set_i(target_);
+      }
+    }
+    // An output type left at a schema default of float32 (RandomNormal's dtype) is spelt out.
+    if (const onnx::OpSchema* schema = schemas_.Find(*node)) {
+      for (const char* name : {"dtype", "output_datatype"}) {
+        auto it = schema->attributes().find(name);
+        if (it == schema->attributes().end() || !it->second.default_value.has_i() ||
+            it->second.default_value.i() != kFloat || FindAttr(node, name) != nullptr) {
+          continue;
+        }
+        onnx::AttributeProto* attr = node->add_attribute();
+        attr->set_name(name);
+        attr->set_type(onnx::AttributeProto::INT);
+        attr->set_i(target_);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+onnx::NodeProto* Conversion::MakeCast(const std::string& input, const std::string& output,
+                                      int32_t to) {
+  auto* node = new onnx::NodeProto();
+  node->set_op_type("Cast");
+  node->set_name(names_->Make(absl::StrCat(output, "_Cast")));
+  node->add_input(input);
+  node->add_output(output);
+  onnx::AttributeProto* attr = node->add_attribute();
+  attr->set_name("to");
+  attr->set_type(onnx::AttributeProto::INT);
+  attr->set_i(to);
+  ++report_->casts_inserted;
+  return node;
+}
+
+// The name under which scope `s` reads `name` in the wanted precision, inserting a Cast into `s`
+// the first time a precision is missing (at most one per value and type per scope).
+std::string Conversion::Lookup(int s, const std::string& name, bool want16) {
+  const int d = index_->DefiningScope(s, name);
+  if (Produced16(d, name) == want16) return CurrentName(d, name);
+  for (int t = s;; t = index_->scope(t).parent) {
+    auto it = rewrite_[t].available.find(name);
+    if (it != rewrite_[t].available.end() && !it->second[want16].empty()) {
+      return it->second[want16];
+    }
+    if (t == d) break;
+  }
+  const int32_t to = want16 ? target_ : kFloat;
+  const std::string suffix =
+      want16 ? (target_ == onnx::TensorProto::BFLOAT16 ? "_to_bf16" : "_to_fp16") : "_to_fp32";
+  std::string out = names_->Make(absl::StrCat(name, suffix));
+  const graph::ValueDef* def = index_->LocalDef(d, name);
+  ScopeRewrite& rw = rewrite_[s];
+  if (def->kind == graph::ValueDef::kInitializer &&
+      ElementCount(index_->scope(d).graph->initializer(def->index)) == 0) {
+    // An empty tensor stays a visibly empty initializer (Resize reads empty scales as "absent").
+    onnx::TensorProto* copy = index_->scope(s).graph->add_initializer();
+    copy->set_name(out);
+    copy->set_data_type(to);
+    *copy->mutable_dims() = index_->scope(d).graph->initializer(def->index).dims();
+  } else {
+    onnx::NodeProto* cast = MakeCast(CurrentName(d, name), out, to);
+    if (s == d && def->kind == graph::ValueDef::kNodeOutput) {
+      rw.after[def->index].push_back(cast);
+    } else {
+      rw.prelude.push_back(cast);
+    }
+    if (def->kind == graph::ValueDef::kInitializer && !want16 && shared_.insert(name).second) {
+      report_->shared_initializers.push_back(name);
+    }
+  }
+  rw.available[name][want16] = out;
+  rw.final_type[out] = to;
+  return out;
+}
+
+absl::Status Conversion::PlaceBoundaryCasts(int s) {
+  onnx::GraphProto* graph = index_->scope(s).graph;
+  ScopeRewrite& rw = rewrite_[s];
+  rw.after.resize(graph->node_size());
+  if (s == 0) {
+    // A main-graph output keeps its name: when its type differs from what its producer makes,
+    // the producer's value is renamed and a Cast writes the output.
+    for (const auto& out : graph->output()) {
+      const std::string& v = out.name();
+      if (!types_->Get(0, v).Is(kFloat)) continue;
+      const bool want16 = OutputWants16(0, v);
+      const bool have16 = Produced16(0, v);
+      const graph::ValueDef* def = index_->LocalDef(0, v);
+      if (have16 == want16 || def->kind == graph::ValueDef::kGraphInput ||
+          def->kind == graph::ValueDef::kSparseInitializer) {
+        continue;
+      }
+      const std::string renamed = names_->Make(absl::StrCat(v, have16 ? "_16bit" : "_fp32"));
+      onnx::NodeProto* cast = MakeCast(renamed, v, want16 ? target_ : kFloat);
+      if (def->kind == graph::ValueDef::kNodeOutput) {
+        graph->mutable_node(def->index)->set_output(def->slot, renamed);
+        rw.after[def->index].push_back(cast);
+      } else {
+        graph->mutable_initializer(def->index)->set_name(renamed);
+        rw.prelude.push_back(cast);
+      }
+      rw.renamed[v] = renamed;
+      rw.final_type[renamed] = have16 ? target_ : kFloat;
+      rw.final_type[v] = want16 ? target_ : kFloat;
+      rw.available[v][want16] = v;
+    }
+  }
+  for (int n = 0; n < graph->node_size(); ++n) {
+    const NodeDecision& d = decisions_[s][n];
+    onnx::NodeProto* node = graph->mutable_node(n);
+    for (int i = 0; i < node->input_size(); ++i) {
+      const std::string& in = node->input(i);
+      if (in.empty() || !types_->Get(s, in).Is(kFloat)) continue;
+      std::string name = Lookup(s, in, d.input16[i] != 0);
+      if (name != in) node->set_input(i, name);
+    }
+  }
+  if (s != 0) {
+    const bool want16 = OwnerConverted(s);
+    for (onnx::ValueInfoProto& out : *graph->mutable_output()) {
+      if (!types_->Get(s, out.name()).Is(kFloat)) continue;
+      std::string name = Lookup(s, out.name(), want16);
+      if (name != out.name()) out.set_name(name);
+    }
+  }
+  return absl::OkStatus();
+}
+
+int32_t Conversion::FinalElemType(int s, const std::string& name) const {
+  for (int t = s; t >= 0; t = index_->scope(t).parent) {
+    auto it = rewrite_[t].final_type.find(name);
+    if (it != rewrite_[t].final_type.end()) return it->second;
+  }
+  const graph::ValueType type = types_->Get(s, name);
+  if (!type.known()) return 0;
+  if (type.Is(kFloat) && Produced16(index_->DefiningScope(s, name), name)) return target_;
+  return type.elem;
+}
+
+void Conversion::Retype(int s) {
+  onnx::GraphProto* graph = index_->scope(s).graph;
+  auto retype = [&](onnx::ValueInfoProto& v) {
+    const graph::ValueType type = graph::FromTypeProto(v.type());
+    if (!type.known() || type.kind == graph::ValueType::kOther) return;
+    const int32_t elem = FinalElemType(s, v.name());
+    if (elem != 0 && elem != type.elem) graph::SetElemType(v.mutable_type(), elem);
+  };
+  for (auto& v : *graph->mutable_input()) retype(v);
+  for (auto& v : *graph->mutable_output()) retype(v);
+  for (auto& v : *graph->mutable_value_info()) retype(v);
+}
+
+void Conversion::Materialize(int s) {
+  ScopeRewrite& rw = rewrite_[s];
+  bool any = !rw.prelude.empty();
+  for (const auto& casts : rw.after) any |= !casts.empty();
+  if (!any) return;
+  auto* nodes = index_->scope(s).graph->mutable_node();
+  const int count = nodes->size();
+  std::vector<onnx::NodeProto*> old(count);
+  nodes->ExtractSubrange(0, count, old.data());
+  for (onnx::NodeProto* cast : rw.prelude) nodes->AddAllocated(cast);
+  for (int n = 0; n < count; ++n) {
+    nodes->AddAllocated(old[n]);
+    for (onnx::NodeProto* cast : rw.after[n]) nodes->AddAllocated(cast);
+  }
+  rw.prelude.clear();
+  rw.after.clear();
+}
+
+void Conversion::AddKeptInfo(int s, int n) {
+  const NodeDecision& d = decisions_[s][n];
+  if (!d.relevant) return;
+  const onnx::NodeProto& node = index_->scope(s).graph->node(n);
+  if (!d.converted) {
+    report_->kept_nodes.push_back({index_->scope(s).path, static_cast<std::size_t>(n), node.name(),
+                                   node.op_type(), d.reason, d.detail});
+  }
+  for (int i : d.float32_inputs) {
+    report_->float32_inputs.push_back({index_->scope(s).path, static_cast<std::size_t>(n),
+                                       node.name(), node.op_type(), i, node.input(i)});
+  }
+}
+
+uint64_t CountTensorBytes(const onnx::GraphProto& graph) {
+  uint64_t bytes = 0;
+  for (const auto& t : graph.initializer()) bytes += TensorBytes(t);
+  for (const auto& node : graph.node()) {
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_t()) bytes += TensorBytes(attr.t());
+      for (const auto& t : attr.tensors()) bytes += TensorBytes(t);
+      if (attr.has_g()) bytes += CountTensorBytes(attr.g());
+      for (const auto& g : attr.graphs()) bytes += CountTensorBytes(g);
+    }
+  }
+  return bytes;
+}
+
+absl::Status Conversion::Run() {
+  HALFCAST_RETURN_IF_ERROR(CheckModel());
+  if (options_.check_fp16_ready) HALFCAST_RETURN_IF_ERROR(CheckFp16Ready());
+  report_->bytes_before = CountTensorBytes(model_->graph());
+  AddOpsetNotes();
+  HALFCAST_ASSIGN_OR_RETURN(
+      graph::TypeTable types,
+      graph::InferElementTypes(*model_, *index_, schemas_, !options_.disable_shape_infer,
+                               &report_->notes));
+  types_ = std::make_unique<graph::TypeTable>(std::move(types));
+  names_ = std::make_unique<graph::NameGenerator>(model_->graph());
+  Decide();
+  MakeNodeNamesUnique();
+  CollectUses();
+  rewrite_.resize(index_->size());
+  // Each pass visits every scope in pre-order: an enclosing graph is rewritten before its
+  // subgraphs, so a subgraph reuses the Casts its enclosing graph already has.
+  const std::vector<std::pair<const char*, absl::Status (Conversion::*)(int)>> passes = {
+      {"convert constants", &Conversion::ConvertConstants},
+      {"place boundary casts", &Conversion::PlaceBoundaryCasts},
+  };
+  for (const auto& [name, pass] : passes) {
+    for (int s = 0; s < index_->size(); ++s) {
+      absl::Status status = (this->*pass)(s);
+      if (!status.ok()) return absl::Status(status.code(), absl::StrCat(name, ": ", status.message()));
+    }
+  }
+  for (int s = 0; s < index_->size(); ++s) {
+    Retype(s);
+    for (int n = 0; n < index_->scope(s).graph->node_size(); ++n) AddKeptInfo(s, n);
+    Materialize(s);
+  }
+  report_->casts_removed = CleanupCasts(
+      *index_, [this](int s, const std::string& name) { return FinalElemType(s, name); });
+  report_->bytes_after = CountTensorBytes(model_->graph());
+  int64_t below = 0;
+  int64_t above = 0;
+  for (const ClippedTensor& c : report_->clipped) {
+    below += c.below_min;
+    above += c.above_max;
+  }
+  Log(options_.log, LogLevel::kInfo,
+      absl::StrCat("converted ", report_->nodes_converted, " nodes, kept ",
+                   report_->kept_nodes.size(), " in float32; ", report_->casts_inserted,
+                   " casts inserted, ", report_->casts_removed, " removed"));
+  if (below + above > 0) {
+    Log(options_.log, LogLevel::kWarning,
+        absl::StrCat("clipped ", below, " values below min_positive_val and ", above,
+                     " above max_finite_val in ", report_->clipped.size(), " tensors"));
+  }
+  for (const std::string& note : report_->notes) Log(options_.log, LogLevel::kInfo, note);
+  return absl::OkStatus();
+}
+
+void CollectExternalTensors(onnx::GraphProto* graph, std::vector<onnx::TensorProto*>* out) {
+  for (onnx::TensorProto& t : *graph->mutable_initializer()) {
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) out->push_back(&t);
+  }
+  for (onnx::NodeProto& node : *graph->mutable_node()) {
+    graph::ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string&) {
+      CollectExternalTensors(sub, out);
+    });
+  }
+}
+
+void CollectLargeInlineTensors(onnx::GraphProto* graph, int64_t threshold,
+                               std::vector<onnx::TensorProto*>* out) {
+  for (onnx::TensorProto& t : *graph->mutable_initializer()) {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL && t.has_raw_data() &&
+        static_cast<int64_t>(t.raw_data().size()) >= threshold) {
+      out->push_back(&t);
+    }
+  }
+  for (onnx::NodeProto& node : *graph->mutable_node()) {
+    graph::ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string&) {
+      CollectLargeInlineTensors(sub, threshold, out);
+    });
+  }
+}
+
+// Copies (or converts, with clipping) one external tensor from the input's side file to the
+// output's, a chunk at a time.
+absl::Status StreamTensor(onnx::TensorProto* tensor, const std::string& in_dir, bool convert,
+                          const ClipSettings& clip, io::ExternalDataWriter* out,
+                          ConvertReport* report) {
+  HALFCAST_ASSIGN_OR_RETURN(io::ExternalDataReader in,
+                            io::ExternalDataReader::Open(*tensor, in_dir));
+  constexpr size_t kChunkFloats = size_t{1} << 20;
+  std::vector<float> chunk32(kChunkFloats);
+  std::vector<uint16_t> chunk16(convert ? kChunkFloats : 0);
+  HALFCAST_RETURN_IF_ERROR(out->BeginTensor(convert ? in.size() / 2 : in.size()));
+  ClipCounts counts;
+  while (in.remaining() > 0) {
+    HALFCAST_ASSIGN_OR_RETURN(size_t n, in.Read(chunk32.data(), kChunkFloats * sizeof(float)));
+    if (n == 0) break;
+    if (convert) {
+      numerics::ConvertFloatTo16(chunk32.data(), chunk16.data(), n / 4, clip.target, clip.clip,
+                                 &counts);
+      HALFCAST_RETURN_IF_ERROR(out->Append(chunk16.data(), n / 2));
+    } else {
+      HALFCAST_RETURN_IF_ERROR(out->Append(chunk32.data(), n));
+    }
+  }
+  if (convert) {
+    tensor->set_data_type(OnnxType(clip.target));
+    if (counts.below_min != 0 || counts.above_max != 0) {
+      report->clipped.push_back({tensor->name(), counts.below_min, counts.above_max});
+    }
+  }
+  return out->EndTensor(tensor);
+}
+
+absl::Status ValidateOptions(const ConvertOptions& options) {
+  if (options.target != TargetType::kFloat16 && options.target != TargetType::kBFloat16) {
+    return absl::InvalidArgumentError("target must be float16 or bfloat16");
+  }
+  const float limit = options.target == TargetType::kBFloat16 ? numerics::kBFloat16MaxFiniteValue
+                                                              : numerics::kHalfMaxFiniteValue;
+  if (!(options.min_positive_val >= 0.0f)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_positive_val must be >= 0, got ", options.min_positive_val));
+  }
+  if (!(options.max_finite_val > 0.0f) || options.max_finite_val > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_finite_val must be in (0, ", limit, "] for the target type, got ",
+                     options.max_finite_val));
+  }
+  if (options.min_positive_val > options.max_finite_val) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "min_positive_val (", options.min_positive_val, ") exceeds max_finite_val (",
+        options.max_finite_val, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace convert
+
+absl::StatusOr<ConvertResult> ConvertFloatToFloat16(onnx::ModelProto&& model,
+                                                    const ConvertOptions& options) {
+  HALFCAST_RETURN_IF_ERROR(convert::ValidateOptions(options));
+  ConvertResult result;
+  result.model = std::move(model);
+  convert::Conversion conversion(&result.model, options, &result.report);
+  HALFCAST_RETURN_IF_ERROR(conversion.Run());
+  return result;
+}
+
+absl::StatusOr<ConvertResult> ConvertFloatToFloat16(const onnx::ModelProto& model,
+                                                    const ConvertOptions& options) {
+  HALFCAST_RETURN_IF_ERROR(convert::ValidateOptions(options));
+  return ConvertFloatToFloat16(onnx::ModelProto(model), options);
+}
+
+absl::StatusOr<ConvertReport> ConvertFile(const std::string& input_path,
+                                          const std::string& output_path,
+                                          const ConvertOptions& options,
+                                          const SaveOptions& save_options) {
+  HALFCAST_RETURN_IF_ERROR(convert::ValidateOptions(options));
+  LoadOptions load;
+  load.load_external_data = false;
+  HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, LoadModel(input_path, load));
+  ConvertReport report;
+  convert::Conversion conversion(&model, options, &report);
+  conversion.StreamExternalData();
+  HALFCAST_RETURN_IF_ERROR(conversion.Run());
+  std::vector<onnx::TensorProto*> external;
+  convert::CollectExternalTensors(model.mutable_graph(), &external);
+  if (external.empty()) {
+    HALFCAST_RETURN_IF_ERROR(SaveModel(model, output_path, save_options));
+    return report;
+  }
+  // Tensors stored outside the input are rewritten into the output's side file; nothing appears
+  // at output_path until CommitModelWithExternalData succeeds.
+  HALFCAST_ASSIGN_OR_RETURN(
+      std::unique_ptr<io::ExternalDataWriter> writer,
+      io::ExternalDataWriter::Create(output_path, save_options.external_data_file));
+  const std::string in_dir = io::ModelFolder(input_path);
+  convert::ClipSettings clip;
+  clip.target = options.target;
+  clip.clip.min_positive_val = options.min_positive_val;
+  clip.clip.max_finite_val = options.max_finite_val;
+  for (onnx::TensorProto* tensor : external) {
+    const bool convert = conversion.external_to_convert().contains(tensor);
+    HALFCAST_RETURN_IF_ERROR(
+        convert::StreamTensor(tensor, in_dir, convert, clip, writer.get(), &report));
+  }
+  if (save_options.external_data) {
+    std::vector<onnx::TensorProto*> large;
+    convert::CollectLargeInlineTensors(model.mutable_graph(),
+                                       save_options.external_data_threshold, &large);
+    for (onnx::TensorProto* tensor : large) {
+      const std::string bytes = std::move(*tensor->mutable_raw_data());
+      HALFCAST_RETURN_IF_ERROR(writer->WriteTensor(bytes, tensor));
+    }
+  }
+  report.bytes_after = convert::CountTensorBytes(model.graph());
+  HALFCAST_RETURN_IF_ERROR(io::CommitModelWithExternalData(model, writer.get()));
+  return report;
+}
+
+}  // namespace halfcast

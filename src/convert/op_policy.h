@@ -1,0 +1,60 @@
+// Op policy: which nodes compute in the target type and which stay float32, slot by slot.
+//
+// A node stays float32 when its op type is in op_block_list, its name in node_block_list, its
+// top-level position in node_index_block_list, it calls a model-local function or an op whose
+// schema onnx does not know (custom domains), or its schema at the model's opset does not allow
+// the target type for a type parameter that ties a float input to a float output. A type
+// parameter (or fixed type) that binds only inputs, or only outputs, and excludes the target type
+// keeps just those slots float32 (Resize's `scales`, for one) while the node converts.
+#ifndef HALFCAST_CONVERT_OP_POLICY_H_
+#define HALFCAST_CONVERT_OP_POLICY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "graph/element_types.h"
+#include "graph/graph_index.h"
+#include "halfcast/convert.h"
+#include "halfcast/options.h"
+
+namespace halfcast::convert {
+
+struct NodeDecision {
+  bool relevant = false;   // reads or writes a float32 value
+  bool converted = false;  // computes in the target type (false: float32)
+  KeepReason reason = KeepReason::kOpBlockList;  // when !converted
+  std::string detail;
+  std::vector<uint8_t> input16;   // per input slot: 1 if it takes the 16-bit value
+  std::vector<uint8_t> output16;  // per output slot: 1 if it produces a 16-bit value
+  std::vector<int> float32_inputs;  // float inputs a converted node keeps in float32 (schema)
+};
+
+class OpPolicy {
+ public:
+  OpPolicy(const ConvertOptions& options, const graph::SchemaLookup& schemas,
+           int32_t target_type);
+
+  // Decides node `n` of scope `s`; `types` holds the input model's element types.
+  NodeDecision Decide(const graph::GraphIndex& index, const graph::TypeTable& types, int s,
+                      int n) const;
+
+ private:
+  bool Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* d) const;
+  // Applies the schema's type constraints; false if the node must stay float32.
+  bool ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& node,
+                   const std::vector<graph::ValueType>& in_types,
+                   const std::vector<graph::ValueType>& out_types, NodeDecision* d) const;
+
+  const graph::SchemaLookup& schemas_;
+  int32_t target_;
+  std::string target_name_;  // "float16" / "bfloat16"
+  absl::flat_hash_set<std::string> op_block_;
+  absl::flat_hash_set<std::string> node_block_;
+  absl::flat_hash_set<int> index_block_;
+};
+
+}  // namespace halfcast::convert
+
+#endif  // HALFCAST_CONVERT_OP_POLICY_H_

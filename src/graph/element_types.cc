@@ -1,0 +1,364 @@
+#include "graph/element_types.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/onnx_adapter.h"
+#include "onnx/defs/data_type_utils.h"
+#include "onnx/shape_inference/implementation.h"
+
+namespace halfcast::graph {
+namespace {
+
+std::string NormalizeDomain(absl::string_view domain) {
+  return domain == "ai.onnx" ? std::string() : std::string(domain);
+}
+
+ValueType TypeFromString(const std::string& type_str) {
+  try {
+    return FromTypeProto(onnx::Utils::DataTypeUtils::ToTypeProto(
+        onnx::Utils::DataTypeUtils::ToType(type_str)));
+  } catch (...) {
+    return {};
+  }
+}
+
+ValueType TensorOf(int32_t elem) { return {ValueType::kTensor, elem}; }
+
+const onnx::AttributeProto* FindAttr(const onnx::NodeProto& node, absl::string_view name) {
+  for (const onnx::AttributeProto& attr : node.attribute()) {
+    if (attr.name() == name) return &attr;
+  }
+  return nullptr;
+}
+
+// The formal parameter of actual slot `i`, the last one standing for a variadic tail.
+const onnx::OpSchema::FormalParameter* Formal(
+    const std::vector<onnx::OpSchema::FormalParameter>& formals, int i) {
+  if (formals.empty()) return nullptr;
+  if (i < static_cast<int>(formals.size())) return &formals[i];
+  const auto& last = formals.back();
+  return last.GetOption() == onnx::OpSchema::Variadic ? &last : nullptr;
+}
+
+// Collects types of one graph (declared ones) into the table. `s` is the graph's scope.
+void CollectDeclared(const onnx::GraphProto& graph, int s, TypeTable* table) {
+  for (const auto& v : graph.input()) table->SetIfUnknown(s, v.name(), FromTypeProto(v.type()));
+  for (const auto& t : graph.initializer()) table->SetIfUnknown(s, t.name(), TensorOf(t.data_type()));
+  for (const auto& t : graph.sparse_initializer()) {
+    table->SetIfUnknown(s, t.values().name(), TensorOf(t.values().data_type()));
+  }
+  for (const auto& v : graph.value_info()) {
+    table->SetIfUnknown(s, v.name(), FromTypeProto(v.type()));
+  }
+  for (const auto& v : graph.output()) table->SetIfUnknown(s, v.name(), FromTypeProto(v.type()));
+}
+
+void CollectScopes(onnx::GraphProto* graph, std::vector<onnx::GraphProto*>* out) {
+  out->push_back(graph);
+  for (onnx::NodeProto& node : *graph->mutable_node()) {
+    ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string&) { CollectScopes(sub, out); });
+  }
+}
+
+// Runs onnx shape inference on a copy of the model whose main-graph initializers are replaced by
+// graph inputs of the same type and shape: types never depend on tensor values, and the copy then
+// costs nothing for large weights.
+absl::Status InferWithOnnx(onnx::ModelProto& model, const GraphIndex& index, TypeTable* table) {
+  onnx::ModelProto skeleton;
+  {
+    google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
+    initializers.Swap(model.mutable_graph()->mutable_initializer());
+    skeleton = model;
+    initializers.Swap(model.mutable_graph()->mutable_initializer());
+    onnx::GraphProto* graph = skeleton.mutable_graph();
+    absl::flat_hash_set<absl::string_view> inputs;
+    for (const auto& v : model.graph().input()) inputs.insert(v.name());
+    for (const onnx::TensorProto& t : model.graph().initializer()) {
+      if (inputs.contains(t.name())) continue;
+      onnx::ValueInfoProto* v = graph->add_input();
+      v->set_name(t.name());
+      auto* tensor_type = v->mutable_type()->mutable_tensor_type();
+      tensor_type->set_elem_type(t.data_type());
+      auto* shape = tensor_type->mutable_shape();
+      for (int64_t d : t.dims()) shape->add_dim()->set_dim_value(d);
+    }
+  }
+  absl::Status status = CallOnnx("onnx shape inference", [&] {
+    onnx::shape_inference::InferShapes(skeleton, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 0, false));
+  });
+  if (!status.ok()) return status;
+  std::vector<onnx::GraphProto*> graphs;
+  CollectScopes(skeleton.mutable_graph(), &graphs);
+  if (static_cast<int>(graphs.size()) != index.size()) {
+    return absl::InternalError("onnx shape inference changed the graph structure");
+  }
+  for (int s = 0; s < index.size(); ++s) CollectDeclared(*graphs[s], s, table);
+  return absl::OkStatus();
+}
+
+class SchemaPropagation {
+ public:
+  SchemaPropagation(const GraphIndex& index, const SchemaLookup& schemas, TypeTable* table)
+      : index_(index), schemas_(schemas), table_(table) {}
+
+  void Run(int s) {
+    const onnx::GraphProto& graph = *index_.scope(s).graph;
+    for (int n = 0; n < graph.node_size(); ++n) {
+      const onnx::NodeProto& node = graph.node(n);
+      const std::vector<int>& subs = index_.scope(s).node_subgraphs[n];
+      for (int sub : subs) {
+        SeedBodyInputs(s, node, sub);
+        Run(sub);
+      }
+      for (int o = 0; o < node.output_size(); ++o) {
+        if (node.output(o).empty() || table_->Get(s, node.output(o)).known()) continue;
+        ValueType type = OutputType(s, node, subs, o);
+        if (type.known()) table_->SetIfUnknown(s, node.output(o), type);
+      }
+    }
+  }
+
+ private:
+  // Loop and Scan bodies may leave the types of their inputs out; they follow the node's inputs.
+  void SeedBodyInputs(int s, const onnx::NodeProto& node, int sub) {
+    const onnx::GraphProto& body = *index_.scope(sub).graph;
+    if (node.op_type() == "Loop") {
+      for (int i = 2; i < body.input_size() && i < node.input_size(); ++i) {
+        table_->SetIfUnknown(sub, body.input(i).name(), table_->Get(s, node.input(i)));
+      }
+      if (body.input_size() > 0) table_->SetIfUnknown(sub, body.input(0).name(), TensorOf(7));
+      if (body.input_size() > 1) table_->SetIfUnknown(sub, body.input(1).name(), TensorOf(9));
+    } else if (node.op_type() == "Scan") {
+      for (int i = 0; i < body.input_size() && i < node.input_size(); ++i) {
+        ValueType t = table_->Get(s, node.input(i));
+        if (t.kind == ValueType::kTensor) table_->SetIfUnknown(sub, body.input(i).name(), t);
+      }
+    }
+  }
+
+  ValueType OutputType(int s, const onnx::NodeProto& node, const std::vector<int>& subs, int o) {
+    const std::string& op = node.op_type();
+    const bool onnx_domain = NormalizeDomain(node.domain()).empty();
+    if (onnx_domain && !subs.empty()) {
+      // If: the branch outputs; Loop: body outputs after `cond`; Scan: body outputs.
+      const int body_slot = op == "Loop" ? o + 1 : o;
+      for (int sub : subs) {
+        const onnx::GraphProto& body = *index_.scope(sub).graph;
+        if (body_slot >= body.output_size()) continue;
+        ValueType t = table_->Get(sub, body.output(body_slot).name());
+        if (t.known()) return t;
+      }
+      return {};
+    }
+    if (onnx_domain && op == "Constant") {
+      for (const onnx::AttributeProto& attr : node.attribute()) {
+        if (attr.name() == "value") return TensorOf(attr.t().data_type());
+        if (attr.name() == "sparse_value") return TensorOf(attr.sparse_tensor().values().data_type());
+        if (attr.name() == "value_float" || attr.name() == "value_floats") {
+          return TensorOf(onnx::TensorProto::FLOAT);
+        }
+        if (attr.name() == "value_int" || attr.name() == "value_ints") {
+          return TensorOf(onnx::TensorProto::INT64);
+        }
+        if (attr.name() == "value_string" || attr.name() == "value_strings") {
+          return TensorOf(onnx::TensorProto::STRING);
+        }
+      }
+      return {};
+    }
+    if (onnx_domain && op == "ConstantOfShape") {
+      const onnx::AttributeProto* value = FindAttr(node, "value");
+      return TensorOf(value ? value->t().data_type() : onnx::TensorProto::FLOAT);
+    }
+    const onnx::OpSchema* schema = schemas_.Find(node);
+    if (schema == nullptr) return {};
+    const auto* formal = Formal(schema->outputs(), o);
+    if (formal == nullptr) return {};
+    const std::string& type_str = formal->GetTypeStr();
+    // Bound by a typed input sharing the type parameter.
+    for (int i = 0; i < node.input_size(); ++i) {
+      const auto* in_formal = Formal(schema->inputs(), i);
+      if (in_formal == nullptr || in_formal->GetTypeStr() != type_str || node.input(i).empty()) {
+        continue;
+      }
+      ValueType t = table_->Get(s, node.input(i));
+      if (t.known()) return t;
+    }
+    // Fixed by an attribute (Cast `to`, random ops' `dtype`, window ops' `output_datatype`).
+    for (const char* name : {"to", "dtype", "output_datatype"}) {
+      const onnx::AttributeProto* attr = FindAttr(node, name);
+      if (attr != nullptr && attr->type() == onnx::AttributeProto::INT) {
+        return TensorOf(static_cast<int32_t>(attr->i()));
+      }
+    }
+    if (formal->GetTypes().size() == 1) return TypeFromString(**formal->GetTypes().begin());
+    // Without `dtype`, the *Like ops, EyeLike and Bernoulli produce their input's type.
+    if (op == "RandomNormalLike" || op == "RandomUniformLike" || op == "EyeLike" ||
+        op == "Bernoulli") {
+      return node.input_size() > 0 ? table_->Get(s, node.input(0)) : ValueType{};
+    }
+    // An attribute left at its schema default (RandomNormal's dtype defaults to float).
+    for (const char* name : {"dtype", "output_datatype"}) {
+      auto it = schema->attributes().find(name);
+      if (it != schema->attributes().end() && it->second.default_value.has_i()) {
+        return TensorOf(static_cast<int32_t>(it->second.default_value.i()));
+      }
+    }
+    return {};
+  }
+
+  const GraphIndex& index_;
+  const SchemaLookup& schemas_;
+  TypeTable* table_;
+};
+
+absl::Status CheckAllUsedTyped(const GraphIndex& index, const TypeTable& table) {
+  for (int s = 0; s < index.size(); ++s) {
+    const onnx::GraphProto& graph = *index.scope(s).graph;
+    auto check = [&](const std::string& name, absl::string_view used_by) -> absl::Status {
+      if (name.empty() || table.Get(s, name).known()) return absl::OkStatus();
+      std::string producer = "a graph input";
+      const int d = index.DefiningScope(s, name);
+      if (const ValueDef* def = d < 0 ? nullptr : index.LocalDef(d, name);
+          def != nullptr && def->kind == ValueDef::kNodeOutput) {
+        const onnx::NodeProto& node = index.scope(d).graph->node(def->index);
+        producer = absl::StrCat("an output of node '", NodeLabel(node, def->index), "' (",
+                                node.domain().empty() ? "" : absl::StrCat(node.domain(), "."),
+                                node.op_type(), ")");
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot determine the element type of value '", name, "' (", producer, ", used by ",
+          used_by, "); declare it in value_info or enable shape inference"));
+    };
+    for (int n = 0; n < graph.node_size(); ++n) {
+      for (const std::string& in : graph.node(n).input()) {
+        absl::Status st = check(in, absl::StrCat("node '", NodeLabel(graph.node(n), n), "'"));
+        if (!st.ok()) return st;
+      }
+    }
+    for (const auto& out : graph.output()) {
+      absl::Status st = check(out.name(), "a graph output");
+      if (!st.ok()) return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string ValueType::SchemaString(int32_t element) const {
+  const std::string tensor = absl::StrCat(
+      "tensor(",
+      onnx::Utils::DataTypeUtils::ToDataTypeString(element), ")");
+  switch (kind) {
+    case kTensor:
+      return tensor;
+    case kSequence:
+      return absl::StrCat("seq(", tensor, ")");
+    case kOptional:
+      return absl::StrCat("optional(", tensor, ")");
+    default:
+      return "";
+  }
+}
+
+ValueType FromTypeProto(const onnx::TypeProto& type) {
+  switch (type.value_case()) {
+    case onnx::TypeProto::kTensorType:
+      if (type.tensor_type().elem_type() == 0) return {};
+      return {ValueType::kTensor, type.tensor_type().elem_type()};
+    case onnx::TypeProto::kSequenceType: {
+      ValueType inner = FromTypeProto(type.sequence_type().elem_type());
+      if (inner.kind != ValueType::kTensor) return inner.known() ? ValueType{ValueType::kOther} : inner;
+      return {ValueType::kSequence, inner.elem};
+    }
+    case onnx::TypeProto::kOptionalType: {
+      ValueType inner = FromTypeProto(type.optional_type().elem_type());
+      if (inner.kind != ValueType::kTensor) return inner.known() ? ValueType{ValueType::kOther} : inner;
+      return {ValueType::kOptional, inner.elem};
+    }
+    case onnx::TypeProto::VALUE_NOT_SET:
+      return {};
+    default:
+      return {ValueType::kOther};
+  }
+}
+
+void SetElemType(onnx::TypeProto* type, int32_t elem) {
+  switch (type->value_case()) {
+    case onnx::TypeProto::kTensorType:
+      type->mutable_tensor_type()->set_elem_type(elem);
+      break;
+    case onnx::TypeProto::kSequenceType:
+      SetElemType(type->mutable_sequence_type()->mutable_elem_type(), elem);
+      break;
+    case onnx::TypeProto::kOptionalType:
+      SetElemType(type->mutable_optional_type()->mutable_elem_type(), elem);
+      break;
+    default:
+      break;
+  }
+}
+
+SchemaLookup::SchemaLookup(const onnx::ModelProto& model) {
+  for (const auto& opset : model.opset_import()) {
+    opsets_[NormalizeDomain(opset.domain())] = static_cast<int>(opset.version());
+  }
+  for (const auto& function : model.functions()) {
+    functions_.insert(absl::StrCat(function.domain(), "\n", function.name()));
+  }
+}
+
+bool SchemaLookup::IsLocalFunction(const onnx::NodeProto& node) const {
+  return functions_.contains(absl::StrCat(node.domain(), "\n", node.op_type()));
+}
+
+int SchemaLookup::ModelOpset(absl::string_view domain) const {
+  auto it = opsets_.find(NormalizeDomain(domain));
+  return it == opsets_.end() ? 0 : it->second;
+}
+
+const onnx::OpSchema* SchemaLookup::Find(const onnx::NodeProto& node) const {
+  if (IsLocalFunction(node)) return nullptr;
+  const std::string domain = NormalizeDomain(node.domain());
+  auto it = opsets_.find(domain);
+  if (it == opsets_.end()) return nullptr;
+  return onnx::OpSchemaRegistry::Schema(node.op_type(), it->second, domain);
+}
+
+ValueType TypeTable::Get(int s, absl::string_view name) const {
+  const int d = index_->DefiningScope(s, name);
+  if (d < 0) return {};
+  auto it = types_[d].find(name);
+  return it == types_[d].end() ? ValueType{} : it->second;
+}
+
+void TypeTable::SetIfUnknown(int s, absl::string_view name, ValueType type) {
+  if (!type.known() || name.empty()) return;
+  const int d = index_->DefiningScope(s, name);
+  if (d < 0) return;
+  auto [it, inserted] = types_[d].try_emplace(name, type);
+  if (!inserted && !it->second.known()) it->second = type;
+}
+
+absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const GraphIndex& index,
+                                            const SchemaLookup& schemas, bool use_shape_inference,
+                                            std::vector<std::string>* notes) {
+  TypeTable table(&index);
+  for (int s = 0; s < index.size(); ++s) CollectDeclared(*index.scope(s).graph, s, &table);
+  if (use_shape_inference) {
+    absl::Status status = InferWithOnnx(model, index, &table);
+    if (!status.ok()) {
+      notes->push_back(absl::StrCat(status.message(), "; element types taken from op schemas"));
+    }
+  }
+  SchemaPropagation(index, schemas, &table).Run(0);
+  absl::Status status = CheckAllUsedTyped(index, table);
+  if (!status.ok()) return status;
+  return table;
+}
+
+}  // namespace halfcast::graph

@@ -1,0 +1,82 @@
+// Element types of every value of a model (all scopes).
+//
+// Types come from, in order: what the model declares (inputs, outputs, value_info,
+// initializers), ONNX shape inference on a copy of the graph without initializer data (unless
+// disabled; its failures are tolerated and noted), then a propagation over the op schemas' type
+// constraints that always runs for what is still unknown: an output whose type parameter is bound
+// by a typed input, fixed by an attribute (Cast `to`, `dtype`, ...) or allowed only one type.
+#ifndef HALFCAST_GRAPH_ELEMENT_TYPES_H_
+#define HALFCAST_GRAPH_ELEMENT_TYPES_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "graph/graph_index.h"
+#include "onnx/defs/schema.h"
+#include "onnx/onnx_pb.h"
+
+namespace halfcast::graph {
+
+struct ValueType {
+  enum Kind : uint8_t { kUnknown, kTensor, kSequence, kOptional, kOther };
+  Kind kind = kUnknown;
+  int32_t elem = 0;  // TensorProto::DataType of the tensor (or of the sequence's tensors)
+
+  bool known() const { return kind != kUnknown; }
+  bool Is(int32_t type) const {
+    return (kind == kTensor || kind == kSequence || kind == kOptional) && elem == type;
+  }
+  // The type-constraint string onnx uses for this type with element `elem`, e.g.
+  // "seq(tensor(float16))"; "" for kOther/kUnknown.
+  std::string SchemaString(int32_t elem) const;
+};
+
+// Reads a ValueType from a TypeProto; sets the element type of one.
+ValueType FromTypeProto(const onnx::TypeProto& type);
+void SetElemType(onnx::TypeProto* type, int32_t elem);
+
+// Finds op schemas the way the model's opset imports ask for them. Opsets newer than the onnx
+// library knows get its newest schema of the op (Schema() clamps to the highest version known).
+class SchemaLookup {
+ public:
+  explicit SchemaLookup(const onnx::ModelProto& model);
+  // nullptr for model-local functions, unknown domains and unknown ops.
+  const onnx::OpSchema* Find(const onnx::NodeProto& node) const;
+  bool IsLocalFunction(const onnx::NodeProto& node) const;
+  // Highest opset version onnx knows for `domain` and the model's import of it (0 if none).
+  int ModelOpset(absl::string_view domain) const;
+
+ private:
+  absl::flat_hash_map<std::string, int> opsets_;
+  absl::flat_hash_set<std::string> functions_;  // "domain\n" + name
+};
+
+// Element types by defining scope and name.
+class TypeTable {
+ public:
+  TypeTable(const GraphIndex* index) : index_(index), types_(index->size()) {}
+  // The type of `name` as seen from scope `s` (looked up in its defining scope).
+  ValueType Get(int s, absl::string_view name) const;
+  // Records a type for `name` as seen from `s`, unless one is known already.
+  void SetIfUnknown(int s, absl::string_view name, ValueType type);
+
+ private:
+  const GraphIndex* index_;
+  std::vector<absl::flat_hash_map<std::string, ValueType>> types_;
+};
+
+// Computes the element type of every value in `model`, indexed by `index` (built over
+// model.mutable_graph()). Appends notes (shape inference failures, newer opsets) to `notes`.
+// InvalidArgument naming a value that is used but whose type cannot be determined.
+absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const GraphIndex& index,
+                                            const SchemaLookup& schemas, bool use_shape_inference,
+                                            std::vector<std::string>* notes);
+
+}  // namespace halfcast::graph
+
+#endif  // HALFCAST_GRAPH_ELEMENT_TYPES_H_

@@ -1,0 +1,239 @@
+#include "graph/graph_index.h"
+
+#include <deque>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace halfcast::graph {
+namespace {
+
+std::string InScope(const std::string& path) {
+  return path.empty() ? std::string("main graph") : absl::StrCat("subgraph '", path, "'");
+}
+
+// Kahn's algorithm over local edges, only to tell a cycle from a mere ordering problem in the
+// error message.
+bool HasCycle(const onnx::GraphProto& graph) {
+  absl::flat_hash_map<absl::string_view, int> producer;
+  for (int n = 0; n < graph.node_size(); ++n) {
+    for (const std::string& out : graph.node(n).output()) {
+      if (!out.empty()) producer.emplace(out, n);
+    }
+  }
+  std::vector<int> pending(graph.node_size(), 0);
+  std::vector<std::vector<int>> users(graph.node_size());
+  for (int n = 0; n < graph.node_size(); ++n) {
+    for (const std::string& in : graph.node(n).input()) {
+      auto it = producer.find(in);
+      if (it == producer.end()) continue;
+      users[it->second].push_back(n);
+      ++pending[n];
+    }
+  }
+  std::deque<int> ready;
+  for (int n = 0; n < graph.node_size(); ++n) {
+    if (pending[n] == 0) ready.push_back(n);
+  }
+  int done = 0;
+  while (!ready.empty()) {
+    int n = ready.front();
+    ready.pop_front();
+    ++done;
+    for (int user : users[n]) {
+      if (--pending[user] == 0) ready.push_back(user);
+    }
+  }
+  return done != graph.node_size();
+}
+
+class Builder {
+ public:
+  explicit Builder(std::vector<Scope>* scopes) : scopes_(scopes) {}
+
+  // Visible names of enclosing scopes at the point of the owner node, innermost last.
+  absl::Status Visit(onnx::GraphProto* graph, int parent, int owner, std::string path) {
+    const int s = static_cast<int>(scopes_->size());
+    scopes_->emplace_back();
+    {
+      Scope& scope = scopes_->back();
+      scope.graph = graph;
+      scope.parent = parent;
+      scope.owner_node = owner;
+      scope.path = std::move(path);
+      scope.node_subgraphs.resize(graph->node_size());
+    }
+    absl::flat_hash_set<absl::string_view> visible;
+    auto define = [&](const std::string& name, ValueDef def) -> absl::Status {
+      Scope& scope = (*scopes_)[s];
+      auto [it, inserted] = scope.defs.emplace(name, def);
+      if (!inserted) {
+        // A graph input with an initializer of the same name is a default value, not a clash.
+        if (def.kind != ValueDef::kNodeOutput && it->second.kind == ValueDef::kGraphInput) {
+          return absl::OkStatus();
+        }
+        return absl::InvalidArgumentError(absl::StrCat("value '", name, "' is defined twice in ",
+                                                       InScope(scope.path)));
+      }
+      visible.insert(name);
+      return absl::OkStatus();
+    };
+    for (int i = 0; i < graph->input_size(); ++i) {
+      HALFCAST_RETURN_IF_ERROR(define(graph->input(i).name(), {ValueDef::kGraphInput, i, 0}));
+    }
+    for (int i = 0; i < graph->initializer_size(); ++i) {
+      HALFCAST_RETURN_IF_ERROR(
+          define(graph->initializer(i).name(), {ValueDef::kInitializer, i, 0}));
+    }
+    for (int i = 0; i < graph->sparse_initializer_size(); ++i) {
+      HALFCAST_RETURN_IF_ERROR(define(graph->sparse_initializer(i).values().name(),
+                                      {ValueDef::kSparseInitializer, i, 0}));
+    }
+    stack_.push_back(&visible);
+    for (int n = 0; n < graph->node_size(); ++n) {
+      onnx::NodeProto& node = *graph->mutable_node(n);
+      for (const std::string& in : node.input()) {
+        if (in.empty() || IsVisible(in)) continue;
+        stack_.pop_back();
+        return NotDefinedError(*graph, (*scopes_)[s].path, n, in);
+      }
+      absl::Status sub_status;
+      std::vector<int> subs;
+      const std::string prefix =
+          (*scopes_)[s].path.empty() ? std::string() : absl::StrCat((*scopes_)[s].path, "/");
+      ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string& label) {
+        if (!sub_status.ok()) return;
+        subs.push_back(static_cast<int>(scopes_->size()));
+        sub_status = Visit(sub, s, n, absl::StrCat(prefix, NodeLabel(node, n), "/", label));
+      });
+      if (!sub_status.ok()) {
+        stack_.pop_back();
+        return sub_status;
+      }
+      (*scopes_)[s].node_subgraphs[n] = std::move(subs);
+      for (int o = 0; o < node.output_size(); ++o) {
+        if (node.output(o).empty()) continue;
+        absl::Status st = define(node.output(o), {ValueDef::kNodeOutput, n, o});
+        if (!st.ok()) {
+          stack_.pop_back();
+          return st;
+        }
+      }
+    }
+    for (const onnx::ValueInfoProto& out : graph->output()) {
+      if (!IsVisible(out.name())) {
+        stack_.pop_back();
+        return absl::InvalidArgumentError(
+            absl::StrCat("output '", out.name(), "' of ", InScope((*scopes_)[s].path),
+                         " is not produced by any node, input or initializer"));
+      }
+    }
+    stack_.pop_back();
+    return absl::OkStatus();
+  }
+
+ private:
+  bool IsVisible(const std::string& name) const {
+    for (auto it = stack_.rbegin(); it != stack_.rend(); ++it) {
+      if ((*it)->contains(name)) return true;
+    }
+    return false;
+  }
+
+  static absl::Status NotDefinedError(const onnx::GraphProto& graph, const std::string& path,
+                                      int n, const std::string& name) {
+    const onnx::NodeProto& node = graph.node(n);
+    for (int later = n; later < graph.node_size(); ++later) {
+      for (const std::string& out : graph.node(later).output()) {
+        if (out != name) continue;
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node '", NodeLabel(node, n), "' (", node.op_type(), ") in ", InScope(path),
+            " reads '", name, "' before node '", NodeLabel(graph.node(later), later),
+            "' produces it: ",
+            HasCycle(graph) ? "the graph has a cycle" : "nodes are not in topological order"));
+      }
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "node '", NodeLabel(node, n), "' (", node.op_type(), ") in ", InScope(path), " reads '",
+        name, "', which no node, graph input, initializer or enclosing graph defines"));
+  }
+
+  std::vector<Scope>* scopes_;
+  std::vector<const absl::flat_hash_set<absl::string_view>*> stack_;
+};
+
+}  // namespace
+
+void ForEachSubgraph(onnx::NodeProto& node,
+                     const std::function<void(onnx::GraphProto*, const std::string&)>& fn) {
+  for (onnx::AttributeProto& attr : *node.mutable_attribute()) {
+    if (attr.has_g()) fn(attr.mutable_g(), attr.name());
+    for (int i = 0; i < attr.graphs_size(); ++i) {
+      fn(attr.mutable_graphs(i), absl::StrCat(attr.name(), "[", i, "]"));
+    }
+  }
+}
+
+std::string NodeLabel(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? absl::StrCat(node.op_type(), "_", index) : node.name();
+}
+
+absl::StatusOr<GraphIndex> GraphIndex::Build(onnx::GraphProto* main) {
+  GraphIndex index;
+  Builder builder(&index.scopes_);
+  HALFCAST_RETURN_IF_ERROR(builder.Visit(main, -1, -1, ""));
+  return index;
+}
+
+const ValueDef* GraphIndex::LocalDef(int s, absl::string_view name) const {
+  const auto& defs = scopes_[s].defs;
+  auto it = defs.find(name);
+  return it == defs.end() ? nullptr : &it->second;
+}
+
+int GraphIndex::DefiningScope(int s, absl::string_view name) const {
+  for (; s >= 0; s = scopes_[s].parent) {
+    if (scopes_[s].defs.contains(name)) return s;
+  }
+  return -1;
+}
+
+NameGenerator::NameGenerator(const onnx::GraphProto& main) { Collect(main); }
+
+void NameGenerator::Collect(const onnx::GraphProto& graph) {
+  auto take = [&](const std::string& name) {
+    if (!name.empty()) taken_.emplace(name, 1);
+  };
+  for (const auto& v : graph.input()) take(v.name());
+  for (const auto& v : graph.output()) take(v.name());
+  for (const auto& v : graph.value_info()) take(v.name());
+  for (const auto& t : graph.initializer()) take(t.name());
+  for (const auto& t : graph.sparse_initializer()) take(t.values().name());
+  for (const onnx::NodeProto& node : graph.node()) {
+    take(node.name());
+    for (const std::string& name : node.input()) take(name);
+    for (const std::string& name : node.output()) take(name);
+    for (const onnx::AttributeProto& attr : node.attribute()) {
+      if (attr.has_g()) Collect(attr.g());
+      for (const onnx::GraphProto& sub : attr.graphs()) Collect(sub);
+    }
+  }
+}
+
+std::string NameGenerator::Make(absl::string_view base) {
+  auto [it, inserted] = taken_.emplace(std::string(base), 1);
+  if (inserted) return std::string(base);
+  // Resume from the last suffix tried for this base, so asking n times costs O(n) overall.
+  for (int suffix = it->second;; ++suffix) {
+    std::string candidate = absl::StrCat(base, "_", suffix);
+    if (taken_.emplace(candidate, 1).second) {
+      taken_[std::string(base)] = suffix + 1;
+      return candidate;
+    }
+  }
+}
+
+}  // namespace halfcast::graph

@@ -1,0 +1,123 @@
+// ConvertFile: path-based conversion streaming external data, and the real models.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "convert/check_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "halfcast/convert.h"
+#include "halfcast/model_io.h"
+#include "numerics/float16.h"
+#include "testing/onnx_text.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+
+namespace halfcast {
+namespace {
+
+using ::halfcast::testing::CheckConverted;
+using ::halfcast::testing::ParseModelText;
+using ::halfcast::testing::StatusIs;
+using ::halfcast::testing::TempDir;
+using ::testing::HasSubstr;
+
+onnx::ModelProto ModelWithWeights(int n) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[N] x) => (float[N] y, float[N] z) {
+      y = Add(x, w)
+      z = Max(x, k)
+    })");
+  for (const char* name : {"w", "k"}) {
+    onnx::TensorProto* t = model.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_dims(n);
+    std::vector<float> values(n);
+    for (int i = 0; i < n; ++i) values[i] = (name[0] == 'w' ? 0.5f : -2.0f) * i;
+    values[0] = 1e6f;  // clipped to max_finite_val
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), n * 4));
+  }
+  return model;
+}
+
+TEST(ConvertFileTest, StreamsExternalDataIntoTheOutputsSideFile) {
+  TempDir dir;
+  const std::string in = dir.File("in.onnx");
+  const std::string out = dir.File("out.onnx");
+  SaveOptions save;
+  save.external_data = true;
+  save.external_data_threshold = 64;
+  ASSERT_OK(SaveModel(ModelWithWeights(5000), in, save));
+  const std::string in_data = testing::ReadFileBytes(in + ".data");
+  ASSERT_FALSE(in_data.empty());
+
+  ASSERT_OK_AND_ASSIGN(ConvertReport report, ConvertFile(in, out, {}, save));
+  EXPECT_EQ(report.initializers_converted, 1);  // k feeds only the blocked Max
+  ASSERT_EQ(report.clipped.size(), 1u);
+  EXPECT_EQ(report.clipped[0].name, "w");
+  EXPECT_EQ(report.bytes_before, 2u * 5000 * 4);
+  EXPECT_EQ(report.bytes_after, 5000u * 2 + 5000 * 4);
+  EXPECT_EQ(testing::ReadFileBytes(in + ".data"), in_data);  // the input is untouched
+
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto converted, LoadModel(out));
+  EXPECT_OK(CheckConverted(converted));
+  const onnx::TensorProto& w = converted.graph().initializer(0);
+  ASSERT_EQ(w.data_type(), onnx::TensorProto::FLOAT16);
+  const auto* half = reinterpret_cast<const uint16_t*>(w.raw_data().data());
+  EXPECT_EQ(numerics::HalfToFloat(half[0]), 10000.0f);
+  EXPECT_EQ(numerics::HalfToFloat(half[7]), 3.5f);
+  EXPECT_EQ(converted.graph().initializer(1).data_type(), onnx::TensorProto::FLOAT);
+
+  // The same conversion in memory gives the same graph.
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto loaded, LoadModel(in));
+  ASSERT_OK_AND_ASSIGN(ConvertResult in_memory, ConvertFloatToFloat16(loaded, {}));
+  EXPECT_EQ(in_memory.model.graph().initializer(0).raw_data(), w.raw_data());
+}
+
+TEST(ConvertFileTest, ErrorsLeaveNoOutput) {
+  TempDir dir;
+  const std::string in = dir.File("in.onnx");
+  const std::string out = dir.File("out.onnx");
+  SaveOptions save;
+  save.external_data = true;
+  save.external_data_threshold = 64;
+  ASSERT_OK(SaveModel(ModelWithWeights(100), in, save));
+  ConvertOptions bad;
+  bad.keep_io_names = {"nope"};
+  EXPECT_THAT(ConvertFile(in, out, bad), StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_FALSE(std::filesystem::exists(out + ".data"));
+  EXPECT_THAT(ConvertFile(dir.File("missing.onnx"), out, {}),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  // Data file shorter than the tensors claim.
+  testing::WriteFileBytes(in + ".data", "short");
+  EXPECT_FALSE(ConvertFile(in, out, {}).ok());
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// Every real model converts, with keep_io_types off and on, into a model that passes onnx's
+// checker and strict shape inference. (Running them in ONNX Runtime: tests/integration.)
+class RealModelTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(RealModelTest, PassesCheckerAndStrictInference) {
+  const std::string path = std::string(HALFCAST_TEST_DATA_DIR) + "/models/" + GetParam();
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto model, LoadModel(path));
+  for (bool keep_io : {false, true}) {
+    ConvertOptions options;
+    options.keep_io_types = keep_io;
+    ASSERT_OK_AND_ASSIGN(ConvertResult result, ConvertFloatToFloat16(model, options));
+    EXPECT_OK(CheckConverted(result.model)) << "keep_io_types=" << keep_io;
+    EXPECT_GT(result.report.nodes_converted, 0);
+    EXPECT_LT(result.report.bytes_after, result.report.bytes_before);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, RealModelTest,
+                         ::testing::Values("silero_vad.onnx", "silero_vad_16k_op15.onnx",
+                                           "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+                                           "ch_PP-OCRv4_det_infer.onnx"));
+
+}  // namespace
+}  // namespace halfcast

@@ -1,0 +1,158 @@
+// The graph index (scopes, captures, order checks), the name generator and element types.
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "graph/element_types.h"
+#include "graph/graph_index.h"
+#include "gtest/gtest.h"
+#include "testing/onnx_text.h"
+#include "testing/status_matchers.h"
+
+namespace halfcast::graph {
+namespace {
+
+using ::halfcast::testing::ParseModelText;
+using ::halfcast::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr int32_t kF32 = onnx::TensorProto::FLOAT;
+
+const char* kNested = R"(
+  <ir_version: 8, opset_import: ["" : 17]>
+  g (bool c, float[3] x) => (float[3] y) <float[3] w = {1.0, 2.0, 3.0}> {
+    s = Sigmoid(x)
+    y = If(c) <
+      then_branch = t () => (float[3] ty) {
+        inner = If(c) <
+          then_branch = t2 () => (float[3] a) { a = Add(s, w) },
+          else_branch = e2 () => (float[3] b) { b = Neg(s) }>
+        ty = Relu(inner)
+      },
+      else_branch = e () => (float[3] ey) { ey = Neg(x) }>
+  })";
+
+TEST(GraphIndexTest, ScopesArePreOrderWithPathsAndCaptures) {
+  onnx::ModelProto model = ParseModelText(kNested);
+  ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
+  ASSERT_EQ(index.size(), 5);
+  EXPECT_EQ(index.scope(0).path, "");
+  EXPECT_EQ(index.scope(1).path, "If_1/then_branch");
+  EXPECT_EQ(index.scope(2).path, "If_1/then_branch/If_0/then_branch");
+  EXPECT_EQ(index.scope(3).path, "If_1/then_branch/If_0/else_branch");
+  EXPECT_EQ(index.scope(4).path, "If_1/else_branch");
+  EXPECT_EQ(index.scope(2).parent, 1);
+  EXPECT_EQ(index.scope(1).owner_node, 1);
+  // `s` and `w` are captured two levels down.
+  EXPECT_EQ(index.DefiningScope(2, "s"), 0);
+  EXPECT_EQ(index.DefiningScope(2, "w"), 0);
+  EXPECT_EQ(index.DefiningScope(1, "inner"), 1);
+  EXPECT_EQ(index.DefiningScope(0, "inner"), -1);
+  EXPECT_EQ(index.LocalDef(0, "w")->kind, ValueDef::kInitializer);
+  EXPECT_EQ(index.LocalDef(0, "s")->kind, ValueDef::kNodeOutput);
+}
+
+TEST(GraphIndexTest, SubgraphMayNotReadAValueDefinedAfterItsOwner) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (bool c, float[3] x) => (float[3] y) {
+      y = If(c) <
+        then_branch = t () => (float[3] ty) { ty = Neg(late) },
+        else_branch = e () => (float[3] ey) { ey = Neg(x) }>
+      late = Relu(x)
+    })");
+  EXPECT_THAT(GraphIndex::Build(model.mutable_graph()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'late'")));
+}
+
+TEST(GraphIndexTest, GraphOutputMustBeDefined) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[3] x) => (float[3] y, float[3] nothing) { y = Neg(x) })");
+  EXPECT_THAT(GraphIndex::Build(model.mutable_graph()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'nothing'")));
+}
+
+TEST(NameGeneratorTest, NamesNeverClashInAnyScope) {
+  onnx::ModelProto model = ParseModelText(kNested);
+  NameGenerator names(model.graph());
+  std::set<std::string> seen;
+  // "inner" and "a" live in subgraphs; "a_1" is taken next.
+  EXPECT_EQ(names.Make("inner"), "inner_1");
+  EXPECT_EQ(names.Make("a"), "a_1");
+  EXPECT_EQ(names.Make("a"), "a_2");
+  EXPECT_EQ(names.Make("fresh"), "fresh");
+  EXPECT_EQ(names.Make("fresh"), "fresh_1");
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(seen.insert(names.Make("s")).second);
+  EXPECT_FALSE(seen.count("s"));
+}
+
+TEST(NameGeneratorTest, SuffixedNamesAlreadyInTheModelAreSkipped) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[3] x) => (float[3] x_1) { x_1 = Neg(x) })");
+  NameGenerator names(model.graph());
+  EXPECT_EQ(names.Make("x"), "x_2");
+}
+
+TEST(ElementTypesTest, SchemaPropagationTypesWhatInferenceIsNotAskedFor) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[3] x, int64[1] shape) => (float[3] y) {
+      a = Relu(x)
+      n = Cast<to = 7>(a)
+      k = ConstantOfShape(shape)
+      r = RandomNormal<shape = [3]>()
+      l = RandomUniformLike<dtype = 11>(a)
+      y = Add(a, r)
+    })");
+  ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
+  SchemaLookup schemas(model);
+  std::vector<std::string> notes;
+  ASSERT_OK_AND_ASSIGN(TypeTable types,
+                       InferElementTypes(model, index, schemas, /*use_shape_inference=*/false,
+                                         &notes));
+  EXPECT_TRUE(types.Get(0, "a").Is(kF32));
+  EXPECT_TRUE(types.Get(0, "n").Is(onnx::TensorProto::INT64));
+  EXPECT_TRUE(types.Get(0, "k").Is(kF32));
+  EXPECT_TRUE(types.Get(0, "r").Is(kF32));
+  EXPECT_TRUE(types.Get(0, "l").Is(onnx::TensorProto::DOUBLE));
+  EXPECT_TRUE(notes.empty());
+}
+
+TEST(ElementTypesTest, SubgraphOutputsTypeTheirOwner) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (bool c, float[3] x) => (float[3] y) {
+      z = If(c) <
+        then_branch = t () => (float[3] ty) { ty = Neg(x) },
+        else_branch = e () => (float[3] ey) { ey = Relu(x) }>
+      y = Add(z, x)
+    })");
+  // Drop the declared branch output types: they must come back from the branch nodes.
+  for (auto& attr : *model.mutable_graph()->mutable_node(0)->mutable_attribute()) {
+    attr.mutable_g()->mutable_output(0)->clear_type();
+  }
+  ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
+  SchemaLookup schemas(model);
+  std::vector<std::string> notes;
+  ASSERT_OK_AND_ASSIGN(TypeTable types, InferElementTypes(model, index, schemas, false, &notes));
+  EXPECT_TRUE(types.Get(0, "z").Is(kF32));
+  EXPECT_TRUE(types.Get(1, "ty").Is(kF32));
+}
+
+TEST(ElementTypesTest, NewerOpsetsUseTheNewestKnownSchema) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[3] x) => (float[3] y) { y = Relu(x) })");
+  model.mutable_opset_import(0)->set_version(21);
+  model.set_ir_version(10);
+  SchemaLookup schemas(model);
+  const onnx::OpSchema* schema = schemas.Find(model.graph().node(0));
+  ASSERT_NE(schema, nullptr);
+  EXPECT_EQ(schema->SinceVersion(), 14);
+}
+
+}  // namespace
+}  // namespace halfcast::graph
