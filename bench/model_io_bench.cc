@@ -61,8 +61,9 @@ int main(int argc, char** argv) {
 
   // The saved model loads again with every external reference checked (data not read).
   start = std::chrono::steady_clock::now();
-  absl::StatusOr<onnx::ModelProto> again =
-      halfcast::LoadModel(argv[2], halfcast::LoadOptions{.load_external_data = false});
+  halfcast::LoadOptions references;
+  references.load_external_data = false;
+  absl::StatusOr<onnx::ModelProto> again = halfcast::LoadModel(argv[2], references);
   if (!again.ok()) {
     std::fprintf(stderr, "reload: %s\n", again.status().ToString().c_str());
     return 1;

@@ -110,15 +110,16 @@ absl::Status AtomicFile::WriteZeros(size_t count) {
   return absl::OkStatus();
 }
 
-absl::Status AtomicFile::Finish() {
+absl::Status AtomicFile::Finish(bool sync) {
   if (fd_ < 0) return absl::FailedPreconditionError(absl::StrCat("'", path_, "' is finished"));
   const int fd = fd_;
   fd_ = -1;
-  if (::fsync(fd) != 0) {
+  if (sync && ::fsync(fd) != 0) {
     const int error = errno;
     ::close(fd);
     return ErrnoToStatus(error, "cannot flush", path_);
   }
+  synced_ = sync;
   if (::close(fd) != 0) return ErrnoToStatus(errno, "cannot close", path_);
   return absl::OkStatus();
 }
@@ -132,12 +133,12 @@ absl::Status AtomicFile::Publish() {
     return ErrnoToStatus(errno, "cannot rename the temporary file onto", path_);
   }
   published_ = true;
-  SyncFolder(FolderOf(path_));
+  if (synced_) SyncFolder(FolderOf(path_));
   return absl::OkStatus();
 }
 
-absl::Status AtomicFile::Commit() {
-  HALFCAST_RETURN_IF_ERROR(Finish());
+absl::Status AtomicFile::Commit(bool sync) {
+  HALFCAST_RETURN_IF_ERROR(Finish(sync));
   return Publish();
 }
 

@@ -40,12 +40,15 @@ class AtomicFile {
   // Appends `count` zero bytes (padding).
   absl::Status WriteZeros(size_t count);
 
-  // Flushes the data to the disk (fsync) and closes the descriptor; after this only Publish()
-  // (rename) or destruction (removal) remain. Commit() = Finish() + Publish().
-  absl::Status Finish();
-  // Renames the finished temporary file over the destination and syncs the folder.
+  // Closes the descriptor; after this only Publish() (rename) or destruction (removal) remain.
+  // `sync`: first flush the data to the disk (fsync), and the folder entry at Publish(), so the
+  // file survives a power loss; that waits for the disk (seconds for GB files). Without it, the
+  // rename still makes the write all-or-nothing for every reader and for any failure short of
+  // a system crash. Commit() = Finish() + Publish().
+  absl::Status Finish(bool sync = false);
+  // Renames the finished temporary file over the destination.
   absl::Status Publish();
-  absl::Status Commit();
+  absl::Status Commit(bool sync = false);
 
   // The open descriptor of the temporary file (for protobuf's FileOutputStream); -1 after
   // Finish(). Bytes written through it directly are counted by calling AddWritten().
@@ -64,6 +67,7 @@ class AtomicFile {
   int fd_ = -1;
   int64_t size_ = 0;
   bool published_ = false;
+  bool synced_ = false;
 };
 
 // A status for a failed system call: NotFound (ENOENT, ENOTDIR), PermissionDenied (EACCES,

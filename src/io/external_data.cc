@@ -274,6 +274,11 @@ absl::StatusOr<std::unique_ptr<ExternalDataWriter>> ExternalDataWriter::Create(
   if (location.empty()) location = fs::path(model_path).filename().string() + ".data";
   HALFCAST_ASSIGN_OR_RETURN(const std::string path,
                             ResolveExternalDataPath(ModelFolder(model_path), location));
+  std::error_code error;
+  if (fs::path(path) == fs::weakly_canonical(fs::absolute(model_path), error)) {
+    return absl::InvalidArgumentError(absl::StrCat("external data location '", location,
+                                                   "' names the model file '", model_path, "'"));
+  }
   HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(path));
   return std::unique_ptr<ExternalDataWriter>(
       new ExternalDataWriter(model_path, std::move(location), std::move(file)));

@@ -8,8 +8,9 @@
 // Streaming conversion of a model whose data does not fit in memory (what ConvertFile does):
 //
 //   // Load the graph only; tensors keep their external references.
-//   HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model,
-//                             LoadModel(in_path, LoadOptions{.load_external_data = false}));
+//   LoadOptions references;
+//   references.load_external_data = false;
+//   HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, LoadModel(in_path, references));
 //   const std::string in_dir = ModelFolder(in_path);
 //   HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<ExternalDataWriter> out,
 //                             ExternalDataWriter::Create(out_path));  // out_path + ".data"
@@ -126,8 +127,8 @@ class ExternalDataWriter {
  public:
   // `model_path`: the model file the data belongs to (it is written later, by
   // CommitModelWithExternalData). `location`: the side file's name relative to the model's folder
-  // (default "<model file name>.data"); it must pass ResolveExternalDataPath. Errors: those of
-  // ResolveExternalDataPath and AtomicFile::Create.
+  // (default "<model file name>.data"); it must pass ResolveExternalDataPath and must not name
+  // the model file itself. Errors: InvalidArgument for those, AtomicFile::Create's errors.
   static absl::StatusOr<std::unique_ptr<ExternalDataWriter>> Create(const std::string& model_path,
                                                                     std::string location = "");
 
@@ -167,7 +168,9 @@ class ExternalDataWriter {
 // side file (the data file first, so a visible model always finds its data). On error neither
 // file is left behind. The model's tensors that refer to external data must refer to the
 // writer's file (EndTensor does that). Defined in model_io.cc, next to SaveModel.
-absl::Status CommitModelWithExternalData(const onnx::ModelProto& model, ExternalDataWriter* data);
+// `sync`: as SaveOptions::sync.
+absl::Status CommitModelWithExternalData(const onnx::ModelProto& model, ExternalDataWriter* data,
+                                         bool sync = false);
 
 }  // namespace halfcast::io
 

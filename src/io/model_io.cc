@@ -365,7 +365,7 @@ constexpr int kWriteBlock = 1 << 20;
 // `external`: whether external data was asked for (for the error message).
 absl::Status WriteModelFile(const onnx::ModelProto& model, const std::string& path,
                             ReplacingSerializer* serializer, ExternalDataWriter* data,
-                            int64_t max_model_bytes, bool external) {
+                            int64_t max_model_bytes, bool external, bool sync) {
   const size_t size = serializer->Size(model);
   if (size > static_cast<size_t>(max_model_bytes)) {
     return TooBig(path, size, max_model_bytes, external);
@@ -381,9 +381,9 @@ absl::Status WriteModelFile(const onnx::ModelProto& model, const std::string& pa
     if (!stream.Flush()) return ErrnoToStatus(stream.GetErrno(), "cannot write", path);
   }
   file->AddWritten(static_cast<int64_t>(size));
-  if (data == nullptr) return file->Commit();
-  HALFCAST_RETURN_IF_ERROR(data->file()->Finish());
-  HALFCAST_RETURN_IF_ERROR(file->Finish());
+  if (data == nullptr) return file->Commit(sync);
+  HALFCAST_RETURN_IF_ERROR(data->file()->Finish(sync));
+  HALFCAST_RETURN_IF_ERROR(file->Finish(sync));
   return PublishAll({data->file(), file.get()});
 }
 
@@ -433,13 +433,13 @@ absl::Status SaveModelWithLimit(const onnx::ModelProto& model, const std::string
   const absl::flat_hash_set<const Message*> nothing_dirty;
   if (!options.external_data) {
     ReplacingSerializer plain(no_replacements, nothing_dirty);
-    return WriteModelFile(model, path, &plain, nullptr, max_model_bytes, false);
+    return WriteModelFile(model, path, &plain, nullptr, max_model_bytes, false, options.sync);
   }
   ExternalTensorPicker picker(options.external_data_threshold);
   picker.Pick(model);
   if (picker.tensors().empty()) {  // no side file for nothing
     ReplacingSerializer plain(no_replacements, nothing_dirty);
-    return WriteModelFile(model, path, &plain, nullptr, max_model_bytes, true);
+    return WriteModelFile(model, path, &plain, nullptr, max_model_bytes, true, options.sync);
   }
   HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<ExternalDataWriter> data,
                             ExternalDataWriter::Create(path, options.external_data_file));
@@ -450,14 +450,15 @@ absl::Status SaveModelWithLimit(const onnx::ModelProto& model, const std::string
     replacements.emplace(tensor, std::move(stub));
   }
   ReplacingSerializer serializer(replacements, picker.dirty());
-  return WriteModelFile(model, path, &serializer, data.get(), max_model_bytes, true);
+  return WriteModelFile(model, path, &serializer, data.get(), max_model_bytes, true, options.sync);
 }
 
-absl::Status CommitModelWithExternalData(const onnx::ModelProto& model, ExternalDataWriter* data) {
+absl::Status CommitModelWithExternalData(const onnx::ModelProto& model, ExternalDataWriter* data,
+                                         bool sync) {
   const ReplacingSerializer::Replacements no_replacements;
   const absl::flat_hash_set<const Message*> nothing_dirty;
   ReplacingSerializer plain(no_replacements, nothing_dirty);
-  return WriteModelFile(model, data->model_path(), &plain, data, kMaxProtobufBytes, true);
+  return WriteModelFile(model, data->model_path(), &plain, data, kMaxProtobufBytes, true, sync);
 }
 
 }  // namespace io

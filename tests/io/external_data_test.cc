@@ -249,6 +249,10 @@ TEST(ExternalDataWriterTest, RejectsUnsafeLocationsAndMisuse) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("..")));
   EXPECT_THAT(ExternalDataWriter::Create(dir.File("model.onnx"), "/tmp/weights.bin"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("absolute")));
+  EXPECT_THAT(ExternalDataWriter::Create(dir.File("model.onnx"), "model.onnx"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("names the model file")));
+  EXPECT_THAT(ExternalDataWriter::Create(dir.File("model.onnx"), "./model.onnx"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("names the model file")));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ExternalDataWriter> writer,
                        ExternalDataWriter::Create(dir.File("model.onnx")));
   onnx::TensorProto tensor;

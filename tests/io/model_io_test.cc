@@ -38,6 +38,13 @@ std::vector<std::string> FolderEntries(const std::string& folder) {
   return names;
 }
 
+// Load options that keep external references instead of reading the data.
+LoadOptions References() {
+  LoadOptions options;
+  options.load_external_data = false;
+  return options;
+}
+
 onnx::TensorProto FloatTensor(const std::string& name, int64_t count, float scale) {
   onnx::TensorProto tensor;
   tensor.set_name(name);
@@ -94,6 +101,14 @@ TEST(ModelIoTest, SaveLoadRoundTripIsExact) {
   ASSERT_OK_AND_ASSIGN(onnx::ModelProto from_bytes, LoadModelFromBytes(bytes));
   ExpectSameModulo(model, from_bytes);
   EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
+
+  SaveOptions durable;  // the fsync path writes the same bytes, replacing the file
+  durable.sync = true;
+  durable.external_data = true;
+  ASSERT_OK(SaveModel(model, dir.File("m.onnx"), durable));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto synced, LoadModel(dir.File("m.onnx")));
+  ExpectSameModulo(model, synced);
+  EXPECT_THAT(FolderEntries(dir.path()), UnorderedElementsAre("m.onnx", "m.onnx.data"));
 }
 
 TEST(ModelIoTest, ModelsSpanningManyReadChunksRoundTrip) {
@@ -148,7 +163,7 @@ TEST(ModelIoTest, ExternalDataSaveMatchesStubbedModelAndLeavesInputUnchanged) {
   // The file holds exactly the model with w, k and w_then (4000 bytes each) as external stubs;
   // b (16 bytes) stays inline.
   ASSERT_OK_AND_ASSIGN(onnx::ModelProto stubbed,
-                       LoadModel(dir.File("m.onnx"), LoadOptions{.load_external_data = false}));
+                       LoadModel(dir.File("m.onnx"), References()));
   const onnx::TensorProto& w = stubbed.graph().initializer(0);
   const onnx::TensorProto& b = stubbed.graph().initializer(1);
   const onnx::TensorProto& w_then = stubbed.graph().node(3).attribute(0).g().initializer(0);
@@ -332,7 +347,7 @@ TEST(ModelIoTest, UnsafeExternalDataIsRejectedAndInputUntouched) {
     const std::string bytes = model.SerializeAsString();
     WriteFileBytes(dir.File("m.onnx"), bytes);
     for (bool load_data : {true, false}) {
-      EXPECT_THAT(LoadModel(dir.File("m.onnx"), LoadOptions{.load_external_data = load_data}),
+      EXPECT_THAT(LoadModel(dir.File("m.onnx"), load_data ? LoadOptions() : References()),
                   StatusIs(c.code, ::testing::AllOf(HasSubstr("m.onnx"), HasSubstr("tensor 'w'"),
                                                     HasSubstr(c.message))));
     }
@@ -350,7 +365,7 @@ TEST(ModelIoTest, ModelsReferringToExternalDataNeedAFolder) {
   EXPECT_THAT(LoadModelFromBytes(bytes),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("external data")));
   ASSERT_OK_AND_ASSIGN(onnx::ModelProto stubbed,
-                       LoadModel(dir.File("m.onnx"), LoadOptions{.load_external_data = false}));
+                       LoadModel(dir.File("m.onnx"), References()));
   EXPECT_THAT(SerializeModel(stubbed),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("external data")));
 }
