@@ -56,6 +56,9 @@ struct halfcast_tensor {
 struct halfcast_named_tensors {
   // Sorted by name, so that index order is name order as the header promises.
   std::vector<std::pair<std::string, halfcast_tensor>> entries;
+  // Set for an evaluator callback's outputs: borrowed memory may be the callback's stack, so
+  // halfcast_named_tensors_add copies it while it is still alive.
+  bool copy_borrowed = false;
 };
 
 struct halfcast_feeds {
@@ -114,15 +117,16 @@ halfcast_status* Guard(Fn&& fn) noexcept {
   } catch (const std::bad_alloc&) {
     return OutOfMemoryStatus();
   } catch (const std::exception& e) {
-    return NewStatus(HALFCAST_INTERNAL, absl::StrCat("internal error: ", e.what()));
+    return NewStatus(HALFCAST_INTERNAL, e.what());  // nothing here may throw again
   } catch (...) {
-    return NewStatus(HALFCAST_INTERNAL, "internal error: unknown exception");
+    return NewStatus(HALFCAST_INTERNAL, "unknown exception");
   }
 }
 
 halfcast_status* NullArgument(const char* function, const char* argument) noexcept {
   try {
-    return NewStatus(HALFCAST_INVALID_ARGUMENT, absl::StrCat(function, ": `", argument, "` is NULL"));
+    return NewStatus(HALFCAST_INVALID_ARGUMENT,
+                     absl::StrCat(function, ": `", argument, "` is NULL"));
   } catch (...) {
     return OutOfMemoryStatus();
   }
@@ -160,8 +164,9 @@ absl::StatusOr<DataType> ToDataType(halfcast_element_type type) {
 }
 
 void Insert(halfcast_named_tensors& set, std::string name, Tensor tensor) {
-  auto it = std::lower_bound(set.entries.begin(), set.entries.end(), name,
-                             [](const auto& entry, const std::string& n) { return entry.first < n; });
+  auto it =
+      std::lower_bound(set.entries.begin(), set.entries.end(), name,
+                       [](const auto& entry, const std::string& n) { return entry.first < n; });
   set.entries.insert(it, {std::move(name), halfcast_tensor{std::move(tensor)}});
 }
 
@@ -184,11 +189,16 @@ enum class ValueKind { kBool, kInt, kDouble, kStrings, kInts };
 
 const char* KindName(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kBool: return "bool";
-    case ValueKind::kInt: return "int";
-    case ValueKind::kDouble: return "double";
-    case ValueKind::kStrings: return "strings";
-    case ValueKind::kInts: return "ints";
+    case ValueKind::kBool:
+      return "bool";
+    case ValueKind::kInt:
+      return "int";
+    case ValueKind::kDouble:
+      return "double";
+    case ValueKind::kStrings:
+      return "strings";
+    case ValueKind::kInts:
+      return "ints";
   }
   return "?";
 }
@@ -228,9 +238,8 @@ absl::Status CheckOption(halfcast_option option, ValueKind kind, bool mixed) {
   }
   const OptionInfo& info = kOptions[index];
   if (!(mixed ? info.mixed : info.convert)) {
-    return absl::InvalidArgumentError(absl::StrCat("option '", info.name, "' is not a ",
-                                                   mixed ? "mixed precision" : "conversion",
-                                                   " option"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "option '", info.name, "' is not a ", mixed ? "mixed precision" : "conversion", " option"));
   }
   if (info.kind != kind) {
     return absl::InvalidArgumentError(absl::StrCat("option '", info.name, "' takes ",
@@ -309,10 +318,9 @@ std::string JsonNumber(double value) {
 }
 
 std::string MixedReportToJson(const MixedPrecisionReport& report) {
-  std::string json = absl::StrCat("{\"conversion\":", ReportToJson(report.conversion),
-                                  ",\"evaluations\":", report.evaluations,
-                                  ",\"seconds\":", JsonNumber(report.seconds),
-                                  ",\"output_errors\":[");
+  std::string json = absl::StrCat(
+      "{\"conversion\":", ReportToJson(report.conversion), ",\"evaluations\":", report.evaluations,
+      ",\"seconds\":", JsonNumber(report.seconds), ",\"output_errors\":[");
   for (size_t i = 0; i < report.output_errors.size(); ++i) {
     const OutputError& e = report.output_errors[i];
     absl::StrAppend(&json, i ? "," : "", "{\"name\":", JsonString(e.name),
@@ -339,31 +347,31 @@ class CallbackEvaluator : public Evaluator {
 
   absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
                                 const RunOptions& options) override {
+    // The callback's runtime returns graph outputs only, so intermediate values the search asks
+    // for (to rank nodes by error) become graph outputs. `precomputed` is an optimisation the
+    // callback cannot use; ignoring it is allowed.
+    std::vector<std::string> wanted = options.extra_outputs;
     if (options.return_all_values) {
-      return absl::UnimplementedError("an evaluator callback returns graph outputs only");
+      for (const onnx::NodeProto& node : model.graph().node()) {
+        for (const std::string& output : node.output()) {
+          if (!output.empty()) wanted.push_back(output);
+        }
+      }
     }
     std::string bytes;
-    if (options.extra_outputs.empty()) {
+    if (wanted.empty()) {
       HALFCAST_ASSIGN_OR_RETURN(bytes, SerializeModel(model));
     } else {
-      // The callback only sees graph outputs, so the values asked for become graph outputs.
       onnx::ModelProto with_outputs = model;
-      AddGraphOutputs(options.extra_outputs, *with_outputs.mutable_graph());
+      AddGraphOutputs(wanted, *with_outputs.mutable_graph());
       HALFCAST_ASSIGN_OR_RETURN(bytes, SerializeModel(with_outputs));
     }
     const halfcast_named_tensors inputs = ToNamedTensors(feeds);
     halfcast_named_tensors outputs;
-    HALFCAST_RETURN_IF_ERROR(TakeStatus(fn_(bytes.data(), bytes.size(), &inputs, &outputs,
-                                            user_data_)));
-    TensorMap result;
-    for (auto& [name, value] : outputs.entries) {
-      Tensor& tensor = value.tensor;
-      // Output memory the callback lent us may be gone once it returned.
-      if (tensor.is_borrowed()) {
-        tensor = Tensor::Copy(tensor.type(), tensor.shape(), tensor.raw_data());
-      }
-      result.emplace(name, std::move(tensor));
-    }
+    outputs.copy_borrowed = true;
+    HALFCAST_RETURN_IF_ERROR(
+        TakeStatus(fn_(bytes.data(), bytes.size(), &inputs, &outputs, user_data_)));
+    TensorMap result = ToTensorMap(outputs);
     for (const onnx::ValueInfoProto& output : model.graph().output()) {
       if (!result.count(output.name())) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -407,7 +415,7 @@ using halfcast::capi::NewStatus;
 
 // An entry point's required pointer argument; checked before any work starts.
 #define HALFCAST_C_REQUIRE(arg)                                                \
-  do {                                                                          \
+  do {                                                                         \
     if ((arg) == nullptr) return halfcast::capi::NullArgument(__func__, #arg); \
   } while (0)
 
@@ -434,12 +442,23 @@ const char* halfcast_status_message(const halfcast_status* status) {
 }
 
 const char* halfcast_status_code_name(halfcast_status_code code) {
-  static const char* const kNames[] = {
-      "ok",        "cancelled",         "unknown",           "invalid_argument",
-      "deadline_exceeded", "not_found", "already_exists",    "permission_denied",
-      "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
-      "unimplemented", "internal",      "unavailable",       "data_loss",
-      "unauthenticated"};
+  static const char* const kNames[] = {"ok",
+                                       "cancelled",
+                                       "unknown",
+                                       "invalid_argument",
+                                       "deadline_exceeded",
+                                       "not_found",
+                                       "already_exists",
+                                       "permission_denied",
+                                       "resource_exhausted",
+                                       "failed_precondition",
+                                       "aborted",
+                                       "out_of_range",
+                                       "unimplemented",
+                                       "internal",
+                                       "unavailable",
+                                       "data_loss",
+                                       "unauthenticated"};
   const int index = static_cast<int>(code);
   if (index < 0 || index >= static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) {
     return "unknown_code";
@@ -480,9 +499,8 @@ halfcast_status* halfcast_model_load_bytes(const void* data, size_t size,
   if (size > 0) HALFCAST_C_REQUIRE(data);
   HALFCAST_C_REQUIRE(out_model);
   return Guard([&]() -> absl::Status {
-    HALFCAST_ASSIGN_OR_RETURN(
-        onnx::ModelProto proto,
-        halfcast::LoadModelFromBytes(std::string_view(static_cast<const char*>(data), size)));
+    HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto proto, halfcast::LoadModelFromBytes(std::string_view(
+                                                          static_cast<const char*>(data), size)));
     *out_model = new halfcast_model{std::move(proto)};
     return absl::OkStatus();
   });
@@ -499,8 +517,7 @@ halfcast_status* halfcast_save_options_create(halfcast_save_options** out) {
 void halfcast_save_options_destroy(halfcast_save_options* options) { delete options; }
 
 halfcast_status* halfcast_save_options_set_external_data(halfcast_save_options* options,
-                                                         int external_data,
-                                                         int64_t threshold_bytes,
+                                                         int external_data, int64_t threshold_bytes,
                                                          const char* file_name) {
   HALFCAST_C_REQUIRE(options);
   return Guard([&] {
@@ -557,20 +574,19 @@ halfcast_status* halfcast_tensor_create(halfcast_element_type type, const int64_
     std::vector<int64_t> shape(dims, dims + rank);
     const size_t element_size = halfcast::ElementSize(data_type);
     HALFCAST_ASSIGN_OR_RETURN(
-        int64_t count, halfcast::CheckedElementCount(
-                           shape, static_cast<int64_t>(SIZE_MAX / 2 / element_size)));
+        int64_t count,
+        halfcast::CheckedElementCount(shape, static_cast<int64_t>(SIZE_MAX / 2 / element_size)));
     const size_t expected = static_cast<size_t>(count) * element_size;
     if (data_size != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor data is ", data_size, " bytes; its type and shape need ", expected));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor data is ", data_size, " bytes; its type and shape need ", expected));
     }
     if (expected > 0 && data == nullptr) {
       return absl::InvalidArgumentError("tensor data is NULL");
     }
-    halfcast::Tensor tensor =
-        mode == HALFCAST_TENSOR_COPY
-            ? halfcast::Tensor::Copy(data_type, std::move(shape), data)
-            : halfcast::Tensor::Borrow(data_type, std::move(shape), data);
+    halfcast::Tensor tensor = mode == HALFCAST_TENSOR_COPY
+                                  ? halfcast::Tensor::Copy(data_type, std::move(shape), data)
+                                  : halfcast::Tensor::Borrow(data_type, std::move(shape), data);
     *out_tensor = new halfcast_tensor{std::move(tensor)};
     return absl::OkStatus();
   });
@@ -624,7 +640,11 @@ halfcast_status* halfcast_named_tensors_add(halfcast_named_tensors* set, const c
     if (halfcast_named_tensors_find(set, name) != nullptr) {
       return absl::AlreadyExistsError(absl::StrCat("a tensor named '", name, "' is already set"));
     }
-    halfcast::capi::Insert(*set, name, tensor->tensor);
+    const halfcast::Tensor& t = tensor->tensor;
+    halfcast::capi::Insert(*set, name,
+                           set->copy_borrowed && t.is_borrowed()
+                               ? halfcast::Tensor::Copy(t.type(), t.shape(), t.raw_data())
+                               : t);
     return absl::OkStatus();
   });
 }
@@ -797,8 +817,8 @@ halfcast_status* halfcast_mixed_precision_options_set_bool(
   });
 }
 
-halfcast_status* halfcast_mixed_precision_options_set_int(
-    halfcast_mixed_precision_options* options, halfcast_option option, int64_t value) {
+halfcast_status* halfcast_mixed_precision_options_set_int(halfcast_mixed_precision_options* options,
+                                                          halfcast_option option, int64_t value) {
   HALFCAST_C_REQUIRE(options);
   return Guard([&] {
     HALFCAST_RETURN_IF_ERROR(
@@ -953,17 +973,33 @@ halfcast_status* halfcast_report_get(const halfcast_report* report, halfcast_rep
     const halfcast::ConvertReport& r = report->report.conversion;
     int64_t result = 0;
     switch (value) {
-      case HALFCAST_REPORT_NODES_CONVERTED: result = r.nodes_converted; break;
-      case HALFCAST_REPORT_NODES_KEPT: result = static_cast<int64_t>(r.kept_nodes.size()); break;
-      case HALFCAST_REPORT_CASTS_INSERTED: result = r.casts_inserted; break;
-      case HALFCAST_REPORT_CASTS_REMOVED: result = r.casts_removed; break;
-      case HALFCAST_REPORT_INITIALIZERS_CONVERTED: result = r.initializers_converted; break;
+      case HALFCAST_REPORT_NODES_CONVERTED:
+        result = r.nodes_converted;
+        break;
+      case HALFCAST_REPORT_NODES_KEPT:
+        result = static_cast<int64_t>(r.kept_nodes.size());
+        break;
+      case HALFCAST_REPORT_CASTS_INSERTED:
+        result = r.casts_inserted;
+        break;
+      case HALFCAST_REPORT_CASTS_REMOVED:
+        result = r.casts_removed;
+        break;
+      case HALFCAST_REPORT_INITIALIZERS_CONVERTED:
+        result = r.initializers_converted;
+        break;
       case HALFCAST_REPORT_VALUES_CLIPPED:
         for (const halfcast::ClippedTensor& c : r.clipped) result += c.below_min + c.above_max;
         break;
-      case HALFCAST_REPORT_BYTES_BEFORE: result = static_cast<int64_t>(r.bytes_before); break;
-      case HALFCAST_REPORT_BYTES_AFTER: result = static_cast<int64_t>(r.bytes_after); break;
-      case HALFCAST_REPORT_EVALUATIONS: result = report->report.evaluations; break;
+      case HALFCAST_REPORT_BYTES_BEFORE:
+        result = static_cast<int64_t>(r.bytes_before);
+        break;
+      case HALFCAST_REPORT_BYTES_AFTER:
+        result = static_cast<int64_t>(r.bytes_after);
+        break;
+      case HALFCAST_REPORT_EVALUATIONS:
+        result = report->report.evaluations;
+        break;
       default:
         return absl::InvalidArgumentError(
             absl::StrCat("unknown report value ", static_cast<int>(value)));
@@ -1091,12 +1127,11 @@ halfcast_status* halfcast_auto_convert_mixed_precision_file(
   return Guard([&]() -> absl::Status {
     halfcast::capi::CallbackEvaluator evaluator(options ? options->evaluator : nullptr,
                                                 options ? options->evaluator_user_data : nullptr);
-    HALFCAST_ASSIGN_OR_RETURN(
-        halfcast::MixedPrecisionReport mixed,
-        halfcast::AutoConvertMixedPrecisionFile(
-            input_path, output_path, feeds->sets,
-            halfcast::capi::ToMixedOptions(options, &evaluator),
-            save_options ? save_options->options : halfcast::SaveOptions()));
+    HALFCAST_ASSIGN_OR_RETURN(halfcast::MixedPrecisionReport mixed,
+                              halfcast::AutoConvertMixedPrecisionFile(
+                                  input_path, output_path, feeds->sets,
+                                  halfcast::capi::ToMixedOptions(options, &evaluator),
+                                  save_options ? save_options->options : halfcast::SaveOptions()));
     if (out_report) {
       auto report = std::make_unique<halfcast_report>();
       report->report = std::move(mixed);

@@ -91,35 +91,35 @@ int main(int argc, char** argv) {
           failed(halfcast_convert_float_to_float16(model, convert, &fp16, &report), "convert");
   if (!error) {
     snprintf(path, sizeof(path), "%s/model.fp16.onnx", argv[2]);
-    error = failed(halfcast_model_save(fp16, path, NULL), "save") ||
-            failed(halfcast_report_get(report, HALFCAST_REPORT_NODES_CONVERTED, &converted),
-                   "report");
+    error =
+        failed(halfcast_model_save(fp16, path, NULL), "save") ||
+        failed(halfcast_report_get(report, HALFCAST_REPORT_NODES_CONVERTED, &converted), "report");
     printf("float16: %lld nodes converted, saved to %s\n", (long long)converted, path);
   }
   halfcast_report_destroy(report);
   report = NULL;
 
   /* Mixed precision judged by the callback above, on one deterministic input. */
-  error = error ||
-          failed(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, dims, 4, x, sizeof(x),
-                                        HALFCAST_TENSOR_BORROW, &tensor),
-                 "tensor") ||
-          failed(halfcast_named_tensors_create(&set), "set") ||
-          failed(halfcast_named_tensors_add(set, "x", tensor), "set") ||
-          failed(halfcast_feeds_create(&feeds), "feeds") ||
-          failed(halfcast_feeds_add(feeds, set), "feeds") ||
-          failed(halfcast_mixed_precision_options_create(&options), "options") ||
-          failed(halfcast_mixed_precision_options_set_bool(options, HALFCAST_OPTION_KEEP_IO_TYPES,
-                                                           1),
-                 "keep_io_types") ||
-          failed(halfcast_mixed_precision_options_set_validate_callback(options, validate, &calls),
-                 "validate") ||
-          failed(halfcast_auto_convert_mixed_precision(model, feeds, options, &mixed, &report),
-                 "mixed precision");
+  error =
+      error ||
+      failed(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, dims, 4, x, sizeof(x),
+                                    HALFCAST_TENSOR_BORROW, &tensor),
+             "tensor") ||
+      failed(halfcast_named_tensors_create(&set), "set") ||
+      failed(halfcast_named_tensors_add(set, "x", tensor), "set") ||
+      failed(halfcast_feeds_create(&feeds), "feeds") ||
+      failed(halfcast_feeds_add(feeds, set), "feeds") ||
+      failed(halfcast_mixed_precision_options_create(&options), "options") ||
+      failed(halfcast_mixed_precision_options_set_bool(options, HALFCAST_OPTION_KEEP_IO_TYPES, 1),
+             "keep_io_types") ||
+      failed(halfcast_mixed_precision_options_set_validate_callback(options, validate, &calls),
+             "validate") ||
+      failed(halfcast_auto_convert_mixed_precision(model, feeds, options, &mixed, &report),
+             "mixed precision");
   if (!error) {
-    error = failed(halfcast_report_get(report, HALFCAST_REPORT_NODES_KEPT, &kept), "report") ||
-            failed(halfcast_report_get(report, HALFCAST_REPORT_EVALUATIONS, &evaluations),
-                   "report");
+    error =
+        failed(halfcast_report_get(report, HALFCAST_REPORT_NODES_KEPT, &kept), "report") ||
+        failed(halfcast_report_get(report, HALFCAST_REPORT_EVALUATIONS, &evaluations), "report");
     printf("mixed precision: %lld nodes kept in float32, %lld evaluations, %d validate calls\n",
            (long long)kept, (long long)evaluations, calls);
     error = calls == 0;

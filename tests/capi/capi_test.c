@@ -151,12 +151,12 @@ static void test_null_arguments(void) {
   CHECK_CODE(halfcast_model_save(tiny, NULL, NULL), kInvalid, "path");
   CHECK_CODE(halfcast_model_serialize(NULL, &buffer), kInvalid, "model");
   CHECK_CODE(halfcast_model_serialize(tiny, NULL), kInvalid, "out_buffer");
-  CHECK_CODE(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, NULL, 1, &x, 4, HALFCAST_TENSOR_COPY,
-                                    &tensor),
-             kInvalid, "dims");
-  CHECK_CODE(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, NULL, 0, &x, 4, HALFCAST_TENSOR_COPY,
-                                    NULL),
-             kInvalid, "out_tensor");
+  CHECK_CODE(
+      halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, NULL, 1, &x, 4, HALFCAST_TENSOR_COPY, &tensor),
+      kInvalid, "dims");
+  CHECK_CODE(
+      halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, NULL, 0, &x, 4, HALFCAST_TENSOR_COPY, NULL),
+      kInvalid, "out_tensor");
   CHECK_CODE(halfcast_named_tensors_create(NULL), kInvalid, "out");
   CHECK_CODE(halfcast_feeds_create(NULL), kInvalid, "out");
   CHECK_CODE(halfcast_convert_options_create(NULL), kInvalid, "out");
@@ -176,18 +176,18 @@ static void test_null_arguments(void) {
              "options");
   CHECK_CODE(halfcast_convert_options_set_int(NULL, HALFCAST_OPTION_TARGET, 0), kInvalid,
              "options");
-  CHECK_CODE(halfcast_convert_options_set_double(NULL, HALFCAST_OPTION_MAX_FINITE_VAL, 1),
-             kInvalid, "options");
+  CHECK_CODE(halfcast_convert_options_set_double(NULL, HALFCAST_OPTION_MAX_FINITE_VAL, 1), kInvalid,
+             "options");
   CHECK_CODE(halfcast_convert_options_set_strings(NULL, HALFCAST_OPTION_OP_BLOCK_LIST, NULL, 0),
              kInvalid, "options");
   CHECK_CODE(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_OP_BLOCK_LIST, NULL, 2),
              kInvalid, "values are NULL");
-  CHECK_CODE(halfcast_convert_options_set_ints(NULL, HALFCAST_OPTION_NODE_INDEX_BLOCK_LIST, NULL,
-                                               0),
-             kInvalid, "options");
-  CHECK_CODE(halfcast_convert_options_set_ints(convert, HALFCAST_OPTION_NODE_INDEX_BLOCK_LIST,
-                                               NULL, 1),
-             kInvalid, "values");
+  CHECK_CODE(
+      halfcast_convert_options_set_ints(NULL, HALFCAST_OPTION_NODE_INDEX_BLOCK_LIST, NULL, 0),
+      kInvalid, "options");
+  CHECK_CODE(
+      halfcast_convert_options_set_ints(convert, HALFCAST_OPTION_NODE_INDEX_BLOCK_LIST, NULL, 1),
+      kInvalid, "values");
   CHECK_CODE(halfcast_convert_options_set_log_callback(NULL, NULL, NULL), kInvalid, "options");
   CHECK_CODE(halfcast_mixed_precision_options_set_bool(NULL, HALFCAST_OPTION_KEEP_IO_TYPES, 1),
              kInvalid, "options");
@@ -195,9 +195,9 @@ static void test_null_arguments(void) {
              "options");
   CHECK_CODE(halfcast_mixed_precision_options_set_double(NULL, HALFCAST_OPTION_RTOL, 1), kInvalid,
              "options");
-  CHECK_CODE(halfcast_mixed_precision_options_set_strings(NULL, HALFCAST_OPTION_OP_BLOCK_LIST,
-                                                          NULL, 0),
-             kInvalid, "options");
+  CHECK_CODE(
+      halfcast_mixed_precision_options_set_strings(NULL, HALFCAST_OPTION_OP_BLOCK_LIST, NULL, 0),
+      kInvalid, "options");
   CHECK_CODE(halfcast_mixed_precision_options_set_log_callback(NULL, NULL, NULL), kInvalid,
              "options");
   CHECK_CODE(halfcast_mixed_precision_options_set_validate_callback(NULL, NULL, NULL), kInvalid,
@@ -273,8 +273,8 @@ static void test_model_bytes_and_files(void) {
 
   CHECK_OK(halfcast_model_serialize(tiny, &bytes));
   CHECK(halfcast_buffer_size(bytes) > 100);
-  CHECK_OK(halfcast_model_load_bytes(halfcast_buffer_data(bytes), halfcast_buffer_size(bytes),
-                                     &again));
+  CHECK_OK(
+      halfcast_model_load_bytes(halfcast_buffer_data(bytes), halfcast_buffer_size(bytes), &again));
   CHECK_OK(halfcast_model_serialize(again, &bytes_again));
   CHECK(halfcast_buffer_size(bytes) == halfcast_buffer_size(bytes_again) &&
         memcmp(halfcast_buffer_data(bytes), halfcast_buffer_data(bytes_again),
@@ -283,8 +283,8 @@ static void test_model_bytes_and_files(void) {
   /* Saving with external data (threshold 0: every tensor) writes the side file, and loading
    * reads it back to the same model. */
   CHECK_OK(halfcast_save_options_create(&save));
-  CHECK_CODE(halfcast_save_options_set_external_data(save, 1, -1, NULL),
-             HALFCAST_INVALID_ARGUMENT, "threshold");
+  CHECK_CODE(halfcast_save_options_set_external_data(save, 1, -1, NULL), HALFCAST_INVALID_ARGUMENT,
+             "threshold");
   CHECK_OK(halfcast_save_options_set_external_data(save, 1, 0, "weights.bin"));
   CHECK_OK(halfcast_model_save(tiny, temp_path("external.onnx", path, sizeof(path)), save));
   CHECK(file_exists(temp_path("weights.bin", side, sizeof(side))));
@@ -299,8 +299,7 @@ static void test_model_bytes_and_files(void) {
     size_t size = f ? fread(content, 1, sizeof(content), f) : 0;
     if (f) fclose(f);
     CHECK(size > 0);
-    CHECK_CODE(halfcast_model_load_bytes(content, size, &external), HALFCAST_INVALID_ARGUMENT,
-               "");
+    CHECK_CODE(halfcast_model_load_bytes(content, size, &external), HALFCAST_INVALID_ARGUMENT, "");
     CHECK(external == UNTOUCHED);
   }
   /* Saving into a missing folder fails and leaves nothing behind. */
@@ -342,8 +341,8 @@ static void test_tensors(void) {
   CHECK(memcmp(halfcast_tensor_data(copy), values, sizeof(values)) == 0);
   CHECK(halfcast_tensor_data(borrow) == (const void*)values);
 
-  CHECK_OK(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT16, NULL, 0, &half, 2,
-                                  HALFCAST_TENSOR_COPY, &scalar));
+  CHECK_OK(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT16, NULL, 0, &half, 2, HALFCAST_TENSOR_COPY,
+                                  &scalar));
   CHECK(halfcast_tensor_rank(scalar) == 0 && halfcast_tensor_element_count(scalar) == 1);
   CHECK(tensor_float_at(scalar, 0) == 1.0f);
 
@@ -362,9 +361,9 @@ static void test_tensors(void) {
   CHECK_CODE(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, dims, 2, values, 24,
                                     (halfcast_tensor_data_mode)7, &bad),
              HALFCAST_INVALID_ARGUMENT, "mode 7");
-  CHECK_CODE(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, dims, 2, NULL, 24,
-                                    HALFCAST_TENSOR_COPY, &bad),
-             HALFCAST_INVALID_ARGUMENT, "NULL");
+  CHECK_CODE(
+      halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, dims, 2, NULL, 24, HALFCAST_TENSOR_COPY, &bad),
+      HALFCAST_INVALID_ARGUMENT, "NULL");
   CHECK(bad == UNTOUCHED);
 
   halfcast_tensor_destroy(scalar);
@@ -379,10 +378,10 @@ static void test_named_tensors_and_feeds(void) {
   halfcast_named_tensors* set = NULL;
   halfcast_feeds* feeds = NULL;
 
-  CHECK_OK(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, NULL, 0, &a, 4, HALFCAST_TENSOR_COPY,
-                                  &ta));
-  CHECK_OK(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, NULL, 0, &b, 4, HALFCAST_TENSOR_COPY,
-                                  &tb));
+  CHECK_OK(
+      halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, NULL, 0, &a, 4, HALFCAST_TENSOR_COPY, &ta));
+  CHECK_OK(
+      halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, NULL, 0, &b, 4, HALFCAST_TENSOR_COPY, &tb));
   CHECK_OK(halfcast_named_tensors_create(&set));
   CHECK_OK(halfcast_named_tensors_add(set, "zeta", ta));
   CHECK_OK(halfcast_named_tensors_add(set, "alpha", tb));
@@ -434,8 +433,8 @@ static void test_options(void) {
   CHECK_CODE(halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_NODE_BLOCK_LIST,
                                                           names, 1),
              kInvalid, "'node_block_list' is not a mixed precision option");
-  CHECK_CODE(halfcast_convert_options_set_int(convert, HALFCAST_OPTION_KEEP_IO_TYPES, 1),
-             kInvalid, "'keep_io_types' takes bool, not int");
+  CHECK_CODE(halfcast_convert_options_set_int(convert, HALFCAST_OPTION_KEEP_IO_TYPES, 1), kInvalid,
+             "'keep_io_types' takes bool, not int");
   CHECK_CODE(halfcast_mixed_precision_options_set_bool(mixed, HALFCAST_OPTION_RTOL, 1), kInvalid,
              "'rtol' takes double");
   /* Values out of range. */
@@ -447,14 +446,13 @@ static void test_options(void) {
              kInvalid, "max_finite_val");
   CHECK_CODE(halfcast_convert_options_set_double(convert, HALFCAST_OPTION_MAX_FINITE_VAL, 0),
              kInvalid, "max_finite_val");
-  CHECK_CODE(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_KEEP_IO_NAMES, names,
-                                                  2),
+  CHECK_CODE(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_KEEP_IO_NAMES, names, 2),
              kInvalid, "value 1 is NULL");
   CHECK_CODE(halfcast_convert_options_set_ints(convert, HALFCAST_OPTION_NODE_INDEX_BLOCK_LIST,
                                                &negative, 1),
              kInvalid, "negative");
-  CHECK_CODE(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_STRATEGY, 5),
-             kInvalid, "halfcast_search_strategy");
+  CHECK_CODE(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_STRATEGY, 5), kInvalid,
+             "halfcast_search_strategy");
   CHECK_CODE(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_MAX_EVALUATIONS, -1),
              kInvalid, "max_evaluations");
   CHECK_CODE(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_ATOL, -0.5),
@@ -468,19 +466,19 @@ static void test_options(void) {
   CHECK_OK(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_KEEP_IO_NAMES, names, 1));
   CHECK_OK(halfcast_convert_options_set_bool(convert, HALFCAST_OPTION_DISABLE_SHAPE_INFER, 1));
   CHECK_OK(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_OP_BLOCK_LIST, NULL, 0));
-  CHECK_OK(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_NODE_BLOCK_LIST, names,
-                                                1));
-  CHECK_OK(halfcast_convert_options_set_ints(convert, HALFCAST_OPTION_NODE_INDEX_BLOCK_LIST, NULL,
-                                             0));
+  CHECK_OK(
+      halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_NODE_BLOCK_LIST, names, 1));
+  CHECK_OK(
+      halfcast_convert_options_set_ints(convert, HALFCAST_OPTION_NODE_INDEX_BLOCK_LIST, NULL, 0));
   CHECK_OK(halfcast_convert_options_set_bool(convert, HALFCAST_OPTION_CHECK_FP16_READY, 0));
-  CHECK_OK(halfcast_convert_options_set_int(convert, HALFCAST_OPTION_TARGET,
-                                            HALFCAST_TARGET_BFLOAT16));
-  CHECK_OK(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_MIN_POSITIVE_VAL,
-                                                       1e-6));
+  CHECK_OK(
+      halfcast_convert_options_set_int(convert, HALFCAST_OPTION_TARGET, HALFCAST_TARGET_BFLOAT16));
+  CHECK_OK(
+      halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_MIN_POSITIVE_VAL, 1e-6));
   CHECK_OK(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_MAX_FINITE_VAL, 1e3));
   CHECK_OK(halfcast_mixed_precision_options_set_bool(mixed, HALFCAST_OPTION_KEEP_IO_TYPES, 1));
-  CHECK_OK(halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_OP_BLOCK_LIST,
-                                                        names, 1));
+  CHECK_OK(
+      halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_OP_BLOCK_LIST, names, 1));
   CHECK_OK(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_TARGET,
                                                     HALFCAST_TARGET_FLOAT16));
   CHECK_OK(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_RTOL, 1e-3));
@@ -558,8 +556,8 @@ static void test_convert(void) {
 
   /* bfloat16 differs from float16; keep_io_types inserts Casts for the input and the output;
    * a node block list keeps that node with its reason. */
-  CHECK_OK(halfcast_convert_options_set_int(options, HALFCAST_OPTION_TARGET,
-                                            HALFCAST_TARGET_BFLOAT16));
+  CHECK_OK(
+      halfcast_convert_options_set_int(options, HALFCAST_OPTION_TARGET, HALFCAST_TARGET_BFLOAT16));
   CHECK_OK(halfcast_convert_float_to_float16(tiny, options, &bf16, NULL));
   CHECK_OK(halfcast_model_serialize(fp16, &fp16_bytes));
   CHECK_OK(halfcast_model_serialize(bf16, &bf16_bytes));
@@ -569,8 +567,8 @@ static void test_convert(void) {
   {
     const char* block[1] = {"relu"};
     CHECK_OK(halfcast_convert_options_set_bool(options, HALFCAST_OPTION_KEEP_IO_TYPES, 1));
-    CHECK_OK(halfcast_convert_options_set_strings(options, HALFCAST_OPTION_NODE_BLOCK_LIST, block,
-                                                  1));
+    CHECK_OK(
+        halfcast_convert_options_set_strings(options, HALFCAST_OPTION_NODE_BLOCK_LIST, block, 1));
     CHECK_OK(halfcast_convert_float_to_float16(tiny, options, &failed, &bf16_report));
     CHECK(report_value(bf16_report, HALFCAST_REPORT_NODES_KEPT) == 1);
     CHECK(report_value(bf16_report, HALFCAST_REPORT_NODES_CONVERTED) == 2);
@@ -584,8 +582,8 @@ static void test_convert(void) {
     failed = UNTOUCHED;
   }
   /* An option the C++ conversion refuses: max_finite_val beyond float16's range. */
-  CHECK_OK(halfcast_convert_options_set_int(options, HALFCAST_OPTION_TARGET,
-                                            HALFCAST_TARGET_FLOAT16));
+  CHECK_OK(
+      halfcast_convert_options_set_int(options, HALFCAST_OPTION_TARGET, HALFCAST_TARGET_FLOAT16));
   CHECK_OK(halfcast_convert_options_set_double(options, HALFCAST_OPTION_MAX_FINITE_VAL, 1e6));
   CHECK_CODE(halfcast_convert_float_to_float16(tiny, options, &failed, NULL),
              HALFCAST_INVALID_ARGUMENT, "max_finite_val");
@@ -594,8 +592,8 @@ static void test_convert(void) {
   {
     const char* names[1] = {"nonexistent"};
     CHECK_OK(halfcast_convert_options_set_double(options, HALFCAST_OPTION_MAX_FINITE_VAL, 1e4));
-    CHECK_OK(halfcast_convert_options_set_strings(options, HALFCAST_OPTION_KEEP_IO_NAMES, names,
-                                                  1));
+    CHECK_OK(
+        halfcast_convert_options_set_strings(options, HALFCAST_OPTION_KEEP_IO_NAMES, names, 1));
     CHECK_CODE(halfcast_convert_float_to_float16(tiny, options, &failed, NULL),
                HALFCAST_INVALID_ARGUMENT, "nonexistent");
     CHECK(failed == UNTOUCHED);
@@ -627,15 +625,15 @@ static void test_convert_file(void) {
 
   CHECK_OK(halfcast_save_options_create(&save));
   CHECK_OK(halfcast_save_options_set_external_data(save, 1, 0, NULL));
-  CHECK_OK(halfcast_convert_file(TINY, temp_path("tiny.ext.onnx", out, sizeof(out)), NULL, save,
-                                 NULL));
+  CHECK_OK(
+      halfcast_convert_file(TINY, temp_path("tiny.ext.onnx", out, sizeof(out)), NULL, save, NULL));
   CHECK(file_exists(temp_path("tiny.ext.onnx.data", side, sizeof(side))));
   CHECK_OK(halfcast_model_load_file(out, &converted));
 
-  CHECK_CODE(halfcast_convert_file(HALFCAST_CAPI_DATA_DIR "/missing.onnx",
-                                   temp_path("never.onnx", out, sizeof(out)), NULL, NULL,
-                                   &untouched),
-             HALFCAST_NOT_FOUND, "missing.onnx");
+  CHECK_CODE(
+      halfcast_convert_file(HALFCAST_CAPI_DATA_DIR "/missing.onnx",
+                            temp_path("never.onnx", out, sizeof(out)), NULL, NULL, &untouched),
+      HALFCAST_NOT_FOUND, "missing.onnx");
   CHECK(untouched == UNTOUCHED);
   CHECK(!file_exists(out));
 
@@ -648,9 +646,9 @@ static void test_convert_file(void) {
 
 typedef struct validate_state {
   int calls;
-  int reference_wrong;   /* the reference outputs differ from the C computation */
+  int reference_wrong; /* the reference outputs differ from the C computation */
   int accepted;
-  int return_error;      /* make the callback report an error */
+  int return_error; /* make the callback report an error */
 } validate_state;
 
 /* Accepts a candidate within 1e-3 of the float32 reference, and checks the reference itself
@@ -726,10 +724,9 @@ static void test_mixed_precision(void) {
   CHECK_CODE(halfcast_auto_convert_mixed_precision(tiny, feeds, NULL, &failed, NULL),
              HALFCAST_INVALID_ARGUMENT, "");
 
-  CHECK_OK(halfcast_mixed_precision_options_set_validate_callback(options, validate_tiny,
-                                                                  &validate));
-  CHECK_OK(halfcast_mixed_precision_options_set_progress_callback(options, on_progress,
-                                                                  &progress));
+  CHECK_OK(
+      halfcast_mixed_precision_options_set_validate_callback(options, validate_tiny, &validate));
+  CHECK_OK(halfcast_mixed_precision_options_set_progress_callback(options, on_progress, &progress));
   CHECK_OK(halfcast_auto_convert_mixed_precision(tiny, feeds, options, &mixed, &report));
   CHECK(validate.calls >= 2 && validate.reference_wrong == 0 && validate.accepted >= 2);
   CHECK(progress.calls >= 1 && progress.segments_seen == progress.calls);
@@ -774,9 +771,9 @@ static void test_mixed_precision(void) {
 
 typedef struct evaluator_state {
   int calls;
-  int bad_model;      /* model bytes that do not load */
-  int float16_feeds;  /* runs that got x as float16 */
-  int fail_with;      /* a status code to fail with, 0 = compute */
+  int bad_model;     /* model bytes that do not load */
+  int float16_feeds; /* runs that got x as float16 */
+  int fail_with;     /* a status code to fail with, 0 = compute */
 } evaluator_state;
 
 /* tiny.onnx in C, standing in for a binding's own runtime. Returns y as float32 whatever the
@@ -826,10 +823,10 @@ static void test_evaluator_callback(void) {
   CHECK_OK(halfcast_mixed_precision_options_set_bool(options, HALFCAST_OPTION_KEEP_IO_TYPES, 1));
   CHECK_OK(halfcast_mixed_precision_options_set_double(options, HALFCAST_OPTION_RTOL, 1e-3));
   CHECK_OK(halfcast_mixed_precision_options_set_double(options, HALFCAST_OPTION_ATOL, 1e-4));
-  CHECK_OK(halfcast_mixed_precision_options_set_validate_callback(options, validate_tiny,
-                                                                  &validate));
-  CHECK_OK(halfcast_mixed_precision_options_set_evaluator_callback(options, evaluate_tiny,
-                                                                   &evaluator));
+  CHECK_OK(
+      halfcast_mixed_precision_options_set_validate_callback(options, validate_tiny, &validate));
+  CHECK_OK(
+      halfcast_mixed_precision_options_set_evaluator_callback(options, evaluate_tiny, &evaluator));
   /* This "runtime" computes in float32 whatever the model says, so everything validates. */
   CHECK_OK(halfcast_auto_convert_mixed_precision(tiny, feeds, options, &mixed, &report));
   CHECK(evaluator.calls >= 2 && evaluator.bad_model == 0 && evaluator.float16_feeds == 0);

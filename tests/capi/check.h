@@ -13,56 +13,55 @@
 
 static int check_failures = 0;
 
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++check_failures;                                                      \
-    }                                                                        \
+      ++check_failures;                                                        \
+    }                                                                          \
   } while (0)
 
 /* `expr` must return NULL (success). */
-#define CHECK_OK(expr)                                                                     \
-  do {                                                                                     \
-    halfcast_status* check_status_ = (expr);                                               \
-    if (check_status_ != NULL) {                                                           \
-      fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__, #expr,             \
-              halfcast_status_code_name(halfcast_status_code_of(check_status_)),           \
-              halfcast_status_message(check_status_));                                     \
-      ++check_failures;                                                                    \
-      halfcast_status_destroy(check_status_);                                              \
-    }                                                                                      \
+#define CHECK_OK(expr)                                                           \
+  do {                                                                           \
+    halfcast_status* check_status_ = (expr);                                     \
+    if (check_status_ != NULL) {                                                 \
+      fprintf(stderr, "%s:%d: %s failed: %s: %s\n", __FILE__, __LINE__, #expr,   \
+              halfcast_status_code_name(halfcast_status_code_of(check_status_)), \
+              halfcast_status_message(check_status_));                           \
+      ++check_failures;                                                          \
+      halfcast_status_destroy(check_status_);                                    \
+    }                                                                            \
   } while (0)
 
 /* `expr` must fail with `code` and a message containing `fragment` (may be ""). */
-#define CHECK_CODE(expr, code, fragment)                                                   \
-  do {                                                                                     \
-    halfcast_status* check_status_ = (expr);                                               \
-    if (check_status_ == NULL) {                                                           \
-      fprintf(stderr, "%s:%d: %s succeeded, expected %s\n", __FILE__, __LINE__, #expr,     \
-              halfcast_status_code_name(code));                                            \
-      ++check_failures;                                                                    \
-    } else if (halfcast_status_code_of(check_status_) != (code) ||                         \
-               strstr(halfcast_status_message(check_status_), (fragment)) == NULL) {      \
-      fprintf(stderr, "%s:%d: %s gave %s: \"%s\", expected %s with \"%s\"\n", __FILE__,    \
-              __LINE__, #expr,                                                             \
-              halfcast_status_code_name(halfcast_status_code_of(check_status_)),           \
-              halfcast_status_message(check_status_), halfcast_status_code_name(code),     \
-              (fragment));                                                                 \
-      ++check_failures;                                                                    \
-    }                                                                                      \
-    halfcast_status_destroy(check_status_);                                                \
+#define CHECK_CODE(expr, code, fragment)                                                          \
+  do {                                                                                            \
+    halfcast_status* check_status_ = (expr);                                                      \
+    if (check_status_ == NULL) {                                                                  \
+      fprintf(stderr, "%s:%d: %s succeeded, expected %s\n", __FILE__, __LINE__, #expr,            \
+              halfcast_status_code_name(code));                                                   \
+      ++check_failures;                                                                           \
+    } else if (halfcast_status_code_of(check_status_) != (code) ||                                \
+               strstr(halfcast_status_message(check_status_), (fragment)) == NULL) {              \
+      fprintf(stderr, "%s:%d: %s gave %s: \"%s\", expected %s with \"%s\"\n", __FILE__, __LINE__, \
+              #expr, halfcast_status_code_name(halfcast_status_code_of(check_status_)),           \
+              halfcast_status_message(check_status_), halfcast_status_code_name(code),            \
+              (fragment));                                                                        \
+      ++check_failures;                                                                           \
+    }                                                                                             \
+    halfcast_status_destroy(check_status_);                                                       \
   } while (0)
 
 /* `expr` must fail, with any code. */
-#define CHECK_FAILS(expr)                                                         \
-  do {                                                                            \
-    halfcast_status* check_status_ = (expr);                                      \
-    if (check_status_ == NULL) {                                                  \
+#define CHECK_FAILS(expr)                                                                     \
+  do {                                                                                        \
+    halfcast_status* check_status_ = (expr);                                                  \
+    if (check_status_ == NULL) {                                                              \
       fprintf(stderr, "%s:%d: %s succeeded, expected an error\n", __FILE__, __LINE__, #expr); \
-      ++check_failures;                                                           \
-    }                                                                             \
-    halfcast_status_destroy(check_status_);                                       \
+      ++check_failures;                                                                       \
+    }                                                                                         \
+    halfcast_status_destroy(check_status_);                                                   \
   } while (0)
 
 typedef struct test_case {
@@ -84,10 +83,10 @@ static inline int run_tests(const test_case* tests, size_t count) {
   return check_failures == 0 ? 0 : 1;
 }
 
-#define RUN_TESTS(...)                                                      \
-  int main(void) {                                                          \
-    static const test_case tests[] = {__VA_ARGS__};                         \
-    return run_tests(tests, sizeof(tests) / sizeof(tests[0]));              \
+#define RUN_TESTS(...)                                         \
+  int main(void) {                                             \
+    static const test_case tests[] = {__VA_ARGS__};            \
+    return run_tests(tests, sizeof(tests) / sizeof(tests[0])); \
   }
 
 /* IEEE binary16 bits -> float, for reading float16 outputs in callbacks. */

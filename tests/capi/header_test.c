@@ -1,10 +1,9 @@
 /* Compiled as strict C99 with -Wall -Wextra -pedantic -Werror (and header_test.cc as C++): the
  * header must stand alone, twice included, in both languages. Running it checks that the header
  * and the library agree on the ABI. */
-#include "halfcast/halfcast_c.h"
-#include "halfcast/halfcast_c.h"
-
 #include <stdio.h>
+
+#include "halfcast/halfcast_c.h"
 
 int header_test_cxx(void);
 

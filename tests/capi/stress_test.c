@@ -10,10 +10,8 @@
 
 #define MODELS HALFCAST_TEST_DATA_DIR "/models/"
 static const char* const kPaths[] = {
-    HALFCAST_CAPI_DATA_DIR "/tiny.onnx",
-    MODELS "ch_ppocr_mobile_v2.0_cls_infer.onnx",
-    MODELS "ch_PP-OCRv4_det_infer.onnx",
-    MODELS "silero_vad.onnx",
+    HALFCAST_CAPI_DATA_DIR "/tiny.onnx", MODELS "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+    MODELS "ch_PP-OCRv4_det_infer.onnx", MODELS "silero_vad.onnx",
     MODELS "silero_vad_16k_op15.onnx",
 };
 enum { kModels = sizeof(kPaths) / sizeof(kPaths[0]), kThreadsPerModel = 2 };
@@ -21,7 +19,7 @@ enum { kModels = sizeof(kPaths) / sizeof(kPaths[0]), kThreadsPerModel = 2 };
 typedef struct job {
   const halfcast_model* model;
   const halfcast_convert_options* options;
-  halfcast_buffer* bytes; /* out */
+  halfcast_buffer* bytes;  /* out */
   halfcast_status* status; /* out */
 } job;
 

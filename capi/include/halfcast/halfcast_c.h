@@ -212,10 +212,10 @@ typedef enum halfcast_element_type {
 } halfcast_element_type;
 
 typedef enum halfcast_tensor_data_mode {
-  HALFCAST_TENSOR_COPY = 0,   /* the tensor owns a copy of the data */
-  HALFCAST_TENSOR_BORROW = 1  /* the tensor views the data: the caller keeps it alive and
-                                 unchanged until the tensor, and every feeds or named-tensors
-                                 object it was added to, is destroyed */
+  HALFCAST_TENSOR_COPY = 0,  /* the tensor owns a copy of the data */
+  HALFCAST_TENSOR_BORROW = 1 /* the tensor views the data: the caller keeps it alive and
+                                unchanged until the tensor, and every feeds or named-tensors
+                                object it was added to, is destroyed */
 } halfcast_tensor_data_mode;
 
 /* A dense tensor in C order. */
@@ -348,8 +348,7 @@ HALFCAST_C_EXPORT halfcast_status* halfcast_convert_options_set_strings(
     size_t count);
 /* Replaces an int-list option with `count` values (each >= 0). */
 HALFCAST_C_EXPORT halfcast_status* halfcast_convert_options_set_ints(
-    halfcast_convert_options* options, halfcast_option option, const int64_t* values,
-    size_t count);
+    halfcast_convert_options* options, halfcast_option option, const int64_t* values, size_t count);
 /* Sets (or with fn NULL clears) the log callback. */
 HALFCAST_C_EXPORT halfcast_status* halfcast_convert_options_set_log_callback(
     halfcast_convert_options* options, halfcast_log_fn fn, void* user_data);
@@ -385,13 +384,15 @@ HALFCAST_C_EXPORT halfcast_status* halfcast_mixed_precision_options_set_validate
 
 /* Runs a model in the caller's runtime instead of halfcast's built-in CPU evaluator.
  * `model_bytes` (`model_size` bytes, a serialized self-contained ONNX model) and `feeds` are
- * borrowed for the call. The callback adds every graph output, by name, to `outputs` (an empty
- * set owned by the library) and returns NULL, or returns a status from halfcast_status_create,
- * which the library takes ownership of and reports. */
+ * borrowed for the call. The callback adds graph outputs, by name, to `outputs` (an empty set
+ * owned by the library, which copies borrowed tensor data as they are added) and
+ * returns NULL, or returns a status from halfcast_status_create, which the library takes over and
+ * reports. The model may list intermediate values as extra graph outputs: the search ranks nodes
+ * by their error when they come back, and works without them; the outputs of the model being
+ * converted are required. */
 typedef halfcast_status* (*halfcast_evaluator_fn)(const void* model_bytes, size_t model_size,
                                                   const halfcast_named_tensors* feeds,
-                                                  halfcast_named_tensors* outputs,
-                                                  void* user_data);
+                                                  halfcast_named_tensors* outputs, void* user_data);
 HALFCAST_C_EXPORT halfcast_status* halfcast_mixed_precision_options_set_evaluator_callback(
     halfcast_mixed_precision_options* options, halfcast_evaluator_fn fn, void* user_data);
 
@@ -447,12 +448,9 @@ HALFCAST_C_EXPORT halfcast_status* halfcast_report_get(const halfcast_report* re
  * of subgraph attributes), node name, op type, reason ("op_block_list", "node_block_list",
  * "schema", "model_function", "search") and detail, each borrowed from the report. Out
  * pointers may be NULL. Out of range: OUT_OF_RANGE. */
-HALFCAST_C_EXPORT halfcast_status* halfcast_report_kept_node(const halfcast_report* report,
-                                                             size_t index, const char** graph,
-                                                             const char** name,
-                                                             const char** op_type,
-                                                             const char** reason,
-                                                             const char** detail);
+HALFCAST_C_EXPORT halfcast_status* halfcast_report_kept_node(
+    const halfcast_report* report, size_t index, const char** graph, const char** name,
+    const char** op_type, const char** reason, const char** detail);
 /* The whole report as a JSON object in a new buffer owned by the caller (a mixed-precision
  * report nests the conversion report under "conversion"). */
 HALFCAST_C_EXPORT halfcast_status* halfcast_report_to_json(const halfcast_report* report,
