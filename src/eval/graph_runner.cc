@@ -1,7 +1,9 @@
 #include "eval/graph_runner.h"
 
 #include <algorithm>
+#include <exception>
 #include <functional>
+#include <new>
 #include <queue>
 #include <thread>
 #include <utility>
@@ -323,6 +325,18 @@ absl::Status CheckFeed(const onnx::ValueInfoProto& input, const Tensor& feed) {
   return absl::OkStatus();
 }
 
+// Runs a kernel; an allocation failure (a kernel allocating outside NewTensor) or any other
+// exception becomes a status, since nothing may escape the library.
+absl::Status CallKernel(const KernelDef& kernel, KernelContext& context) {
+  try {
+    return kernel.fn(context);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory");
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
+  }
+}
+
 // An owned tensor: results handed to the caller must not point into the model.
 Tensor Owned(Tensor t) {
   if (t.is_borrowed()) t.mutable_raw_data();
@@ -368,6 +382,8 @@ absl::Status GraphRunner::RunStep(const GraphPlan& plan, std::size_t s, Frame& f
       if (slot < 0) continue;
       frame.values[slot] = plan.precomputed->at(plan.names[slot]);
       frame.present[slot] = 1;
+      // Counted like computed values, so that releasing them balances.
+      bytes_in_use_ += static_cast<int64_t>(frame.values[slot].byte_size());
     }
   } else {
     std::vector<const Tensor*> inputs(step.inputs.size(), nullptr);
@@ -395,7 +411,7 @@ absl::Status GraphRunner::RunStep(const GraphPlan& plan, std::size_t s, Frame& f
     SubgraphRunner subgraphs(this, &frame);
     KernelContext context(node, step.opset, std::move(inputs), threads_, &subgraphs);
     context.set_memory_budget(std::max<int64_t>(0, options_.memory_limit_bytes - bytes_in_use_));
-    absl::Status status = step.kernel->fn(context);
+    absl::Status status = CallKernel(*step.kernel, context);
     if (!status.ok()) {
       const std::string label = NodeLabel(node);
       if (absl::StartsWith(status.message(), label)) return status;

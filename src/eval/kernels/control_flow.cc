@@ -175,66 +175,140 @@ absl::Status Loop(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
-// Scan from opset 9: no batch axis, per-input axes and directions.
-absl::Status Scan(KernelContext& ctx) {
-  HALFCAST_ASSIGN_OR_RETURN(const onnx::GraphProto* body, GraphAttribute(ctx, "body"));
-  const int64_t scan_inputs = ctx.GetInt("num_scan_inputs", -1);
-  const int64_t state_count = ctx.input_count() - scan_inputs;
-  if (scan_inputs < 1 || state_count < 0) return ctx.Error("bad num_scan_inputs");
-  const int64_t scan_outputs = ctx.output_count() - state_count;
-  if (scan_outputs < 0 || body->output_size() != state_count + scan_outputs) {
-    return ctx.Error("body outputs do not match the node's outputs");
-  }
-  std::vector<int64_t> input_axes = ctx.GetInts("scan_input_axes");
-  std::vector<int64_t> input_dirs = ctx.GetInts("scan_input_directions");
-  std::vector<int64_t> output_axes = ctx.GetInts("scan_output_axes");
-  std::vector<int64_t> output_dirs = ctx.GetInts("scan_output_directions");
-  input_axes.resize(scan_inputs, 0);
-  input_dirs.resize(scan_inputs, 0);
-  output_axes.resize(scan_outputs, 0);
-  output_dirs.resize(scan_outputs, 0);
+struct ScanSpec {
+  const onnx::GraphProto* body = nullptr;
+  std::vector<int64_t> input_axes, input_dirs, output_axes, output_dirs;
+};
 
-  std::vector<Tensor> states;
-  for (int64_t i = 0; i < state_count; ++i) {
-    HALFCAST_ASSIGN_OR_RETURN(const Tensor* v, ctx.RequiredInput(static_cast<int>(i)));
-    states.push_back(*v);
-  }
-  std::vector<const Tensor*> sequences;
+// Runs `spec.body` once per element of the scan inputs' sequence axis, threading `states`
+// through; returns the final states followed by the stacked scan outputs.
+absl::StatusOr<std::vector<Tensor>> ScanLoop(const KernelContext& ctx, const ScanSpec& spec,
+                                             std::vector<Tensor> states,
+                                             const std::vector<const Tensor*>& sequences) {
+  const std::size_t state_count = states.size();
+  const std::size_t scan_outputs = spec.body->output_size() - state_count;
   int64_t length = -1;
-  for (int64_t i = 0; i < scan_inputs; ++i) {
-    HALFCAST_ASSIGN_OR_RETURN(const Tensor* x,
-                              ctx.RequiredInput(static_cast<int>(state_count + i)));
-    const int64_t rank = static_cast<int64_t>(x->shape().size());
-    HALFCAST_ASSIGN_OR_RETURN(input_axes[i], NormalizedAxis(ctx, input_axes[i], rank));
-    const int64_t n = x->shape()[input_axes[i]];
+  for (std::size_t i = 0; i < sequences.size(); ++i) {
+    const int64_t n = sequences[i]->shape()[spec.input_axes[i]];
     if (length >= 0 && n != length) return ctx.Error("scan inputs differ in sequence length");
     length = n;
-    sequences.push_back(x);
   }
   std::vector<std::vector<Tensor>> scans(scan_outputs);
   for (int64_t t = 0; t < length; ++t) {
     std::vector<Tensor> inputs;
     for (Tensor& s : states) inputs.push_back(std::move(s));
-    for (int64_t i = 0; i < scan_inputs; ++i) {
-      const int64_t index = input_dirs[i] == 1 ? length - 1 - t : t;
+    for (std::size_t i = 0; i < sequences.size(); ++i) {
+      const int64_t index = spec.input_dirs[i] == 1 ? length - 1 - t : t;
       HALFCAST_ASSIGN_OR_RETURN(Tensor slice,
-                                SliceAlong(ctx, *sequences[i], input_axes[i], index));
+                                SliceAlong(ctx, *sequences[i], spec.input_axes[i], index));
       inputs.push_back(std::move(slice));
     }
     HALFCAST_ASSIGN_OR_RETURN(std::vector<Tensor> outputs,
-                              ctx.subgraphs()->Run(*body, std::move(inputs)));
-    for (int64_t i = 0; i < state_count; ++i) states[i] = std::move(outputs[i]);
-    for (int64_t i = 0; i < scan_outputs; ++i) {
+                              ctx.subgraphs()->Run(*spec.body, std::move(inputs)));
+    for (std::size_t i = 0; i < state_count; ++i) states[i] = std::move(outputs[i]);
+    for (std::size_t i = 0; i < scan_outputs; ++i) {
       scans[i].push_back(std::move(outputs[state_count + i]));
     }
   }
-  for (int64_t i = 0; i < state_count; ++i) ctx.set_output(static_cast<int>(i), std::move(states[i]));
-  for (int64_t i = 0; i < scan_outputs; ++i) {
+  std::vector<Tensor> results = std::move(states);
+  for (std::size_t i = 0; i < scan_outputs; ++i) {
     HALFCAST_ASSIGN_OR_RETURN(
         Tensor stacked,
-        StackAlong(ctx, scans[i], output_axes[i], output_dirs[i] == 1,
-                   DeclaredType(*body, static_cast<int>(state_count + i))));
-    ctx.set_output(static_cast<int>(state_count + i), std::move(stacked));
+        StackAlong(ctx, scans[i], spec.output_axes[i], spec.output_dirs[i] == 1,
+                   DeclaredType(*spec.body, static_cast<int>(state_count + i))));
+    results.push_back(std::move(stacked));
+  }
+  return results;
+}
+
+// Scan: opset 8 has a batch axis 0 (and sequence_lens) on every state and scan input and a
+// sequence axis 1; from opset 9 there is no batch and axes and directions are per input.
+absl::Status Scan(KernelContext& ctx) {
+  ScanSpec spec;
+  HALFCAST_ASSIGN_OR_RETURN(spec.body, GraphAttribute(ctx, "body"));
+  const bool batched = ctx.opset() < 9;
+  const int first = batched ? 1 : 0;  // opset 8: input 0 is sequence_lens
+  const int64_t scan_inputs = ctx.GetInt("num_scan_inputs", -1);
+  const int64_t state_count = ctx.input_count() - first - scan_inputs;
+  if (scan_inputs < 1 || state_count < 0) return ctx.Error("bad num_scan_inputs");
+  const int64_t scan_outputs = ctx.output_count() - state_count;
+  if (scan_outputs < 0 || spec.body->output_size() != state_count + scan_outputs) {
+    return ctx.Error("body outputs do not match the node's outputs");
+  }
+  spec.input_axes = ctx.GetInts("scan_input_axes");
+  spec.input_dirs = ctx.GetInts(batched ? "directions" : "scan_input_directions");
+  spec.output_axes = ctx.GetInts("scan_output_axes");
+  spec.output_dirs = ctx.GetInts("scan_output_directions");
+  spec.input_axes.resize(scan_inputs, 0);
+  spec.input_dirs.resize(scan_inputs, 0);
+  spec.output_axes.resize(scan_outputs, 0);
+  spec.output_dirs.resize(scan_outputs, 0);
+
+  std::vector<const Tensor*> states;
+  for (int64_t i = 0; i < state_count; ++i) {
+    HALFCAST_ASSIGN_OR_RETURN(const Tensor* v, ctx.RequiredInput(first + static_cast<int>(i)));
+    states.push_back(v);
+  }
+  std::vector<const Tensor*> sequences;
+  for (int64_t i = 0; i < scan_inputs; ++i) {
+    HALFCAST_ASSIGN_OR_RETURN(const Tensor* x,
+                              ctx.RequiredInput(first + static_cast<int>(state_count + i)));
+    const int64_t rank = static_cast<int64_t>(x->shape().size()) - (batched ? 1 : 0);
+    HALFCAST_ASSIGN_OR_RETURN(spec.input_axes[i], NormalizedAxis(ctx, spec.input_axes[i], rank));
+    sequences.push_back(x);
+  }
+
+  if (!batched) {
+    std::vector<Tensor> initial;
+    for (const Tensor* state : states) initial.push_back(*state);
+    HALFCAST_ASSIGN_OR_RETURN(std::vector<Tensor> results,
+                              ScanLoop(ctx, spec, std::move(initial), sequences));
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      ctx.set_output(static_cast<int>(i), std::move(results[i]));
+    }
+    return absl::OkStatus();
+  }
+
+  // Opset 8: run each batch entry on its own and stack the results along axis 0.
+  if (sequences[0]->shape().size() < 2) {
+    return ctx.Error("scan inputs need batch and sequence axes");
+  }
+  const int64_t batch = sequences[0]->shape()[0];
+  if (const Tensor* lens = ctx.input(0)) {
+    for (int64_t b = 0; b < lens->element_count(); ++b) {
+      if (lens->type() != DataType::kInt64 ||
+          lens->data<int64_t>()[b] != sequences[0]->shape()[1]) {
+        return absl::UnimplementedError(
+            ctx.Error("sequence_lens shorter than the sequence axis are not supported").message());
+      }
+    }
+  }
+  std::vector<std::vector<Tensor>> per_batch(state_count + scan_outputs);
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<Tensor> initial;
+    for (const Tensor* s : states) {
+      HALFCAST_ASSIGN_OR_RETURN(Tensor slice, SliceAlong(ctx, *s, 0, b));
+      initial.push_back(std::move(slice));
+    }
+    std::vector<Tensor> slices;
+    std::vector<const Tensor*> slice_ptrs;
+    slices.reserve(sequences.size());
+    for (const Tensor* x : sequences) {
+      HALFCAST_ASSIGN_OR_RETURN(Tensor slice, SliceAlong(ctx, *x, 0, b));
+      slices.push_back(std::move(slice));
+      slice_ptrs.push_back(&slices.back());
+    }
+    HALFCAST_ASSIGN_OR_RETURN(std::vector<Tensor> results,
+                              ScanLoop(ctx, spec, std::move(initial), slice_ptrs));
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      per_batch[i].push_back(std::move(results[i]));
+    }
+  }
+  for (std::size_t i = 0; i < per_batch.size(); ++i) {
+    HALFCAST_ASSIGN_OR_RETURN(
+        Tensor stacked, StackAlong(ctx, per_batch[i], 0, false,
+                                   DeclaredType(*spec.body, static_cast<int>(i))));
+    ctx.set_output(static_cast<int>(i), std::move(stacked));
   }
   return absl::OkStatus();
 }
@@ -242,7 +316,7 @@ absl::Status Scan(KernelContext& ctx) {
 constexpr KernelDef kKernels[] = {
     {"", "If", 1, kLatest, If, /*exact_16bit=*/true},
     {"", "Loop", 1, kLatest, Loop, /*exact_16bit=*/true},
-    {"", "Scan", 9, kLatest, Scan, /*exact_16bit=*/true},
+    {"", "Scan", 8, kLatest, Scan, /*exact_16bit=*/true},
 };
 
 }  // namespace

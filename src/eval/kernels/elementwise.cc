@@ -183,6 +183,17 @@ absl::Status Clip(KernelContext& ctx) {
   }, "Clip");
 }
 
+absl::Status Shrink(KernelContext& ctx) {
+  const float bias = ctx.GetFloat("bias", 0.0f);
+  const float lambd = ctx.GetFloat("lambd", 0.5f);
+  return UnaryMap<Domain::kNumeric>(ctx, [&](auto x) -> decltype(x) {
+    using T = decltype(x);
+    if (x < -lambd) return static_cast<T>(x + bias);
+    if (x > lambd) return static_cast<T>(x - bias);
+    return 0;
+  });
+}
+
 // IsNaN / IsInf: float in, bool out.
 absl::Status IsNaN(KernelContext& ctx) {
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* x, ctx.RequiredInput(0));
@@ -233,6 +244,14 @@ absl::StatusOr<Tensor> BroadcastTensors(const KernelContext& ctx, const Tensor& 
   BroadcastBinary(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.mutable_data<O>(), *shape,
                   fn);
   return out;
+}
+
+// Sets output 0 to fn(a, b) broadcast, in the inputs' type T.
+template <typename T, typename Fn>
+absl::Status SetBroadcastOutput(KernelContext& ctx, const Tensor& a, const Tensor& b, Fn fn) {
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y, (BroadcastTensors<T, T>(ctx, a, b, a.type(), fn)));
+  ctx.set_output(0, std::move(y));
+  return absl::OkStatus();
 }
 
 // Applies a same-typed binary op across all inputs from left to right (Add is the 2-input case
@@ -322,11 +341,7 @@ absl::Status Div(KernelContext& ctx) {
     using T = decltype(tag);
     HALFCAST_RETURN_IF_ERROR(CheckNoZeroDivisor<T>(ctx, *b));
     // Integer division truncates toward zero, as C++ does.
-    HALFCAST_ASSIGN_OR_RETURN(
-        Tensor y, (BroadcastTensors<T, T>(ctx, *a, *b, a->type(),
-                                          [](T x, T y) -> T { return static_cast<T>(x / y); })));
-    ctx.set_output(0, std::move(y));
-    return absl::OkStatus();
+    return SetBroadcastOutput<T>(ctx, *a, *b, [](T x, T y) -> T { return static_cast<T>(x / y); });
   }, "Div");
 }
 
@@ -350,9 +365,7 @@ absl::Status Mod(KernelContext& ctx) {
         return r;
       }
     };
-    HALFCAST_ASSIGN_OR_RETURN(Tensor y, (BroadcastTensors<T, T>(ctx, *a, *b, a->type(), fn)));
-    ctx.set_output(0, std::move(y));
-    return absl::OkStatus();
+    return SetBroadcastOutput<T>(ctx, *a, *b, fn);
   }, "Mod");
 }
 
@@ -439,6 +452,30 @@ absl::Status Xor(KernelContext& ctx) {
   return Logical(ctx, [](bool a, bool b) { return a != b; });
 }
 
+// Unsigned integers only; shifting by the bit width or more gives 0 rather than C++'s undefined
+// behaviour.
+absl::Status BitShift(KernelContext& ctx) {
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* a, ctx.RequiredInput(0));
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* b, ctx.RequiredInput(1));
+  HALFCAST_RETURN_IF_ERROR(SameType(ctx, *a, *b));
+  const std::string direction = ctx.GetString("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT") {
+    return ctx.Error("direction must be LEFT or RIGHT");
+  }
+  const bool left = direction == "LEFT";
+  return DispatchInteger(a->type(), [&](auto tag) -> absl::Status {
+    using T = decltype(tag);
+    if constexpr (!std::is_unsigned_v<T>) {
+      return UnsupportedType(a->type(), "BitShift");
+    } else {
+      return SetBroadcastOutput<T>(ctx, *a, *b, [left](T x, T n) -> T {
+        if (n >= sizeof(T) * 8) return 0;
+        return static_cast<T>(left ? x << n : x >> n);
+      });
+    }
+  }, "BitShift");
+}
+
 absl::Status PRelu(KernelContext& ctx) {
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* x, ctx.RequiredInput(0));
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* slope, ctx.RequiredInput(1));
@@ -454,12 +491,9 @@ absl::Status PRelu(KernelContext& ctx) {
   }
   return DispatchNumeric(x->type(), [&](auto tag) -> absl::Status {
     using T = decltype(tag);
-    HALFCAST_ASSIGN_OR_RETURN(
-        Tensor y, (BroadcastTensors<T, T>(ctx, *x, *slope, x->type(), [](T v, T s) -> T {
-          return v < 0 ? static_cast<T>(s * v) : v;
-        })));
-    ctx.set_output(0, std::move(y));
-    return absl::OkStatus();
+    return SetBroadcastOutput<T>(ctx, *x, *slope, [](T v, T s) -> T {
+      return v < 0 ? static_cast<T>(s * v) : v;
+    });
   }, "PRelu");
 }
 
@@ -811,6 +845,8 @@ constexpr KernelDef kKernels[] = {
     {"", "PRelu", 1, kLatest, PRelu},
     {"", "Clip", 1, kLatest, Clip},
     {"", "Not", 1, kLatest, Not},
+    {"", "Shrink", 9, kLatest, Shrink},
+    {"", "BitShift", 11, kLatest, BitShift},
     {"", "IsNaN", 9, kLatest, IsNaN},
     {"", "IsInf", 10, kLatest, IsInf},
     {"", "Add", 1, kLatest, Add},
