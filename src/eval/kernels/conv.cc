@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -165,9 +166,46 @@ void Im2Col(const Window& w, const T* in, int64_t channels, int64_t row_begin, i
   }
 }
 
-// One channel of a depthwise convolution: out += sum over taps of weight * shifted input.
+// One channel of a 1-D or 2-D depthwise convolution, one output row at a time so the row being
+// accumulated stays in L1 while every tap adds its shifted input row.
+template <typename T>
+void DepthwiseChannel2D(const Window& w, const T* in, const T* weights, T* out) {
+  const bool two_d = w.rank() == 2;
+  const int64_t in_h = two_d ? w.in[0] : 1, out_h = two_d ? w.out[0] : 1;
+  const int64_t k_h = two_d ? w.kernel[0] : 1, s_h = two_d ? w.strides[0] : 1;
+  const int64_t d_h = two_d ? w.dilations[0] : 1, p_h = two_d ? w.pad_begin[0] : 0;
+  const int64_t in_w = w.in.back(), out_w = w.out.back(), k_w = w.kernel.back();
+  const int64_t s_w = w.strides.back(), d_w = w.dilations.back(), p_w = w.pad_begin.back();
+  // Per kernel column: the output range whose input column is inside the row.
+  std::vector<int64_t> lo(k_w), hi(k_w);
+  for (int64_t kw = 0; kw < k_w; ++kw) {
+    const int64_t base = kw * d_w - p_w;
+    lo[kw] = std::min(out_w, std::max<int64_t>(0, CeilDiv(-base, s_w)));
+    hi[kw] = std::max(lo[kw], std::min(out_w, FloorDiv(in_w - 1 - base, s_w) + 1));
+  }
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    T* row = out + oh * out_w;
+    for (int64_t kh = 0; kh < k_h; ++kh) {
+      const int64_t ih = oh * s_h - p_h + kh * d_h;
+      if (ih < 0 || ih >= in_h) continue;
+      const T* src = in + ih * in_w;
+      for (int64_t kw = 0; kw < k_w; ++kw) {
+        const T weight = weights[kh * k_w + kw];
+        const int64_t base = kw * d_w - p_w;
+        if (s_w == 1) {
+          for (int64_t o = lo[kw]; o < hi[kw]; ++o) row[o] += weight * src[o + base];
+        } else {
+          for (int64_t o = lo[kw]; o < hi[kw]; ++o) row[o] += weight * src[o * s_w + base];
+        }
+      }
+    }
+  }
+}
+
+// One channel of an N-D depthwise convolution: out += sum over taps of weight * shifted input.
 template <typename T>
 void DepthwiseChannel(const Window& w, const T* in, const T* weights, T* out) {
+  if (w.rank() <= 2) return DepthwiseChannel2D(w, in, weights, out);
   const int64_t taps = ShapeProduct(w.kernel, 0, w.rank());
   const int64_t rows = ShapeProduct(w.out, 0, w.rank() - 1);
   const int64_t s = w.strides.back();
@@ -264,10 +302,11 @@ absl::Status ConvTyped(KernelContext& context, const Tensor& x, const Tensor& we
       const int64_t tile = i % tiles, n = i / tiles / group, g = i / tiles % group;
       const int64_t row_begin = tile * tile_rows, row_end = std::min(rows, row_begin + tile_rows);
       const int64_t width = (row_end - row_begin) * w.out.back();
-      std::vector<T> col(cg * taps * width);
-      Im2Col(w, px + (n * channels + g * cg) * in_size, cg, row_begin, row_end, col.data());
+      // Uninitialised: Im2Col writes every element.
+      std::unique_ptr<T[]> col(new T[cg * taps * width]);
+      Im2Col(w, px + (n * channels + g * cg) * in_size, cg, row_begin, row_end, col.get());
       linalg::Gemm<T>(false, false, mg, width, cg * taps, T(1), pw + g * mg * cg * taps,
-                      col.data(), T(0),
+                      col.get(), T(0),
                       py + (n * maps + g * mg) * out_size + row_begin * w.out.back(), out_size, 1);
     });
   }

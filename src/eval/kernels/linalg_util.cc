@@ -4,9 +4,14 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <type_traits>
 
-#include "Eigen/Core"
 #include "absl/strings/str_cat.h"
+#include "eval/kernels/linalg_gemm_avx.h"
+
+#define HALFCAST_GEMM_NAMESPACE generic
+#include "eval/kernels/linalg_gemm_block.h"
+#undef HALFCAST_GEMM_NAMESPACE
 
 namespace halfcast::eval::linalg {
 namespace {
@@ -17,39 +22,23 @@ constexpr int64_t kGemmBlockColumns = 1024;
 // Below this many multiply-adds a product runs on the calling thread only.
 constexpr int64_t kGemmParallelWork = int64_t{1} << 21;
 
+// The product of one column block, on the AVX + FMA build of Eigen when the CPU has both.
 template <typename T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using ConstMap = Eigen::Map<const RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-template <typename T>
-using MutableMap = Eigen::Map<RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-// One product on the column range [n0, n0 + nb) of op(B) and C (row strides ldb, ldc).
-template <typename T>
-void GemmBlock(bool trans_a, bool trans_b, int64_t m, int64_t nb, int64_t k, T alpha, const T* a,
-               const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-  MutableMap<T> out(c, m, nb, Eigen::OuterStride<>(ldc));
-  if (beta == T(0)) {
-    out.setZero();
-  } else if (beta != T(1)) {
-    out *= beta;
-  }
-  auto multiply = [&](const auto& lhs) {
-    if (trans_b) {
-      ConstMap<T> rhs(b, nb, k, Eigen::OuterStride<>(ldb));
-      out.noalias() += alpha * (lhs * rhs.transpose());
-    } else {
-      ConstMap<T> rhs(b, k, nb, Eigen::OuterStride<>(ldb));
-      out.noalias() += alpha * (lhs * rhs);
+void RunBlock(bool trans_a, bool trans_b, int64_t m, int64_t nb, int64_t k, T alpha, const T* a,
+              const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+#if defined(HALFCAST_HAVE_AVX_GEMM)
+  static const bool avx_fma = __builtin_cpu_supports("avx") && __builtin_cpu_supports("fma");
+  if constexpr (std::is_same_v<T, float>) {
+    if (avx_fma) {
+      return avx::GemmBlockF32(trans_a, trans_b, m, nb, k, alpha, a, b, ldb, beta, c, ldc);
     }
-  };
-  if (trans_a) {
-    ConstMap<T> lhs(a, k, m, Eigen::OuterStride<>(m));
-    multiply(lhs.transpose());
-  } else {
-    ConstMap<T> lhs(a, m, k, Eigen::OuterStride<>(k));
-    multiply(lhs);
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (avx_fma) {
+      return avx::GemmBlockF64(trans_a, trans_b, m, nb, k, alpha, a, b, ldb, beta, c, ldc);
+    }
   }
+#endif
+  generic::GemmBlock<T>(trans_a, trans_b, m, nb, k, alpha, a, b, ldb, beta, c, ldc);
 }
 
 }  // namespace
@@ -75,18 +64,9 @@ template <typename T>
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           const T* b, T beta, T* c, int64_t ldc, int threads) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {
-    MutableMap<T> out(c, m, n, Eigen::OuterStride<>(ldc));
-    if (beta == T(0)) {
-      out.setZero();
-    } else {
-      out *= beta;
-    }
-    return;
-  }
   const int64_t ldb = trans_b ? k : n;
   if (n < 2 * kGemmBlockColumns || m * n * k < kGemmParallelWork) {
-    GemmBlock(trans_a, trans_b, m, n, k, alpha, a, b, ldb, beta, c, ldc);
+    RunBlock(trans_a, trans_b, m, n, k, alpha, a, b, ldb, beta, c, ldc);
     return;
   }
   const int64_t blocks = (n + kGemmBlockColumns - 1) / kGemmBlockColumns;
@@ -94,7 +74,7 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
     const int64_t n0 = i * kGemmBlockColumns;
     const int64_t nb = std::min(kGemmBlockColumns, n - n0);
     const T* b_block = trans_b ? b + n0 * k : b + n0;
-    GemmBlock(trans_a, trans_b, m, nb, k, alpha, a, b_block, ldb, beta, c + n0, ldc);
+    RunBlock(trans_a, trans_b, m, nb, k, alpha, a, b_block, ldb, beta, c + n0, ldc);
   });
 }
 
