@@ -495,5 +495,62 @@ TEST(DepthToSpaceTest, ModesMatchTheSpecFormulas) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("multiple")));
 }
 
+TEST(CompressTest, WithAndWithoutAxis) {
+  const Tensor x = Ints({3, 2}, {1, 2, 3, 4, 5, 6});
+  const std::vector<uint8_t> second_flags = {0, 1};
+  const Tensor second_bool = Tensor::Copy(DataType::kBool, {2}, second_flags.data());
+  const Tensor y = Run1("y = Compress <axis = 1> (x, c)", 11, {&x, &second_bool});
+  EXPECT_EQ(y.shape(), (Shape{3, 1}));
+  EXPECT_THAT(Values<int64_t>(y), ElementsAre(2, 4, 6));
+  const std::vector<uint8_t> flags = {0, 1, 1, 0, 1};
+  const Tensor flat = Tensor::Copy(DataType::kBool, {5}, flags.data());
+  EXPECT_THAT(Values<int64_t>(Run1("y = Compress(x, c)", 11, {&x, &flat})), ElementsAre(2, 3, 5));
+  const std::vector<uint8_t> long_flags = {0, 0, 1};
+  const Tensor too_long = Tensor::Copy(DataType::kBool, {3}, long_flags.data());
+  EXPECT_THAT(RunError("y = Compress <axis = 1> (x, c)", 11, {&x, &too_long}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("index 2")));
+}
+
+TEST(ReverseSequenceTest, ReversesEachBatchUpToItsLength) {
+  // x[t, b] = 2t + b with time_axis 0, batch_axis 1.
+  const Tensor x = Ints({4, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
+  const Tensor lens = Ints({3, 1});
+  EXPECT_THAT(Values<int64_t>(Run1("y = ReverseSequence(x, l)", 10, {&x, &lens})),
+              ElementsAre(4, 1, 2, 3, 0, 5, 6, 7));
+  const Tensor too_long = Ints({5, 1});
+  EXPECT_THAT(RunError("y = ReverseSequence(x, l)", 10, {&x, &too_long}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("outside")));
+}
+
+TEST(UniqueTest, SortedAndFirstOccurrenceOrder) {
+  const Tensor x = Floats({6}, {2, 1, 1, 3, 4, 3});
+  absl::StatusOr<std::vector<Tensor>> out =
+      RunNode("y, i, v, c = Unique <sorted = 0> (x)", 11, {&x});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(Values<float>((*out)[0]), ElementsAre(2, 1, 3, 4));
+  EXPECT_THAT(Values<int64_t>((*out)[1]), ElementsAre(0, 1, 3, 4));
+  EXPECT_THAT(Values<int64_t>((*out)[2]), ElementsAre(0, 1, 1, 2, 3, 2));
+  EXPECT_THAT(Values<int64_t>((*out)[3]), ElementsAre(1, 2, 2, 1));
+  out = RunNode("y, i, v, c = Unique(x)", 11, {&x});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_THAT(Values<float>((*out)[0]), ElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(Values<int64_t>((*out)[1]), ElementsAre(1, 0, 3, 4));
+  EXPECT_THAT(Values<int64_t>((*out)[2]), ElementsAre(1, 0, 0, 2, 3, 2));
+  EXPECT_THAT(Values<int64_t>((*out)[3]), ElementsAre(2, 1, 2, 1));
+}
+
+TEST(UniqueTest, SlicesAlongAnAxis) {
+  // Columns (1, 1), (0, 0), (0, 0).
+  const Tensor x = Ints({2, 3}, {1, 0, 0, 1, 0, 0});
+  absl::StatusOr<std::vector<Tensor>> out =
+      RunNode("y, i, v, c = Unique <axis = -1> (x)", 11, {&x});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*out)[0].shape(), (Shape{2, 2}));
+  EXPECT_THAT(Values<int64_t>((*out)[0]), ElementsAre(0, 1, 0, 1));
+  EXPECT_THAT(Values<int64_t>((*out)[1]), ElementsAre(1, 0));
+  EXPECT_THAT(Values<int64_t>((*out)[2]), ElementsAre(1, 0, 0));
+  EXPECT_THAT(Values<int64_t>((*out)[3]), ElementsAre(2, 1));
+}
+
 }  // namespace
 }  // namespace halfcast::eval

@@ -292,38 +292,216 @@ absl::Status Slice(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
-absl::Status Gather(KernelContext& ctx) {
-  HALFCAST_ASSIGN_OR_RETURN(const Tensor* data, ctx.RequiredInput(0));
-  HALFCAST_ASSIGN_OR_RETURN(const Tensor* indices, ctx.RequiredInput(1));
-  const Shape& shape = data->shape();
-  const int64_t rank = static_cast<int64_t>(shape.size());
-  HALFCAST_ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx, ctx.GetInt("axis", 0), rank));
-  HALFCAST_ASSIGN_OR_RETURN(Shape index_values, ReadInt64s(ctx, *indices, "indices"));
-  const int64_t dim = shape[axis];
-  for (int64_t& index : index_values) {
-    HALFCAST_ASSIGN_OR_RETURN(index, CheckIndex(ctx, index, dim));
-  }
+// Selects entries `indices` (checked, non-negative) of `axis` from `data` viewed with `shape`;
+// the axis is replaced by `index_shape` in the result.
+absl::StatusOr<Tensor> GatherAlongAxis(const KernelContext& ctx, const Tensor& data,
+                                       const Shape& shape, int64_t axis, const Shape& indices,
+                                       const Shape& index_shape) {
   Shape out_shape(shape.begin(), shape.begin() + axis);
-  out_shape.insert(out_shape.end(), indices->shape().begin(), indices->shape().end());
+  out_shape.insert(out_shape.end(), index_shape.begin(), index_shape.end());
   out_shape.insert(out_shape.end(), shape.begin() + axis + 1, shape.end());
-  HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewTensor(data->type(), out_shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewTensor(data.type(), out_shape));
   const int64_t outer = Product(shape, 0, axis);
-  const int64_t inner = Product(shape, axis + 1, rank);
-  HALFCAST_RETURN_IF_ERROR(DispatchMove(ctx, data->type(), [&](auto tag) {
+  const int64_t dim = shape[axis];
+  const int64_t inner = Product(shape, axis + 1, shape.size());
+  HALFCAST_RETURN_IF_ERROR(DispatchMove(ctx, data.type(), [&](auto tag) {
     using T = decltype(tag);
-    const T* src = Elements<T>(*data);
+    const T* src = Elements<T>(data);
     T* dst = MutableElements<T>(out);
     for (int64_t o = 0; o < outer; ++o) {
       const T* block = src + o * dim * inner;
       if (inner == 1) {
-        for (int64_t index : index_values) *dst++ = block[index];
+        for (int64_t index : indices) *dst++ = block[index];
       } else {
-        for (int64_t index : index_values) dst = std::copy_n(block + index * inner, inner, dst);
+        for (int64_t index : indices) dst = std::copy_n(block + index * inner, inner, dst);
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::Status Gather(KernelContext& ctx) {
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* data, ctx.RequiredInput(0));
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* indices, ctx.RequiredInput(1));
+  const Shape& shape = data->shape();
+  HALFCAST_ASSIGN_OR_RETURN(const int64_t axis,
+                            NormalizeAxis(ctx, ctx.GetInt("axis", 0), shape.size()));
+  HALFCAST_ASSIGN_OR_RETURN(Shape index_values, ReadInt64s(ctx, *indices, "indices"));
+  for (int64_t& index : index_values) {
+    HALFCAST_ASSIGN_OR_RETURN(index, CheckIndex(ctx, index, shape[axis]));
+  }
+  HALFCAST_ASSIGN_OR_RETURN(
+      Tensor out, GatherAlongAxis(ctx, *data, shape, axis, index_values, indices->shape()));
+  ctx.set_output(0, std::move(out));
+  return absl::OkStatus();
+}
+
+// Compress: the slices along `axis` (of the flattened input without one) whose condition is
+// true; a condition shorter than the axis drops the rest.
+absl::Status Compress(KernelContext& ctx) {
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* data, ctx.RequiredInput(0));
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* condition, ctx.RequiredInput(1));
+  if (condition->type() != DataType::kBool || condition->shape().size() != 1) {
+    return ctx.Error("condition must be a 1-D bool tensor");
+  }
+  Shape shape = data->shape();
+  int64_t axis = 0;
+  if (ctx.HasAttribute("axis")) {
+    HALFCAST_ASSIGN_OR_RETURN(axis, NormalizeAxis(ctx, ctx.GetInt("axis", 0), shape.size()));
+  } else {
+    shape = {data->element_count()};
+  }
+  Shape selected;
+  const uint8_t* flags = condition->data<uint8_t>();
+  for (int64_t i = 0; i < condition->element_count(); ++i) {
+    if (!flags[i]) continue;
+    if (i >= shape[axis]) {
+      return ctx.Error(
+          absl::StrCat("condition selects index ", i, " of an axis of size ", shape[axis]));
+    }
+    selected.push_back(i);
+  }
+  const int64_t count = static_cast<int64_t>(selected.size());
+  HALFCAST_ASSIGN_OR_RETURN(Tensor out,
+                            GatherAlongAxis(ctx, *data, shape, axis, selected, {count}));
+  ctx.set_output(0, std::move(out));
+  return absl::OkStatus();
+}
+
+// ReverseSequence: reverses the first sequence_lens[b] steps along time_axis of each batch b.
+absl::Status ReverseSequence(KernelContext& ctx) {
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* data, ctx.RequiredInput(0));
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* lens_input, ctx.RequiredInput(1));
+  const Shape& shape = data->shape();
+  if (shape.size() < 2) return ctx.Error("input must have rank >= 2");
+  const int64_t batch_axis = ctx.GetInt("batch_axis", 1), time_axis = ctx.GetInt("time_axis", 0);
+  if (!((batch_axis == 0 && time_axis == 1) || (batch_axis == 1 && time_axis == 0))) {
+    return ctx.Error("batch_axis and time_axis must be 0 and 1 in some order");
+  }
+  HALFCAST_ASSIGN_OR_RETURN(const Shape lens, ReadInt64s(ctx, *lens_input, "sequence_lens"));
+  const int64_t batches = shape[batch_axis], steps = shape[time_axis];
+  if (static_cast<int64_t>(lens.size()) != batches) {
+    return ctx.Error(
+        absl::StrCat("sequence_lens has ", lens.size(), " values for ", batches, " batches"));
+  }
+  for (int64_t len : lens) {
+    if (len < 0 || len > steps) {
+      return ctx.Error(absl::StrCat("sequence length ", len, " is outside [0, ", steps, "]"));
+    }
+  }
+  const int64_t inner = Product(shape, 2, shape.size());
+  const int64_t batch_stride = (batch_axis == 0 ? steps : 1) * inner;
+  const int64_t time_stride = (time_axis == 0 ? batches : 1) * inner;
+  Tensor out = *data;  // steps past each length stay as they are
+  HALFCAST_RETURN_IF_ERROR(DispatchMove(ctx, data->type(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = Elements<T>(*data);
+    T* dst = MutableElements<T>(out);
+    for (int64_t b = 0; b < batches; ++b) {
+      for (int64_t t = 0; t < lens[b]; ++t) {
+        std::copy_n(src + b * batch_stride + t * time_stride, inner,
+                    dst + b * batch_stride + (lens[b] - 1 - t) * time_stride);
       }
     }
     return absl::OkStatus();
   }));
   ctx.set_output(0, std::move(out));
+  return absl::OkStatus();
+}
+
+// Unique: distinct elements (no axis) or distinct slices along `axis`, sorted ascending
+// (lexicographically for slices) or in order of first occurrence; with the first-occurrence
+// indices, the inverse indices and the counts.
+absl::Status Unique(KernelContext& ctx) {
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor* data, ctx.RequiredInput(0));
+  const Shape& shape = data->shape();
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const bool has_axis = ctx.HasAttribute("axis");
+  int64_t axis = 0;
+  if (has_axis) {
+    HALFCAST_ASSIGN_OR_RETURN(axis, NormalizeAxis(ctx, ctx.GetInt("axis", 0), rank));
+  }
+  // Slices as contiguous blocks: the axis moved to the front (a copy unless it is axis 0).
+  const Shape in_strides = Strides(shape);
+  Shape front_shape = {has_axis ? shape[axis] : data->element_count()};
+  Shape front_strides = {has_axis ? in_strides[axis] : 1};
+  for (int64_t k = 0; has_axis && k < rank; ++k) {
+    if (k == axis) continue;
+    front_shape.push_back(shape[k]);
+    front_strides.push_back(in_strides[k]);
+  }
+  HALFCAST_ASSIGN_OR_RETURN(const Tensor front,
+                            StridedCopyTensor(ctx, *data, 0, front_shape, front_strides));
+  const int64_t n = front_shape[0];
+  const int64_t block = n == 0 ? 0 : front.element_count() / n;
+
+  Shape order(n);     // slice numbers sorted by content, ties by position (stable)
+  Shape group_of(n);  // position of each slice's group in `order`'s grouping
+  Shape firsts;       // first slice of each group, in sorted order
+  Shape counts;
+  HALFCAST_RETURN_IF_ERROR(DispatchNumeric(
+      data->type(),
+      [&](auto tag) {
+        using T = decltype(tag);
+        const T* x = front.data<T>();
+        auto less = [&](int64_t a, int64_t b) {
+          return std::lexicographical_compare(x + a * block, x + (a + 1) * block, x + b * block,
+                                              x + (b + 1) * block);
+        };
+        for (int64_t i = 0; i < n; ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(), less);
+        for (int64_t i = 0; i < n; ++i) {
+          if (i == 0 || less(order[i - 1], order[i])) {
+            firsts.push_back(order[i]);
+            counts.push_back(0);
+          }
+          group_of[order[i]] = static_cast<int64_t>(firsts.size()) - 1;
+          ++counts.back();
+        }
+        return absl::OkStatus();
+      },
+      "Unique"));
+  const int64_t unique = static_cast<int64_t>(firsts.size());
+  // Output position of each group: sorted order, or order of first occurrence.
+  Shape position(unique);
+  for (int64_t g = 0; g < unique; ++g) position[g] = g;
+  if (ctx.GetInt("sorted", 1) == 0) {
+    std::sort(position.begin(), position.end(),
+              [&](int64_t a, int64_t b) { return firsts[a] < firsts[b]; });
+  }
+  // position[j] is the group shown j-th; rank_of[g] where group g is shown.
+  Shape rank_of(unique), selected(unique), out_counts(unique);
+  for (int64_t j = 0; j < unique; ++j) {
+    rank_of[position[j]] = j;
+    selected[j] = firsts[position[j]];
+    out_counts[j] = counts[position[j]];
+  }
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y_front,
+                            GatherAlongAxis(ctx, front, front_shape, 0, selected, {unique}));
+  Tensor y = y_front;
+  if (has_axis && axis != 0) {  // move the axis back into place
+    Shape y_shape = shape;
+    y_shape[axis] = unique;
+    const Shape front_out_strides = Strides(y_front.shape());
+    Shape strides(rank);
+    for (int64_t k = 0, j = 1; k < rank; ++k)
+      strides[k] = k == axis ? front_out_strides[0] : front_out_strides[j++];
+    HALFCAST_ASSIGN_OR_RETURN(y, StridedCopyTensor(ctx, y_front, 0, y_shape, strides));
+  }
+  auto int64_output = [&](int i, const Shape& values) -> absl::Status {
+    HALFCAST_ASSIGN_OR_RETURN(
+        Tensor t, ctx.NewTensor(DataType::kInt64, {static_cast<int64_t>(values.size())}));
+    std::copy(values.begin(), values.end(), t.mutable_data<int64_t>());
+    ctx.set_output(i, std::move(t));
+    return absl::OkStatus();
+  };
+  ctx.set_output(0, std::move(y));
+  Shape inverse(n);
+  for (int64_t i = 0; i < n; ++i) inverse[i] = rank_of[group_of[i]];
+  if (ctx.output_count() > 1) HALFCAST_RETURN_IF_ERROR(int64_output(1, selected));
+  if (ctx.output_count() > 2) HALFCAST_RETURN_IF_ERROR(int64_output(2, inverse));
+  if (ctx.output_count() > 3) HALFCAST_RETURN_IF_ERROR(int64_output(3, out_counts));
   return absl::OkStatus();
 }
 
@@ -1037,6 +1215,10 @@ const KernelDef kTensorKernels[] = {
     {"", "Split", 1, kLatest, Split, true},
     {"", "Slice", 1, kLatest, Slice, true},
     {"", "Gather", 1, kLatest, Gather, true},
+    {"", "Compress", 9, kLatest, Compress, true},
+    {"", "ReverseSequence", 10, kLatest, ReverseSequence, true},
+    // Unique compares values, so 16-bit floats are compared as float32 (converting back is exact).
+    {"", "Unique", 11, kLatest, Unique, false},
     {"", "GatherElements", 11, kLatest, GatherElements, true},
     {"", "GatherND", 11, kLatest, GatherND, true},
     // Reductions add or multiply, so the scatters use the float32 emulation of 16-bit floats
