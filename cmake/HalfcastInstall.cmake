@@ -13,11 +13,7 @@ install(FILES ${PROJECT_BINARY_DIR}/include/halfcast/version.h
 # Module libraries that are still header-only placeholders are INTERFACE targets; they go into the
 # export set as well so that the exported link interface is complete.
 get_property(halfcast_install_modules GLOBAL PROPERTY HALFCAST_MODULES)
-set(halfcast_install_libraries halfcast ${halfcast_install_modules})
-if(TARGET halfcast_c)  # see capi/CMakeLists.txt
-  list(APPEND halfcast_install_libraries halfcast_c)
-endif()
-install(TARGETS ${halfcast_install_libraries}
+install(TARGETS halfcast halfcast_c ${halfcast_install_modules}
         EXPORT halfcastTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -44,6 +40,7 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
   set(HALFCAST_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
 else()
   file(RELATIVE_PATH halfcast_pc_up "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+  string(REGEX REPLACE "/$" "" halfcast_pc_up "${halfcast_pc_up}")
   set(HALFCAST_PC_PREFIX "\${pcfiledir}/${halfcast_pc_up}")
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/halfcast.pc.in ${PROJECT_BINARY_DIR}/halfcast.pc @ONLY)
