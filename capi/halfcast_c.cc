@@ -997,6 +997,9 @@ halfcast_status* halfcast_report_get(const halfcast_report* report, halfcast_rep
       case HALFCAST_REPORT_BYTES_AFTER:
         result = static_cast<int64_t>(r.bytes_after);
         break;
+      case HALFCAST_REPORT_FLOAT32_INPUTS:
+        result = static_cast<int64_t>(r.float32_inputs.size());
+        break;
       case HALFCAST_REPORT_EVALUATIONS:
         result = report->report.evaluations;
         break;

@@ -536,6 +536,7 @@ static void test_convert(void) {
   CHECK(report_value(report, HALFCAST_REPORT_BYTES_AFTER) == 40);
   CHECK(report_value(report, HALFCAST_REPORT_EVALUATIONS) == 0);
   CHECK(report_value(report, HALFCAST_REPORT_CASTS_INSERTED) == 0);
+  CHECK(report_value(report, HALFCAST_REPORT_FLOAT32_INPUTS) == 0);
   CHECK(log.messages > 0 && log.bad_level == 0);
   CHECK_CODE(halfcast_report_get(report, (halfcast_report_value)77, &value),
              HALFCAST_INVALID_ARGUMENT, "77");

@@ -438,7 +438,8 @@ typedef enum halfcast_report_value {
   HALFCAST_REPORT_VALUES_CLIPPED = 5, /* over all tensors, raised to min plus lowered to max */
   HALFCAST_REPORT_BYTES_BEFORE = 6,   /* tensor bytes of initializers and constants */
   HALFCAST_REPORT_BYTES_AFTER = 7,
-  HALFCAST_REPORT_EVALUATIONS = 8 /* model runs of a mixed-precision search; 0 otherwise */
+  HALFCAST_REPORT_EVALUATIONS = 8,   /* model runs of a mixed-precision search; 0 otherwise */
+  HALFCAST_REPORT_FLOAT32_INPUTS = 9 /* inputs of converted nodes kept float32 by their schema */
 } halfcast_report_value;
 
 /* Stores one counter of `report` in `*out`. Unknown `value`: INVALID_ARGUMENT. */
