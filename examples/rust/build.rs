@@ -1,18 +1,18 @@
-// Links libhalfcast_c: from HALFCAST_PREFIX if set, else through `pkg-config halfcast` (run as a
-// command, so the crate needs no build dependency).
+// Links libhalfcast_c: from the folder HALFCAST_LIBDIR if set, else where `pkg-config halfcast`
+// says (run as a command, so the crate needs no build dependency).
 use std::env;
 use std::process::Command;
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=HALFCAST_PREFIX");
+    println!("cargo:rerun-if-env-changed=HALFCAST_LIBDIR");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
-    let libdir = match env::var("HALFCAST_PREFIX") {
-        Ok(prefix) => format!("{prefix}/lib"),
+    let libdir = match env::var("HALFCAST_LIBDIR") {
+        Ok(libdir) => libdir,
         Err(_) => {
             let output = Command::new("pkg-config")
                 .args(["--variable=libdir", "halfcast"])
                 .output()
-                .expect("pkg-config not found; set HALFCAST_PREFIX");
+                .expect("pkg-config not found; set HALFCAST_LIBDIR");
             assert!(output.status.success(), "pkg-config cannot find halfcast");
             String::from_utf8(output.stdout).unwrap().trim().to_string()
         }
