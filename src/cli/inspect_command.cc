@@ -106,7 +106,8 @@ absl::StatusOr<int> InspectCommand(const ParsedArgs& args, std::ostream& out, st
   out << path << "\n";
   out << "  ir_version: " << model.ir_version();
   if (!model.producer_name().empty()) {
-    out << ", producer: " << model.producer_name() << " " << model.producer_version();
+    out << ", producer: " << model.producer_name();
+    if (!model.producer_version().empty()) out << " " << model.producer_version();
   }
   out << "\n";
   std::vector<std::string> opsets;

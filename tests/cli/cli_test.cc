@@ -1,0 +1,543 @@
+// Runs the built `halfcast` executable (HALFCAST_CLI, from CMake) as a user would: every
+// subcommand and flag on small graphs and on the real models, and every kind of bad input, which
+// must give a message on stderr, exit status 2, no output file and an untouched input.
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "halfcast/model_io.h"
+#include "halfcast/tensor.h"
+#include "numerics/float16.h"
+#include "testing/onnx_text.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+
+namespace halfcast {
+namespace {
+
+using ::halfcast::testing::ParseModelText;
+using ::halfcast::testing::ReadFileBytes;
+using ::halfcast::testing::TempDir;
+using ::halfcast::testing::WriteFileBytes;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr int kOk = 0;
+constexpr int kNotClose = 1;
+constexpr int kError = 2;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+std::string ModelsDir() { return std::string(HALFCAST_TEST_DATA_DIR) + "/models"; }
+
+class CliTest : public ::testing::Test {
+ protected:
+  CliResult Run(const std::vector<std::string>& args) {
+    std::string command = Quote(HALFCAST_CLI);
+    for (const std::string& arg : args) absl::StrAppend(&command, " ", Quote(arg));
+    absl::StrAppend(&command, " >", Quote(dir_.File("stdout")), " 2>", Quote(dir_.File("stderr")));
+    const int status = std::system(command.c_str());
+    CliResult result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = ReadFileBytes(dir_.File("stdout"));
+    result.err = ReadFileBytes(dir_.File("stderr"));
+    return result;
+  }
+
+  // Writes a model in ONNX text syntax to dir/name and returns its path.
+  std::string WriteModel(const std::string& name, const char* text) {
+    return WriteModelProto(name, ParseModelText(text));
+  }
+  std::string WriteModelProto(const std::string& name, const onnx::ModelProto& model) {
+    const std::string path = dir_.File(name);
+    WriteFileBytes(path, model.SerializeAsString());
+    return path;
+  }
+
+  std::string WriteFloats(const std::string& name, std::vector<int64_t> shape,
+                          std::vector<float> values) {
+    const std::string path = dir_.File(name);
+    EXPECT_OK(WriteNpy(Tensor::Copy(DataType::kFloat, std::move(shape), values.data()), path));
+    return path;
+  }
+
+  // Expects a failed run: status 2, `message` on stderr, nothing on stdout.
+  void ExpectError(const std::vector<std::string>& args, const std::string& message) {
+    const CliResult result = Run(args);
+    EXPECT_EQ(result.exit_code, kError) << result.out << result.err;
+    EXPECT_THAT(result.err, HasSubstr(message));
+    EXPECT_THAT(result.out, IsEmpty());
+  }
+
+  bool Exists(const std::string& path) { return std::filesystem::exists(path); }
+
+  TempDir dir_;
+};
+
+// y = Max(Add(x, c), x): Max is in the default op block list.
+const char kAddMax[] = R"(
+  <ir_version: 8, opset_import: ["" : 17]>
+  g (float[N, 2] x) => (float[N, 2] y) <float[2] c = {0.5, -0.25}> {
+    a = Add(x, c)
+    y = Max(a, x)
+  }
+)";
+
+// Two inputs, two outputs; tests that need a node name set it after parsing (onnx 1.12's text
+// syntax has no node names).
+const char kTwoOutputs[] = R"(
+  <ir_version: 8, opset_import: ["" : 17]>
+  g (float[2] x, float[2] z) => (float[2] y, float[2] w) {
+    y = Relu(x)
+    w = Mul(x, z)
+  }
+)";
+
+// float16 overflows in the middle (x * 300 * 300 > 65504 for |x| > 0.73) and the end divides it
+// back: only mixed precision keeps the outputs right.
+const char kOverflow[] = R"(
+  <ir_version: 8, opset_import: ["" : 17]>
+  g (float[4] x) => (float[4] y) <float a = {300.0}, float b = {300.0}, float d = {90000.0}> {
+    p = Mul(x, a)
+    q = Mul(p, b)
+    r = Div(q, d)
+    y = Relu(r)
+  }
+)";
+
+onnx::ModelProto LoadOrDie(const std::string& path) {
+  absl::StatusOr<onnx::ModelProto> model = LoadModel(path);
+  EXPECT_OK(model.status());
+  return model.ok() ? *std::move(model) : onnx::ModelProto();
+}
+
+int InputType(const onnx::ModelProto& model, int index) {
+  return model.graph().input(index).type().tensor_type().elem_type();
+}
+int OutputType(const onnx::ModelProto& model, int index) {
+  return model.graph().output(index).type().tensor_type().elem_type();
+}
+
+// ----------------------------------------------------------------------------- the tool itself
+
+TEST_F(CliTest, HelpVersionAndUnknownCommands) {
+  CliResult help = Run({"--help"});
+  EXPECT_EQ(help.exit_code, kOk);
+  for (const char* command : {"convert", "auto", "run", "compare", "inspect"}) {
+    EXPECT_THAT(help.out, HasSubstr(command));
+  }
+  CliResult version = Run({"--version"});
+  EXPECT_EQ(version.exit_code, kOk);
+  EXPECT_THAT(version.out, StartsWith("halfcast "));
+  EXPECT_EQ(Run({"convert", "--version"}).out, version.out);
+
+  CliResult none = Run({});
+  EXPECT_EQ(none.exit_code, kError);
+  EXPECT_THAT(none.err, HasSubstr("usage: halfcast COMMAND"));
+  ExpectError({"frobnicate"}, "unknown command 'frobnicate'");
+}
+
+TEST_F(CliTest, EverySubcommandHasHelp) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> flags = {
+      {"convert",
+       {"--keep-io-types[=NAMES]", "--op-block-list", "--node-block-list", "--min-positive-val",
+        "--max-finite-val", "--target", "--disable-shape-infer", "--no-check-fp16-ready",
+        "--external-data[=BYTES]", "--report-json"}},
+      {"run", {"--input", "--output-dir", "--random-inputs", "--shape"}},
+      {"compare", {"--input", "--rtol", "--atol"}},
+      {"auto",
+       {"--input", "--rtol", "--atol", "--keep-io-types", "--target", "--strategy", "--report-json",
+        "--quiet", "--random-inputs", "--shape"}},
+      {"inspect", {}},
+  };
+  for (const auto& [command, names] : flags) {
+    CliResult result = Run({command, "--help"});
+    EXPECT_EQ(result.exit_code, kOk) << command;
+    EXPECT_THAT(result.out, HasSubstr("usage: halfcast " + command)) << command;
+    for (const std::string& name : names) EXPECT_THAT(result.out, HasSubstr(name)) << command;
+  }
+}
+
+// ----------------------------------------------------------------------------- convert
+
+TEST_F(CliTest, ConvertDefaultsAndReport) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  const std::string before = ReadFileBytes(in);
+  const std::string out = dir_.File("m16.onnx");
+  CliResult result = Run({"convert", in, out});
+  ASSERT_EQ(result.exit_code, kOk) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("(float16)"));
+  EXPECT_THAT(result.out, HasSubstr("nodes converted: 1, kept in float32: 1"));
+  EXPECT_THAT(result.out, HasSubstr("op_block_list: Max x1"));
+  EXPECT_THAT(result.out, HasSubstr("casts inserted:"));
+  EXPECT_THAT(result.out, HasSubstr("tensor bytes: 8 B -> 4 B"));
+  EXPECT_EQ(ReadFileBytes(in), before);
+  const onnx::ModelProto converted = LoadOrDie(out);
+  EXPECT_EQ(InputType(converted, 0), onnx::TensorProto::FLOAT16);
+  EXPECT_EQ(OutputType(converted, 0), onnx::TensorProto::FLOAT16);
+}
+
+TEST_F(CliTest, ConvertKeepIoTypes) {
+  const std::string in = WriteModel("m.onnx", kTwoOutputs);
+  ASSERT_EQ(Run({"convert", in, dir_.File("all.onnx"), "--keep-io-types"}).exit_code, kOk);
+  const onnx::ModelProto all = LoadOrDie(dir_.File("all.onnx"));
+  EXPECT_EQ(InputType(all, 0), onnx::TensorProto::FLOAT);
+  EXPECT_EQ(InputType(all, 1), onnx::TensorProto::FLOAT);
+  EXPECT_EQ(OutputType(all, 1), onnx::TensorProto::FLOAT);
+
+  ASSERT_EQ(Run({"convert", in, dir_.File("some.onnx"), "--keep-io-types=x,w"}).exit_code, kOk);
+  const onnx::ModelProto some = LoadOrDie(dir_.File("some.onnx"));
+  EXPECT_EQ(InputType(some, 0), onnx::TensorProto::FLOAT);
+  EXPECT_EQ(InputType(some, 1), onnx::TensorProto::FLOAT16);
+  EXPECT_EQ(OutputType(some, 0), onnx::TensorProto::FLOAT16);
+  EXPECT_EQ(OutputType(some, 1), onnx::TensorProto::FLOAT);
+
+  const std::string out = dir_.File("bad.onnx");
+  ExpectError({"convert", in, out, "--keep-io-types=nope"}, "nope");
+  EXPECT_FALSE(Exists(out));
+  ExpectError({"convert", in, out, "--keep-io-types="}, "--keep-io-types");
+  EXPECT_FALSE(Exists(out));
+}
+
+TEST_F(CliTest, ConvertBlockLists) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  CliResult none = Run({"convert", in, dir_.File("none.onnx"), "--op-block-list="});
+  ASSERT_EQ(none.exit_code, kOk) << none.err;
+  EXPECT_THAT(none.out, HasSubstr("nodes converted: 2, kept in float32: 0"));
+
+  CliResult add = Run({"convert", in, dir_.File("add.onnx"), "--op-block-list", "Add"});
+  ASSERT_EQ(add.exit_code, kOk) << add.err;
+  EXPECT_THAT(add.out, HasSubstr("op_block_list: Add x1"));
+  EXPECT_THAT(add.out, Not(HasSubstr("Max x1")));
+
+  onnx::ModelProto with_name = ParseModelText(kTwoOutputs);
+  with_name.mutable_graph()->mutable_node(1)->set_name("scale");
+  const std::string named = WriteModelProto("named.onnx", with_name);
+  CliResult node = Run({"convert", named, dir_.File("node.onnx"), "--node-block-list=scale"});
+  ASSERT_EQ(node.exit_code, kOk) << node.err;
+  EXPECT_THAT(node.out, HasSubstr("node_block_list: Mul x1"));
+
+  ExpectError({"convert", in, dir_.File("x.onnx"), "--op-block-list=Add,,Max"}, "empty item");
+  EXPECT_FALSE(Exists(dir_.File("x.onnx")));
+}
+
+TEST_F(CliTest, ConvertTargetsAndClipping) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  ASSERT_EQ(Run({"convert", in, dir_.File("bf.onnx"), "--target", "bfloat16"}).exit_code, kOk);
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("bf.onnx")), 0), onnx::TensorProto::BFLOAT16);
+  ASSERT_EQ(Run({"convert", in, dir_.File("f16.onnx"), "--target=float16"}).exit_code, kOk);
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("f16.onnx")), 0), onnx::TensorProto::FLOAT16);
+
+  // c = {0.5, -0.25}: a max of 0.3 clips 0.5 (one value above max).
+  CliResult clipped = Run(
+      {"convert", in, dir_.File("c.onnx"), "--max-finite-val=0.3", "--min-positive-val", "0.26"});
+  ASSERT_EQ(clipped.exit_code, kOk) << clipped.err;
+  EXPECT_THAT(clipped.out, HasSubstr("values clipped in 1 tensors: 1 raised to min-positive-val, "
+                                     "1 lowered to max-finite-val"));
+
+  const std::string out = dir_.File("bad.onnx");
+  ExpectError({"convert", in, out, "--target", "float8"}, "--target: 'float8'");
+  ExpectError({"convert", in, out, "--min-positive-val=abc"}, "--min-positive-val: 'abc'");
+  ExpectError({"convert", in, out, "--min-positive-val=-1"}, "min_positive_val");
+  ExpectError({"convert", in, out, "--max-finite-val=1e6"}, "max_finite_val");
+  EXPECT_FALSE(Exists(out));
+}
+
+TEST_F(CliTest, ConvertShapeInferenceAndFp16Check) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  const std::string once = dir_.File("once.onnx");
+  ASSERT_EQ(Run({"convert", in, once, "--disable-shape-infer"}).exit_code, kOk);
+  EXPECT_EQ(InputType(LoadOrDie(once), 0), onnx::TensorProto::FLOAT16);
+
+  const std::string twice = dir_.File("twice.onnx");
+  ExpectError({"convert", once, twice}, "16-bit floats");
+  EXPECT_FALSE(Exists(twice));
+  CliResult forced = Run({"convert", once, twice, "--no-check-fp16-ready"});
+  EXPECT_EQ(forced.exit_code, kOk) << forced.err;
+  EXPECT_TRUE(Exists(twice));
+}
+
+TEST_F(CliTest, ConvertExternalDataAndReportJson) {
+  const std::string in = dir_.File("cls.onnx");
+  std::filesystem::copy_file(ModelsDir() + "/ch_ppocr_mobile_v2.0_cls_infer.onnx", in);
+  const std::string out = dir_.File("cls16.onnx");
+  const std::string report = dir_.File("report.json");
+  CliResult result = Run({"convert", in, out, "--external-data=4096", "--report-json", report});
+  ASSERT_EQ(result.exit_code, kOk) << result.err;
+  EXPECT_TRUE(Exists(out + ".data"));
+  LoadOptions keep_refs;
+  keep_refs.load_external_data = false;
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto refs, LoadModel(out, keep_refs));
+  // This model keeps its weights in Constant nodes; only tensors of >= 4096 bytes go out.
+  int external = 0;
+  for (const onnx::NodeProto& node : refs.graph().node()) {
+    for (const onnx::AttributeProto& attribute : node.attribute()) {
+      if (attribute.has_t() && attribute.t().data_location() == onnx::TensorProto::EXTERNAL) {
+        ++external;
+      }
+    }
+  }
+  EXPECT_GT(external, 0);
+  EXPECT_LT(std::filesystem::file_size(out + ".data"), std::filesystem::file_size(in) / 2);
+  const std::string json = ReadFileBytes(report);
+  EXPECT_THAT(json, StartsWith("{"));
+  EXPECT_THAT(json, HasSubstr("}"));
+
+  // A report that cannot be written fails the command and leaves no model behind.
+  const std::string out2 = dir_.File("cls16b.onnx");
+  ExpectError(
+      {"convert", in, out2, "--external-data", "--report-json", dir_.File("no/such/dir/r.json")},
+      "cannot write");
+  EXPECT_FALSE(Exists(out2));
+  EXPECT_FALSE(Exists(out2 + ".data"));
+  ExpectError({"convert", in, out2, "--external-data=-5"}, "--external-data");
+  ExpectError({"convert", in, out2, "--report-json", in}, "same file");
+}
+
+TEST_F(CliTest, ConvertQuiet) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  CliResult result = Run({"convert", in, dir_.File("q.onnx"), "--quiet"});
+  EXPECT_EQ(result.exit_code, kOk);
+  EXPECT_THAT(result.out, IsEmpty());
+}
+
+TEST_F(CliTest, ConvertBadInputLeavesNothing) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  const std::string before = ReadFileBytes(in);
+  const std::string out = dir_.File("out.onnx");
+  ExpectError({"convert", dir_.File("missing.onnx"), out}, "missing.onnx");
+  WriteFileBytes(dir_.File("junk.onnx"), std::string("\x08\xff\xff\xff\x0f garbage", 14));
+  ExpectError({"convert", dir_.File("junk.onnx"), out}, "junk.onnx");
+  WriteFileBytes(dir_.File("empty.onnx"), "");
+  ExpectError({"convert", dir_.File("empty.onnx"), out}, "empty.onnx");
+  ExpectError({"convert", in, in}, "same file");
+  ExpectError({"convert", in, dir_.File("no/dir/out.onnx")}, "no/dir/out.onnx");
+  ExpectError({"convert", in}, "expected IN OUT, got 1 argument");
+  ExpectError({"convert", in, out, "extra"}, "got 3 arguments");
+  ExpectError({"convert", in, out, "--bogus"}, "unknown flag '--bogus'");
+  ExpectError({"convert", in, out, "--quiet=yes"}, "takes no value");
+  ExpectError({"convert", in, out, "--target"}, "needs a value");
+  EXPECT_FALSE(Exists(out));
+  EXPECT_EQ(ReadFileBytes(in), before);
+  // Nothing else was left in the folder (no temporary files either).
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    const std::string name = entry.path().filename().string();
+    if (name != "stdout" && name != "stderr") ++files;
+  }
+  EXPECT_EQ(files, 3);  // m.onnx, junk.onnx, empty.onnx
+}
+
+// ----------------------------------------------------------------------------- run
+
+TEST_F(CliTest, RunWritesEveryOutputWithItsValues) {
+  const std::string model = WriteModel("m.onnx", kTwoOutputs);
+  const std::string x = WriteFloats("x.npy", {2}, {-1.5f, 2.0f});
+  const std::string z = WriteFloats("z.npy", {2}, {3.0f, 0.25f});
+  const std::string out_dir = dir_.File("outs/nested");
+  CliResult result =
+      Run({"run", model, "--input", "x=" + x, "--input=z=" + z, "--output-dir", out_dir});
+  ASSERT_EQ(result.exit_code, kOk) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("y: float[2] min 0 max 2"));
+  EXPECT_THAT(result.out, HasSubstr("w: float[2]"));
+  ASSERT_OK_AND_ASSIGN(Tensor y, ReadNpy(out_dir + "/y.npy"));
+  ASSERT_OK_AND_ASSIGN(Tensor w, ReadNpy(out_dir + "/w.npy"));
+  EXPECT_EQ(y.data<float>()[0], 0.0f);
+  EXPECT_EQ(y.data<float>()[1], 2.0f);
+  EXPECT_EQ(w.data<float>()[0], -4.5f);
+  EXPECT_EQ(w.data<float>()[1], 0.5f);
+}
+
+TEST_F(CliTest, RunSanitizesOutputNamesAndReadsPb) {
+  onnx::ModelProto proto = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[3] x) => (float[3] y) { y = Neg(x) }
+  )");
+  proto.mutable_graph()->mutable_node(0)->set_output(0, "out/put:0");
+  proto.mutable_graph()->mutable_output(0)->set_name("out/put:0");
+  const std::string model = WriteModelProto("m.onnx", proto);
+  const std::vector<float> values = {1, -2, 3};
+  WriteFileBytes(
+      dir_.File("x.pb"),
+      TensorToProto(Tensor::Copy(DataType::kFloat, {3}, values.data()), "x").SerializeAsString());
+  CliResult result =
+      Run({"run", model, "--input", "x=" + dir_.File("x.pb"), "--output-dir", dir_.path()});
+  ASSERT_EQ(result.exit_code, kOk) << result.err;
+  ASSERT_OK_AND_ASSIGN(Tensor out, ReadNpy(dir_.File("out_put_0.npy")));
+  EXPECT_EQ(out.data<float>()[1], 2.0f);
+}
+
+TEST_F(CliTest, RunRandomInputs) {
+  const std::string model = WriteModel("m.onnx", kAddMax);
+  CliResult written =
+      Run({"run", model, "--random-inputs", "--shape", "x=3,2", "--output-dir", dir_.path()});
+  ASSERT_EQ(written.exit_code, kOk) << written.err;
+  ASSERT_OK_AND_ASSIGN(Tensor y, ReadNpy(dir_.File("y.npy")));
+  EXPECT_EQ(y.shape(), (std::vector<int64_t>{3, 2}));
+  // Same seed, same numbers.
+  CliResult result = Run({"run", model, "--random-inputs", "--shape", "x=3,2"});
+  EXPECT_THAT(written.out, StartsWith(result.out.substr(0, result.out.size() - 1)));
+  EXPECT_EQ(Run({"run", model, "--random-inputs", "--shape", "x=3,2"}).out, result.out);
+  CliResult seeded = Run({"run", model, "--random-inputs", "--shape", "x=3,2", "--seed", "9"});
+  EXPECT_NE(seeded.out, result.out);
+
+  ExpectError({"run", model, "--random-inputs"}, "dynamic dimension 'N'; give --shape x=");
+  ExpectError({"run", model, "--shape", "x=3,2"}, "need --random-inputs");
+  ExpectError({"run", model, "--random-inputs", "--shape", "x=3,x"}, "dimension 'x'");
+}
+
+TEST_F(CliTest, RunBadInputs) {
+  const std::string model = WriteModel("m.onnx", kTwoOutputs);
+  const std::string x = WriteFloats("x.npy", {2}, {1, 2});
+  const std::string out_dir = dir_.File("outs");
+  ExpectError({"run", model, "--input", "x=" + x, "--output-dir", out_dir}, "input 'z'");
+  ExpectError({"run", model, "--input", "x=" + x, "--input", "z=" + x, "--input", "q=" + x},
+              "no input 'q'");
+  ExpectError({"run", model, "--input", "x=" + x, "--input", "z=" + dir_.File("nope.npy")},
+              "nope.npy");
+  WriteFileBytes(dir_.File("bad.npy"), "not numpy");
+  ExpectError({"run", model, "--input", "x=" + x, "--input", "z=" + dir_.File("bad.npy")},
+              "bad.npy");
+  const std::vector<int64_t> ints = {1, 2};
+  ASSERT_OK(WriteNpy(Tensor::Copy(DataType::kInt64, {2}, ints.data()), dir_.File("i.npy")));
+  ExpectError({"run", model, "--input", "x=" + x, "--input", "z=" + dir_.File("i.npy"),
+               "--output-dir", out_dir},
+              "z");
+  ExpectError({"run", model, "--input", "x"}, "expected NAME=VALUE");
+  ExpectError({"run", dir_.File("none.onnx")}, "none.onnx");
+  EXPECT_FALSE(Exists(out_dir));
+}
+
+// ----------------------------------------------------------------------------- compare
+
+TEST_F(CliTest, CompareModelWithItsConversion) {
+  const std::string model = WriteModel("m.onnx", kAddMax);
+  const std::string half = dir_.File("m16.onnx");
+  ASSERT_EQ(Run({"convert", model, half, "--quiet"}).exit_code, kOk);
+  const std::string x = WriteFloats("x.npy", {1, 2}, {0.1f, -0.3f});
+  const std::string feed = "x=" + x;
+
+  CliResult self = Run({"compare", model, model, "--input", feed, "--rtol", "0", "--atol", "0"});
+  EXPECT_EQ(self.exit_code, kOk) << self.err;
+  EXPECT_THAT(self.out, HasSubstr("allclose(rtol=0, atol=0)"));
+  EXPECT_THAT(self.out, HasSubstr("yes"));
+
+  // 0.6 and -0.3 in float16 are off by about 1e-4: close at rtol 1e-3, not at numpy's defaults.
+  CliResult loose = Run({"compare", model, half, "--input", feed, "--rtol=1e-3"});
+  EXPECT_EQ(loose.exit_code, kOk) << loose.out << loose.err;
+  CliResult strict = Run({"compare", model, half, "--input", feed});
+  EXPECT_EQ(strict.exit_code, kNotClose) << strict.out << strict.err;
+  EXPECT_THAT(strict.out, HasSubstr("allclose(rtol=1e-05, atol=1e-08)"));
+  EXPECT_THAT(strict.out, HasSubstr("no ("));
+
+  ExpectError({"compare", model, half, "--input", feed, "--rtol=-1"}, "--rtol: -1 is negative");
+  ExpectError({"compare", model, half, "--input", feed, "--atol=nan"}, "--atol");
+  ExpectError({"compare", model, "--input", feed}, "expected REFERENCE CANDIDATE");
+  const std::string other = WriteModel("other.onnx", R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[N, 2] x) => (float[N, 2] v) { v = Relu(x) }
+  )");
+  ExpectError({"compare", model, other, "--input", feed}, "no output 'y'");
+}
+
+// ----------------------------------------------------------------------------- auto
+
+TEST_F(CliTest, AutoKeepsTheOverflowInFloat32) {
+  const std::string model = WriteModel("m.onnx", kOverflow);
+  const std::string x = WriteFloats("x.npy", {4}, {0.9f, -0.8f, 0.95f, 0.5f});
+  const std::string out = dir_.File("mixed.onnx");
+  const std::string report = dir_.File("auto.json");
+  CliResult result = Run({"auto", model, out, "--input", "x=" + x, "--rtol", "0.01", "--atol",
+                          "0.001", "--report-json", report});
+  ASSERT_EQ(result.exit_code, kOk) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("\rattempt "));  // the progress line
+  EXPECT_THAT(result.out, HasSubstr("evaluations"));
+  EXPECT_THAT(result.out, HasSubstr("output y: max abs error"));
+  EXPECT_THAT(ReadFileBytes(report), HasSubstr("\"evaluations\": "));
+  EXPECT_THAT(ReadFileBytes(report), HasSubstr("\"output_errors\": [{\"name\": \"y\""));
+
+  // The result is right where plain float16 is not (x*300*300 overflows to inf).
+  ASSERT_EQ(Run({"convert", model, dir_.File("plain.onnx"), "--quiet"}).exit_code, kOk);
+  EXPECT_EQ(Run({"compare", model, dir_.File("plain.onnx"), "--input", "x=" + x, "--rtol", "0.01"})
+                .exit_code,
+            kNotClose);
+  CliResult check =
+      Run({"compare", model, out, "--input", "x=" + x, "--rtol", "0.01", "--atol", "0.001"});
+  EXPECT_EQ(check.exit_code, kOk) << check.out << check.err;
+}
+
+TEST_F(CliTest, AutoFlags) {
+  const std::string model = WriteModel("m.onnx", kOverflow);
+  const std::string x = WriteFloats("x.npy", {4}, {0.9f, -0.8f, 0.95f, 0.5f});
+  CliResult quiet = Run({"auto", model, dir_.File("q.onnx"), "--input", "x=" + x, "--atol", "0.001",
+                         "--quiet", "--strategy", "bisect", "--keep-io-types"});
+  ASSERT_EQ(quiet.exit_code, kOk) << quiet.err;
+  EXPECT_THAT(quiet.out, IsEmpty());
+  EXPECT_THAT(quiet.err, IsEmpty());
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("q.onnx")), 0), onnx::TensorProto::FLOAT);
+
+  CliResult random = Run({"auto", model, dir_.File("r.onnx"), "--random-inputs", "--rtol", "0.01",
+                          "--atol", "0.001", "--strategy=error-guided", "--quiet"});
+  EXPECT_EQ(random.exit_code, kOk) << random.err;
+
+  const std::string out = dir_.File("bad.onnx");
+  ExpectError({"auto", model, out, "--input", "x=" + x}, "--rtol R and/or --atol A");
+  ExpectError({"auto", model, out, "--input", "x=" + x, "--rtol=0.1", "--strategy", "greedy"},
+              "--strategy: 'greedy'");
+  ExpectError({"auto", model, out, "--rtol=0.1"}, "input 'x'");
+  ExpectError({"auto", model, out, "--input", "x=" + x, "--rtol=0.1", "--target", "fp8"},
+              "--target");
+  ExpectError({"auto", model, out, "--input", "x=" + x, "--rtol=0.1", "--max-evaluations=x"},
+              "--max-evaluations");
+  ExpectError({"auto", model, model, "--input", "x=" + x, "--rtol=0.1"}, "same file");
+  EXPECT_FALSE(Exists(out));
+}
+
+// ----------------------------------------------------------------------------- inspect
+
+TEST_F(CliTest, InspectRealModel) {
+  CliResult result = Run({"inspect", ModelsDir() + "/silero_vad.onnx"});
+  ASSERT_EQ(result.exit_code, kOk) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("opsets: ai.onnx 16"));
+  EXPECT_THAT(result.out, HasSubstr("ir_version: "));
+  EXPECT_THAT(result.out, HasSubstr("684 in 50 subgraphs"));
+  EXPECT_THAT(result.out, HasSubstr("If 25"));
+  EXPECT_THAT(result.out, HasSubstr("inputs: input float[?,?]"));
+  EXPECT_THAT(result.out, HasSubstr("    float: "));
+
+  const std::string model = WriteModel("m.onnx", kAddMax);
+  CliResult small = Run({"inspect", model});
+  EXPECT_THAT(small.out, HasSubstr("nodes: 2 (2 in the main graph, 0 in 0 subgraphs)"));
+  EXPECT_THAT(small.out, HasSubstr("Add 1, Max 1"));
+  EXPECT_THAT(small.out, HasSubstr("float: 1 tensors, 8 B"));
+  ExpectError({"inspect", dir_.File("none.onnx")}, "none.onnx");
+  ExpectError({"inspect"}, "expected MODEL");
+}
+
+}  // namespace
+}  // namespace halfcast
