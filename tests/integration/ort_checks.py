@@ -147,11 +147,12 @@ def evaluator(args):
 
 
 def auto(args):
-    work = case_dir(args, "auto")
+    work = case_dir(args, f"auto.{args.strategy}")
     out = os.path.join(work, "mixed.onnx")
     feeds = feed_args(args.work, args.model)
     print(run([args.cli, "auto", args.model, out, "--rtol", str(args.rtol), "--atol",
-               str(args.atol), "--quiet", "--report-json", os.path.join(work, "report.json")] +
+               str(args.atol), "--strategy", args.strategy, "--quiet", "--report-json",
+               os.path.join(work, "report.json")] +
               feeds, "halfcast auto"))
     check_onnx(out)
     run_ort(out, feeds, os.path.join(work, "ort"))
@@ -171,6 +172,7 @@ def main():
     parser.add_argument("--target", default="float16", choices=["float16", "bfloat16"])
     parser.add_argument("--rtol", type=float, default=0.01)
     parser.add_argument("--atol", type=float, default=0.001)
+    parser.add_argument("--strategy", default="error-guided", choices=["error-guided", "bisect"])
     parser.add_argument("--run-only", action="store_true",
                         help="float16 result must load and run; accuracy not checked")
     args = parser.parse_args()
