@@ -1,5 +1,8 @@
 #include "halfcast/model_io.h"
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -117,8 +120,8 @@ TEST(ModelIoTest, ModelsSpanningManyReadChunksRoundTrip) {
   TempDir dir;
   onnx::ModelProto model = MakeModel();
   for (int i = 0; i < 3; ++i) {
-    *model.mutable_graph()->add_initializer() = FloatTensor("big" + std::to_string(i), 3 << 20,
-                                                            0.001f * static_cast<float>(i + 1));
+    *model.mutable_graph()->add_initializer() =
+        FloatTensor("big" + std::to_string(i), 3 << 20, 0.001f * static_cast<float>(i + 1));
   }
   ASSERT_OK(SaveModel(model, dir.File("big.onnx")));
   ASSERT_GT(fs::file_size(dir.File("big.onnx")), 36u << 20);
@@ -162,8 +165,7 @@ TEST(ModelIoTest, ExternalDataSaveMatchesStubbedModelAndLeavesInputUnchanged) {
 
   // The file holds exactly the model with w, k and w_then (4000 bytes each) as external stubs;
   // b (16 bytes) stays inline.
-  ASSERT_OK_AND_ASSIGN(onnx::ModelProto stubbed,
-                       LoadModel(dir.File("m.onnx"), References()));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto stubbed, LoadModel(dir.File("m.onnx"), References()));
   const onnx::TensorProto& w = stubbed.graph().initializer(0);
   const onnx::TensorProto& b = stubbed.graph().initializer(1);
   const onnx::TensorProto& w_then = stubbed.graph().node(3).attribute(0).g().initializer(0);
@@ -254,6 +256,48 @@ TEST(ModelIoTest, SaveErrorsLeaveNothing) {
   EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
   EXPECT_FALSE(SaveModel(model, dir.File("m.onnx")).ok());
   EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
+}
+
+// Lowers the file size limit for the scope: writes past it fail with EFBIG, as on a full disk.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    previous_signal_ = std::signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit limit = previous_;
+    limit.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previous_signal_);
+  }
+
+ private:
+  rlimit previous_;
+  void (*previous_signal_)(int);
+};
+
+TEST(ModelIoTest, WriteFailuresMidwayLeaveNothing) {
+  TempDir dir;
+  onnx::ModelProto model = MakeModel();
+  *model.mutable_graph()->add_initializer() = FloatTensor("big", 100000, 0.5f);
+  WriteFileBytes(dir.File("m.onnx"), "previous version");
+  SaveOptions external;
+  external.external_data = true;
+  {
+    FileSizeLimit limit(64 << 10);  // the model needs ~400 KB
+    EXPECT_THAT(SaveModel(model, dir.File("m.onnx")),
+                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("m.onnx")));
+    EXPECT_THAT(SaveModel(model, dir.File("m.onnx"), external),
+                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("m.onnx.data")));
+  }
+  EXPECT_THAT(FolderEntries(dir.path()), ElementsAre("m.onnx"));
+  EXPECT_EQ(ReadFileBytes(dir.File("m.onnx")), "previous version");
+  // The same saves work without the limit.
+  ASSERT_OK(SaveModel(model, dir.File("m.onnx"), external));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto loaded, LoadModel(dir.File("m.onnx")));
+  ExpectSameModulo(model, loaded);
 }
 
 TEST(ModelIoTest, LoadErrorsNameTheFile) {
@@ -364,8 +408,7 @@ TEST(ModelIoTest, ModelsReferringToExternalDataNeedAFolder) {
   const std::string bytes = ReadFileBytes(dir.File("m.onnx"));
   EXPECT_THAT(LoadModelFromBytes(bytes),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("external data")));
-  ASSERT_OK_AND_ASSIGN(onnx::ModelProto stubbed,
-                       LoadModel(dir.File("m.onnx"), References()));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto stubbed, LoadModel(dir.File("m.onnx"), References()));
   EXPECT_THAT(SerializeModel(stubbed),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("external data")));
 }
