@@ -12,6 +12,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "convert/cast_cleanup.h"
@@ -66,10 +68,9 @@ class Conversion {
   struct ScopeRewrite {
     std::vector<onnx::NodeProto*> prelude;             // casts placed before every node
     std::vector<std::vector<onnx::NodeProto*>> after;  // casts placed after node n
-    // Original value name -> names of its float32 [0] and 16-bit [1] versions in this scope.
-    absl::flat_hash_map<std::string, std::array<std::string, 2>> available;
-    absl::flat_hash_map<std::string, std::string> renamed;  // definition renamed (main outputs)
-    absl::flat_hash_map<std::string, int32_t> final_type;   // new names and retyped renames
+    // Value id -> names of its float32 [0] and 16-bit [1] versions in this scope.
+    absl::flat_hash_map<int, std::array<std::string, 2>> available;
+    absl::flat_hash_map<std::string, int32_t> final_type;  // new names and retyped renames
   };
 
   absl::Status CheckModel();
@@ -90,12 +91,9 @@ class Conversion {
   bool OutputWants16(int s, const std::string& name) const {
     return s == 0 ? !KeptIo(name) : OwnerConverted(s);
   }
-  bool FollowsUses(int d, const std::string& name) const {
-    auto it = wants_[d].find(name);
-    return it == wants_[d].end() || (it->second & 2) != 0;
-  }
-  // Whether the float32 value `name` defined in scope `d` is produced in the target type.
-  bool Produced16(int d, const std::string& name) const;
+  bool FollowsUses(int id) const { return wants_[id] == 0 || (wants_[id] & 2) != 0; }
+  // Whether the float32 value `id` is produced in the target type.
+  bool Produced16(int id) const;
 
   // Passes over one scope.
   absl::Status ConvertConstants(int s);
@@ -103,11 +101,11 @@ class Conversion {
   void Retype(int s);
   void Materialize(int s);
 
-  std::string Lookup(int s, const std::string& name, bool want16);
+  std::string Lookup(int s, int id, bool want16);
   onnx::NodeProto* MakeCast(const std::string& input, const std::string& output, int32_t to);
-  const std::string& CurrentName(int d, const std::string& name) const {
-    auto it = rewrite_[d].renamed.find(name);
-    return it == rewrite_[d].renamed.end() ? name : it->second;
+  const std::string& CurrentName(int id) const {
+    auto it = renamed_.find(id);
+    return it == renamed_.end() ? index_->value(id).name : it->second;
   }
   int32_t FinalElemType(int s, const std::string& name) const;
   absl::Status ConvertTensor(onnx::TensorProto* tensor, const std::string& label);
@@ -124,22 +122,24 @@ class Conversion {
   std::unique_ptr<graph::NameGenerator> names_;
   absl::flat_hash_set<std::string> keep_io_names_;
   std::vector<std::vector<NodeDecision>> decisions_;
-  // Per defining scope: value name -> 1 if some use wants float32, | 2 if some wants 16-bit.
-  std::vector<absl::flat_hash_map<std::string, uint8_t>> wants_;
+  // Per value id: 1 if some use wants float32, | 2 if some use wants 16-bit.
+  std::vector<uint8_t> wants_;
   std::vector<ScopeRewrite> rewrite_;
+  absl::flat_hash_map<int, std::string> renamed_;  // definitions renamed (main-graph outputs)
   absl::flat_hash_set<std::string> shared_;
   bool stream_external_ = false;
   absl::flat_hash_set<const onnx::TensorProto*> external_to_convert_;
 };
 
-bool Conversion::Produced16(int d, const std::string& name) const {
-  const graph::ValueDef* def = index_->LocalDef(d, name);
-  if (def == nullptr) return false;
+bool Conversion::Produced16(int id) const {
+  if (id < 0) return false;
+  const graph::ValueDef* def = &index_->value(id);
+  const int d = def->scope;
   switch (def->kind) {
     case graph::ValueDef::kGraphInput:
-      return d == 0 ? !KeptIo(name) : OwnerConverted(d);
+      return d == 0 ? !KeptIo(def->name) : OwnerConverted(d);
     case graph::ValueDef::kInitializer:
-      return FollowsUses(d, name);
+      return FollowsUses(id);
     case graph::ValueDef::kSparseInitializer:
       return false;  // sparse tensors stay as they are; 16-bit users get a Cast
     case graph::ValueDef::kNodeOutput: {
@@ -151,7 +151,7 @@ bool Conversion::Produced16(int d, const std::string& name) const {
         for (const auto& attr : node.attribute()) {
           if (attr.name() == "sparse_value") return false;
         }
-        return FollowsUses(d, name);
+        return FollowsUses(id);
       }
       return decision.output16[def->slot] != 0;
     }
@@ -269,21 +269,21 @@ void Conversion::MakeNodeNamesUnique() {
 }
 
 void Conversion::CollectUses() {
-  wants_.resize(index_->size());
-  auto use = [&](int s, const std::string& name, bool want16) {
-    if (name.empty() || !types_->Get(s, name).Is(kFloat)) return;
-    const int d = index_->DefiningScope(s, name);
-    if (d >= 0) wants_[d][name] |= want16 ? 2 : 1;
+  wants_.assign(index_->value_count(), 0);
+  auto use = [&](int id, bool want16) {
+    if (id >= 0 && types_->Get(id).Is(kFloat)) wants_[id] |= want16 ? 2 : 1;
   };
   for (int s = 0; s < index_->size(); ++s) {
-    const onnx::GraphProto& graph = *index_->scope(s).graph;
-    for (int n = 0; n < graph.node_size(); ++n) {
+    const graph::Scope& scope = index_->scope(s);
+    for (int n = 0; n < scope.graph->node_size(); ++n) {
       const NodeDecision& d = decisions_[s][n];
-      for (int i = 0; i < graph.node(n).input_size(); ++i) {
-        use(s, graph.node(n).input(i), d.input16[i] != 0);
+      for (int i = 0; i < scope.graph->node(n).input_size(); ++i) {
+        use(index_->InputId(s, n, i), d.input16[i] != 0);
       }
     }
-    for (const auto& out : graph.output()) use(s, out.name(), OutputWants16(s, out.name()));
+    for (int j = 0; j < scope.graph->output_size(); ++j) {
+      use(scope.outputs[j], OutputWants16(s, scope.graph->output(j).name()));
+    }
   }
 }
 
@@ -300,7 +300,7 @@ absl::Status Conversion::ConvertTensor(onnx::TensorProto* tensor, const std::str
 absl::Status Conversion::ConvertConstants(int s) {
   onnx::GraphProto* graph = index_->scope(s).graph;
   for (onnx::TensorProto& t : *graph->mutable_initializer()) {
-    if (t.data_type() != kFloat || !Produced16(s, t.name())) continue;
+    if (t.data_type() != kFloat || !Produced16(index_->Resolve(s, t.name()))) continue;
     ++report_->initializers_converted;
     if (stream_external_ && t.data_location() == onnx::TensorProto::EXTERNAL) {
       external_to_convert_.insert(&t);
@@ -313,9 +313,8 @@ absl::Status Conversion::ConvertConstants(int s) {
     onnx::NodeProto* node = graph->mutable_node(n);
     if (!d.converted || !d.relevant) continue;
     const std::string& op = node->op_type();
-    const bool out16 = node->output_size() > 0 && !node->output(0).empty() &&
-                       types_->Get(s, node->output(0)).Is(kFloat) &&
-                       Produced16(s, node->output(0));
+    const int out_id = node->output_size() > 0 ? index_->OutputId(s, n, 0) : -1;
+    const bool out16 = types_->Get(out_id).Is(kFloat) && Produced16(out_id);
     if (op == "Constant" && !out16) continue;  // all its users want float32
     ++report_->nodes_converted;
     if (!out16 || !IsOnnxDomain(node->domain())) continue;
@@ -396,11 +395,13 @@ onnx::NodeProto* Conversion::MakeCast(const std::string& input, const std::strin
 
 // The name under which scope `s` reads `name` in the wanted precision, inserting a Cast into `s`
 // the first time a precision is missing (at most one per value and type per scope).
-std::string Conversion::Lookup(int s, const std::string& name, bool want16) {
-  const int d = index_->DefiningScope(s, name);
-  if (Produced16(d, name) == want16) return CurrentName(d, name);
+std::string Conversion::Lookup(int s, int id, bool want16) {
+  const graph::ValueDef* def = &index_->value(id);
+  const int d = def->scope;
+  const std::string& name = def->name;
+  if (Produced16(id) == want16) return CurrentName(id);
   for (int t = s;; t = index_->scope(t).parent) {
-    auto it = rewrite_[t].available.find(name);
+    auto it = rewrite_[t].available.find(id);
     if (it != rewrite_[t].available.end() && !it->second[want16].empty()) {
       return it->second[want16];
     }
@@ -410,7 +411,6 @@ std::string Conversion::Lookup(int s, const std::string& name, bool want16) {
   const std::string suffix =
       want16 ? (target_ == onnx::TensorProto::BFLOAT16 ? "_to_bf16" : "_to_fp16") : "_to_fp32";
   std::string out = names_->Make(absl::StrCat(name, suffix));
-  const graph::ValueDef* def = index_->LocalDef(d, name);
   ScopeRewrite& rw = rewrite_[s];
   if (def->kind == graph::ValueDef::kInitializer &&
       ElementCount(index_->scope(d).graph->initializer(def->index)) == 0) {
@@ -420,7 +420,7 @@ std::string Conversion::Lookup(int s, const std::string& name, bool want16) {
     copy->set_data_type(to);
     *copy->mutable_dims() = index_->scope(d).graph->initializer(def->index).dims();
   } else {
-    onnx::NodeProto* cast = MakeCast(CurrentName(d, name), out, to);
+    onnx::NodeProto* cast = MakeCast(CurrentName(id), out, to);
     if (s == d && def->kind == graph::ValueDef::kNodeOutput) {
       rw.after[def->index].push_back(cast);
     } else {
@@ -430,7 +430,7 @@ std::string Conversion::Lookup(int s, const std::string& name, bool want16) {
       report_->shared_initializers.push_back(name);
     }
   }
-  rw.available[name][want16] = out;
+  rw.available[id][want16] = out;
   rw.final_type[out] = to;
   return out;
 }
@@ -442,12 +442,13 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
   if (s == 0) {
     // A main-graph output keeps its name: when its type differs from what its producer makes,
     // the producer's value is renamed and a Cast writes the output.
-    for (const auto& out : graph->output()) {
-      const std::string& v = out.name();
-      if (!types_->Get(0, v).Is(kFloat)) continue;
+    for (int j = 0; j < graph->output_size(); ++j) {
+      const std::string v = graph->output(j).name();
+      const int id = index_->scope(0).outputs[j];
+      if (!types_->Get(id).Is(kFloat) || renamed_.contains(id)) continue;
       const bool want16 = OutputWants16(0, v);
-      const bool have16 = Produced16(0, v);
-      const graph::ValueDef* def = index_->LocalDef(0, v);
+      const bool have16 = Produced16(id);
+      const graph::ValueDef* def = &index_->value(id);
       if (have16 == want16 || def->kind == graph::ValueDef::kGraphInput ||
           def->kind == graph::ValueDef::kSparseInitializer) {
         continue;
@@ -461,28 +462,29 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
         graph->mutable_initializer(def->index)->set_name(renamed);
         rw.prelude.push_back(cast);
       }
-      rw.renamed[v] = renamed;
+      renamed_[id] = renamed;
       rw.final_type[renamed] = have16 ? target_ : kFloat;
       rw.final_type[v] = want16 ? target_ : kFloat;
-      rw.available[v][want16] = v;
+      rw.available[id][want16] = v;
     }
   }
   for (int n = 0; n < graph->node_size(); ++n) {
     const NodeDecision& d = decisions_[s][n];
     onnx::NodeProto* node = graph->mutable_node(n);
     for (int i = 0; i < node->input_size(); ++i) {
-      const std::string& in = node->input(i);
-      if (in.empty() || !types_->Get(s, in).Is(kFloat)) continue;
-      std::string name = Lookup(s, in, d.input16[i] != 0);
-      if (name != in) node->set_input(i, name);
+      const int id = index_->InputId(s, n, i);
+      if (!types_->Get(id).Is(kFloat)) continue;
+      std::string name = Lookup(s, id, d.input16[i] != 0);
+      if (name != node->input(i)) node->set_input(i, std::move(name));
     }
   }
   if (s != 0) {
     const bool want16 = OwnerConverted(s);
-    for (onnx::ValueInfoProto& out : *graph->mutable_output()) {
-      if (!types_->Get(s, out.name()).Is(kFloat)) continue;
-      std::string name = Lookup(s, out.name(), want16);
-      if (name != out.name()) out.set_name(name);
+    for (int j = 0; j < graph->output_size(); ++j) {
+      const int id = index_->scope(s).outputs[j];
+      if (!types_->Get(id).Is(kFloat)) continue;
+      std::string name = Lookup(s, id, want16);
+      if (name != graph->output(j).name()) graph->mutable_output(j)->set_name(std::move(name));
     }
   }
   return absl::OkStatus();
@@ -493,9 +495,10 @@ int32_t Conversion::FinalElemType(int s, const std::string& name) const {
     auto it = rewrite_[t].final_type.find(name);
     if (it != rewrite_[t].final_type.end()) return it->second;
   }
-  const graph::ValueType type = types_->Get(s, name);
+  const int id = index_->Resolve(s, name);
+  const graph::ValueType type = types_->Get(id);
   if (!type.known()) return 0;
-  if (type.Is(kFloat) && Produced16(index_->DefiningScope(s, name), name)) return target_;
+  if (type.Is(kFloat) && Produced16(id)) return target_;
   return type.elem;
 }
 
@@ -559,19 +562,32 @@ uint64_t CountTensorBytes(const onnx::GraphProto& graph) {
 }
 
 absl::Status Conversion::Run() {
+  // Stage timings go to the log at debug level: the figures behind bench/convert.
+  absl::Time last = absl::Now();
+  auto stage = [&](const char* name) {
+    if (!options_.log) return;
+    const absl::Time now = absl::Now();
+    Log(options_.log, LogLevel::kDebug,
+        absl::StrCat("stage ", name, ": ", absl::ToDoubleMilliseconds(now - last), " ms"));
+    last = now;
+  };
   HALFCAST_RETURN_IF_ERROR(CheckModel());
   if (options_.check_fp16_ready) HALFCAST_RETURN_IF_ERROR(CheckFp16Ready());
   report_->bytes_before = CountTensorBytes(model_->graph());
   AddOpsetNotes();
+  stage("index");
   HALFCAST_ASSIGN_OR_RETURN(
       graph::TypeTable types,
       graph::InferElementTypes(*model_, *index_, schemas_, !options_.disable_shape_infer,
                                &report_->notes));
   types_ = std::make_unique<graph::TypeTable>(std::move(types));
+  stage("element types");
   names_ = std::make_unique<graph::NameGenerator>(model_->graph());
+  stage("names");
   Decide();
   MakeNodeNamesUnique();
   CollectUses();
+  stage("policy and plan");
   rewrite_.resize(index_->size());
   // Each pass visits every scope in pre-order: an enclosing graph is rewritten before its
   // subgraphs, so a subgraph reuses the Casts its enclosing graph already has.
@@ -582,17 +598,22 @@ absl::Status Conversion::Run() {
   for (const auto& [name, pass] : passes) {
     for (int s = 0; s < index_->size(); ++s) {
       absl::Status status = (this->*pass)(s);
-      if (!status.ok()) return absl::Status(status.code(), absl::StrCat(name, ": ", status.message()));
+      if (!status.ok()) {
+        return absl::Status(status.code(), absl::StrCat(name, ": ", status.message()));
+      }
     }
+    stage(name);
   }
   for (int s = 0; s < index_->size(); ++s) {
     Retype(s);
     for (int n = 0; n < index_->scope(s).graph->node_size(); ++n) AddKeptInfo(s, n);
     Materialize(s);
   }
+  stage("retype");
   report_->casts_removed = CleanupCasts(
       *index_, [this](int s, const std::string& name) { return FinalElemType(s, name); });
   report_->bytes_after = CountTensorBytes(model_->graph());
+  stage("cleanup");
   int64_t below = 0;
   int64_t above = 0;
   for (const ClippedTensor& c : report_->clipped) {

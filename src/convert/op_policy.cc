@@ -18,11 +18,11 @@ const onnx::OpSchema::FormalParameter* Formal(
   return last.GetOption() == onnx::OpSchema::Variadic ? &last : nullptr;
 }
 
-bool Allows(const onnx::OpSchema::FormalParameter& formal, const std::string& type_str) {
+onnx::DataType Intern(const std::string& type_str) {
   try {
-    return formal.GetTypes().count(onnx::Utils::DataTypeUtils::ToType(type_str)) > 0;
+    return onnx::Utils::DataTypeUtils::ToType(type_str);
   } catch (...) {
-    return false;
+    return nullptr;
   }
 }
 
@@ -36,6 +36,10 @@ OpPolicy::OpPolicy(const ConvertOptions& options, const graph::SchemaLookup& sch
       op_block_(options.op_block_list.begin(), options.op_block_list.end()),
       node_block_(options.node_block_list.begin(), options.node_block_list.end()) {
   for (std::size_t i : options.node_index_block_list) index_block_.insert(static_cast<int>(i));
+  for (auto kind : {graph::ValueType::kTensor, graph::ValueType::kSequence,
+                    graph::ValueType::kOptional}) {
+    target_types_[kind] = Intern(graph::ValueType{kind, target_}.SchemaString(target_));
+  }
 }
 
 bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* d) const {
@@ -97,7 +101,9 @@ bool OpPolicy::ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& 
       }
       Group& g = group_of(formal->GetTypeStr());
       (is_input ? g.has_input : g.has_output) = true;
-      if (!Allows(*formal, types[i].SchemaString(target_))) g.allows_target = false;
+      const onnx::DataType wanted =
+          types[i].kind < graph::ValueType::kOther ? target_types_[types[i].kind] : nullptr;
+      if (wanted == nullptr || formal->GetTypes().count(wanted) == 0) g.allows_target = false;
     }
     return true;
   };
@@ -149,11 +155,11 @@ NodeDecision OpPolicy::Decide(const graph::GraphIndex& index, const graph::TypeT
   std::vector<graph::ValueType> in_types(node.input_size());
   std::vector<graph::ValueType> out_types(node.output_size());
   for (int i = 0; i < node.input_size(); ++i) {
-    if (!node.input(i).empty()) in_types[i] = types.Get(s, node.input(i));
+    in_types[i] = types.Get(index.InputId(s, n, i));
     d.relevant |= in_types[i].Is(kFloat);
   }
   for (int o = 0; o < node.output_size(); ++o) {
-    if (!node.output(o).empty()) out_types[o] = types.Get(s, node.output(o));
+    out_types[o] = types.Get(index.OutputId(s, n, o));
     d.relevant |= out_types[o].Is(kFloat);
   }
   if (Blocked(s, n, node, &d)) return d;

@@ -49,6 +49,8 @@ class OpPolicy {
 
   const graph::SchemaLookup& schemas_;
   int32_t target_;
+  // onnx's interned type strings of tensor / seq / optional of the target type, by ValueType kind.
+  onnx::DataType target_types_[4] = {nullptr, nullptr, nullptr, nullptr};
   std::string target_name_;  // "float16" / "bfloat16"
   absl::flat_hash_set<std::string> op_block_;
   absl::flat_hash_set<std::string> node_block_;

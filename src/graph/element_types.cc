@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/onnx_adapter.h"
+#include "common/status_macros.h"
 #include "onnx/defs/data_type_utils.h"
 #include "onnx/shape_inference/implementation.h"
 
@@ -114,9 +115,9 @@ class SchemaPropagation {
         Run(sub);
       }
       for (int o = 0; o < node.output_size(); ++o) {
-        if (node.output(o).empty() || table_->Get(s, node.output(o)).known()) continue;
-        ValueType type = OutputType(s, node, subs, o);
-        if (type.known()) table_->SetIfUnknown(s, node.output(o), type);
+        const int id = index_.OutputId(s, n, o);
+        if (id < 0 || table_->Get(id).known()) continue;
+        table_->SetIfUnknown(id, OutputType(s, n, subs, o));
       }
     }
   }
@@ -139,7 +140,8 @@ class SchemaPropagation {
     }
   }
 
-  ValueType OutputType(int s, const onnx::NodeProto& node, const std::vector<int>& subs, int o) {
+  ValueType OutputType(int s, int n, const std::vector<int>& subs, int o) {
+    const onnx::NodeProto& node = index_.scope(s).graph->node(n);
     const std::string& op = node.op_type();
     const bool onnx_domain = NormalizeDomain(node.domain()).empty();
     if (onnx_domain && !subs.empty()) {
@@ -184,7 +186,7 @@ class SchemaPropagation {
       if (in_formal == nullptr || in_formal->GetTypeStr() != type_str || node.input(i).empty()) {
         continue;
       }
-      ValueType t = table_->Get(s, node.input(i));
+      ValueType t = table_->Get(index_.InputId(s, n, i));
       if (t.known()) return t;
     }
     // Fixed by an attribute (Cast `to`, random ops' `dtype`, window ops' `output_datatype`).
@@ -218,8 +220,11 @@ class SchemaPropagation {
 absl::Status CheckAllUsedTyped(const GraphIndex& index, const TypeTable& table) {
   for (int s = 0; s < index.size(); ++s) {
     const onnx::GraphProto& graph = *index.scope(s).graph;
-    auto check = [&](const std::string& name, absl::string_view used_by) -> absl::Status {
+    auto check = [&](const std::string& name, int node) -> absl::Status {
       if (name.empty() || table.Get(s, name).known()) return absl::OkStatus();
+      const std::string used_by =
+          node < 0 ? std::string("a graph output")
+                   : absl::StrCat("node '", NodeLabel(graph.node(node), node), "'");
       std::string producer = "a graph input";
       const int d = index.DefiningScope(s, name);
       if (const ValueDef* def = d < 0 ? nullptr : index.LocalDef(d, name);
@@ -234,13 +239,15 @@ absl::Status CheckAllUsedTyped(const GraphIndex& index, const TypeTable& table) 
           used_by, "); declare it in value_info or enable shape inference"));
     };
     for (int n = 0; n < graph.node_size(); ++n) {
-      for (const std::string& in : graph.node(n).input()) {
-        absl::Status st = check(in, absl::StrCat("node '", NodeLabel(graph.node(n), n), "'"));
+      for (int i = 0; i < graph.node(n).input_size(); ++i) {
+        const int id = index.InputId(s, n, i);
+        if (id < 0 || table.Get(id).known()) continue;
+        absl::Status st = check(graph.node(n).input(i), n);
         if (!st.ok()) return st;
       }
     }
     for (const auto& out : graph.output()) {
-      absl::Status st = check(out.name(), "a graph output");
+      absl::Status st = check(out.name(), -1);
       if (!st.ok()) return st;
     }
   }
@@ -313,6 +320,7 @@ SchemaLookup::SchemaLookup(const onnx::ModelProto& model) {
 }
 
 bool SchemaLookup::IsLocalFunction(const onnx::NodeProto& node) const {
+  if (functions_.empty()) return false;
   return functions_.contains(absl::StrCat(node.domain(), "\n", node.op_type()));
 }
 
@@ -323,25 +331,18 @@ int SchemaLookup::ModelOpset(absl::string_view domain) const {
 
 const onnx::OpSchema* SchemaLookup::Find(const onnx::NodeProto& node) const {
   if (IsLocalFunction(node)) return nullptr;
+  const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+  if (default_domain) {
+    auto cached = default_domain_cache_.find(node.op_type());
+    if (cached != default_domain_cache_.end()) return cached->second;
+  }
   const std::string domain = NormalizeDomain(node.domain());
   auto it = opsets_.find(domain);
-  if (it == opsets_.end()) return nullptr;
-  return onnx::OpSchemaRegistry::Schema(node.op_type(), it->second, domain);
-}
-
-ValueType TypeTable::Get(int s, absl::string_view name) const {
-  const int d = index_->DefiningScope(s, name);
-  if (d < 0) return {};
-  auto it = types_[d].find(name);
-  return it == types_[d].end() ? ValueType{} : it->second;
-}
-
-void TypeTable::SetIfUnknown(int s, absl::string_view name, ValueType type) {
-  if (!type.known() || name.empty()) return;
-  const int d = index_->DefiningScope(s, name);
-  if (d < 0) return;
-  auto [it, inserted] = types_[d].try_emplace(name, type);
-  if (!inserted && !it->second.known()) it->second = type;
+  const onnx::OpSchema* schema =
+      it == opsets_.end() ? nullptr
+                          : onnx::OpSchemaRegistry::Schema(node.op_type(), it->second, domain);
+  if (default_domain) default_domain_cache_.emplace(node.op_type(), schema);
+  return schema;
 }
 
 absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const GraphIndex& index,
@@ -349,15 +350,19 @@ absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const Graph
                                             std::vector<std::string>* notes) {
   TypeTable table(&index);
   for (int s = 0; s < index.size(); ++s) CollectDeclared(*index.scope(s).graph, s, &table);
-  if (use_shape_inference) {
-    absl::Status status = InferWithOnnx(model, index, &table);
-    if (!status.ok()) {
-      notes->push_back(absl::StrCat(status.message(), "; element types taken from op schemas"));
-    }
-  }
+  // The schemas' constraints give the same element types onnx's inference would for every op
+  // they decide, in linear time; onnx's inference (much slower on large graphs) only runs when
+  // some used value is left untyped (sequence ops, ops with inference-only type rules).
   SchemaPropagation(index, schemas, &table).Run(0);
   absl::Status status = CheckAllUsedTyped(index, table);
-  if (!status.ok()) return status;
+  if (status.ok()) return table;
+  if (!use_shape_inference) return status;
+  absl::Status inferred = InferWithOnnx(model, index, &table);
+  if (!inferred.ok()) {
+    notes->push_back(absl::StrCat(inferred.message(), "; element types taken from op schemas"));
+  }
+  SchemaPropagation(index, schemas, &table).Run(0);
+  HALFCAST_RETURN_IF_ERROR(CheckAllUsedTyped(index, table));
   return table;
 }
 

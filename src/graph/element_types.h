@@ -1,10 +1,11 @@
 // Element types of every value of a model (all scopes).
 //
-// Types come from, in order: what the model declares (inputs, outputs, value_info,
-// initializers), ONNX shape inference on a copy of the graph without initializer data (unless
-// disabled; its failures are tolerated and noted), then a propagation over the op schemas' type
-// constraints that always runs for what is still unknown: an output whose type parameter is bound
-// by a typed input, fixed by an attribute (Cast `to`, `dtype`, ...) or allowed only one type.
+// Types come from what the model declares (inputs, outputs, value_info, initializers), then a
+// propagation over the op schemas' type constraints that always runs for what is still unknown:
+// an output whose type parameter is bound by a typed input, fixed by an attribute (Cast `to`,
+// `dtype`, ...) or allowed only one type. When that leaves a used value untyped, ONNX shape
+// inference (unless disabled) runs on a copy of the graph without initializer data, its failures
+// tolerated and noted, and the propagation runs again over what it found.
 #ifndef HALFCAST_GRAPH_ELEMENT_TYPES_H_
 #define HALFCAST_GRAPH_ELEMENT_TYPES_H_
 
@@ -40,7 +41,8 @@ struct ValueType {
 ValueType FromTypeProto(const onnx::TypeProto& type);
 void SetElemType(onnx::TypeProto* type, int32_t elem);
 
-// Finds op schemas the way the model's opset imports ask for them. Opsets newer than the onnx
+// Finds op schemas the way the model's opset imports ask for them (one object per conversion: it
+// caches lookups, so it is not shared between threads). Opsets newer than the onnx
 // library knows get its newest schema of the op (Schema() clamps to the highest version known).
 class SchemaLookup {
  public:
@@ -54,20 +56,32 @@ class SchemaLookup {
  private:
   absl::flat_hash_map<std::string, int> opsets_;
   absl::flat_hash_set<std::string> functions_;  // "domain\n" + name
+  // Schemas of default-domain ops by op type: the registry's lookup is slow on large graphs.
+  mutable absl::flat_hash_map<std::string, const onnx::OpSchema*> default_domain_cache_;
 };
 
-// Element types by defining scope and name.
+// Element types by value id (GraphIndex).
 class TypeTable {
  public:
-  TypeTable(const GraphIndex* index) : index_(index), types_(index->size()) {}
-  // The type of `name` as seen from scope `s` (looked up in its defining scope).
-  ValueType Get(int s, absl::string_view name) const;
-  // Records a type for `name` as seen from `s`, unless one is known already.
-  void SetIfUnknown(int s, absl::string_view name, ValueType type);
+  explicit TypeTable(const GraphIndex* index)
+      : index_(index), types_(index->value_count()) {}
+  // The type of `name` as seen from scope `s`.
+  ValueType Get(int s, absl::string_view name) const {
+    const int id = index_->Resolve(s, name);
+    return id < 0 ? ValueType{} : types_[id];
+  }
+  ValueType Get(int id) const { return id < 0 ? ValueType{} : types_[id]; }
+  // Records a type for a value unless one is known already.
+  void SetIfUnknown(int s, absl::string_view name, ValueType type) {
+    SetIfUnknown(index_->Resolve(s, name), type);
+  }
+  void SetIfUnknown(int id, ValueType type) {
+    if (id >= 0 && !types_[id].known()) types_[id] = type;
+  }
 
  private:
   const GraphIndex* index_;
-  std::vector<absl::flat_hash_map<std::string, ValueType>> types_;
+  std::vector<ValueType> types_;
 };
 
 // Computes the element type of every value in `model`, indexed by `index` (built over

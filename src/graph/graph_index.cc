@@ -50,97 +50,99 @@ bool HasCycle(const onnx::GraphProto& graph) {
   return done != graph.node_size();
 }
 
-class Builder {
- public:
-  explicit Builder(std::vector<Scope>* scopes) : scopes_(scopes) {}
+}  // namespace
 
-  // Visible names of enclosing scopes at the point of the owner node, innermost last.
+class IndexBuilder {
+ public:
+  explicit IndexBuilder(GraphIndex* index) : index_(index) {}
+
   absl::Status Visit(onnx::GraphProto* graph, int parent, int owner, std::string path) {
-    const int s = static_cast<int>(scopes_->size());
-    scopes_->emplace_back();
+    std::vector<Scope>& scopes = index_->scopes_;
+    const int s = static_cast<int>(scopes.size());
+    scopes.emplace_back();
     {
-      Scope& scope = scopes_->back();
+      Scope& scope = scopes.back();
       scope.graph = graph;
       scope.parent = parent;
       scope.owner_node = owner;
       scope.path = std::move(path);
       scope.node_subgraphs.resize(graph->node_size());
+      scope.node_inputs.resize(graph->node_size());
+      scope.node_outputs.resize(graph->node_size());
     }
-    absl::flat_hash_set<absl::string_view> visible;
-    auto define = [&](const std::string& name, ValueDef def) -> absl::Status {
-      Scope& scope = (*scopes_)[s];
-      auto [it, inserted] = scope.defs.emplace(name, def);
-      if (!inserted) {
-        // A graph input with an initializer of the same name is a default value, not a clash.
-        if (def.kind != ValueDef::kNodeOutput && it->second.kind == ValueDef::kGraphInput) {
-          return absl::OkStatus();
-        }
-        return absl::InvalidArgumentError(absl::StrCat("value '", name, "' is defined twice in ",
-                                                       InScope(scope.path)));
-      }
-      visible.insert(name);
-      return absl::OkStatus();
-    };
     for (int i = 0; i < graph->input_size(); ++i) {
-      HALFCAST_RETURN_IF_ERROR(define(graph->input(i).name(), {ValueDef::kGraphInput, i, 0}));
+      HALFCAST_RETURN_IF_ERROR(Define(s, graph->input(i).name(), ValueDef::kGraphInput, i, 0));
     }
     for (int i = 0; i < graph->initializer_size(); ++i) {
       HALFCAST_RETURN_IF_ERROR(
-          define(graph->initializer(i).name(), {ValueDef::kInitializer, i, 0}));
+          Define(s, graph->initializer(i).name(), ValueDef::kInitializer, i, 0));
     }
     for (int i = 0; i < graph->sparse_initializer_size(); ++i) {
-      HALFCAST_RETURN_IF_ERROR(define(graph->sparse_initializer(i).values().name(),
-                                      {ValueDef::kSparseInitializer, i, 0}));
+      HALFCAST_RETURN_IF_ERROR(Define(s, graph->sparse_initializer(i).values().name(),
+                                      ValueDef::kSparseInitializer, i, 0));
     }
-    stack_.push_back(&visible);
     for (int n = 0; n < graph->node_size(); ++n) {
       onnx::NodeProto& node = *graph->mutable_node(n);
+      // Outputs are defined after the node's subgraphs are visited, so while visiting a node the
+      // defs maps hold exactly what it (and its subgraphs) may read.
+      std::vector<int>& inputs = scopes[s].node_inputs[n];
+      inputs.reserve(node.input_size());
       for (const std::string& in : node.input()) {
-        if (in.empty() || IsVisible(in)) continue;
-        stack_.pop_back();
-        return NotDefinedError(*graph, (*scopes_)[s].path, n, in);
+        if (in.empty()) {
+          inputs.push_back(-1);
+          continue;
+        }
+        const int id = index_->Resolve(s, in);
+        if (id < 0) return NotDefinedError(*graph, scopes[s].path, n, in);
+        inputs.push_back(id);
       }
       absl::Status sub_status;
       std::vector<int> subs;
       const std::string prefix =
-          (*scopes_)[s].path.empty() ? std::string() : absl::StrCat((*scopes_)[s].path, "/");
+          scopes[s].path.empty() ? std::string() : absl::StrCat(scopes[s].path, "/");
       ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string& label) {
         if (!sub_status.ok()) return;
-        subs.push_back(static_cast<int>(scopes_->size()));
+        subs.push_back(static_cast<int>(scopes.size()));
         sub_status = Visit(sub, s, n, absl::StrCat(prefix, NodeLabel(node, n), "/", label));
       });
-      if (!sub_status.ok()) {
-        stack_.pop_back();
-        return sub_status;
-      }
-      (*scopes_)[s].node_subgraphs[n] = std::move(subs);
+      HALFCAST_RETURN_IF_ERROR(sub_status);
+      scopes[s].node_subgraphs[n] = std::move(subs);
+      std::vector<int>& outputs = scopes[s].node_outputs[n];
+      outputs.assign(node.output_size(), -1);
       for (int o = 0; o < node.output_size(); ++o) {
         if (node.output(o).empty()) continue;
-        absl::Status st = define(node.output(o), {ValueDef::kNodeOutput, n, o});
-        if (!st.ok()) {
-          stack_.pop_back();
-          return st;
-        }
+        HALFCAST_RETURN_IF_ERROR(Define(s, node.output(o), ValueDef::kNodeOutput, n, o));
+        outputs[o] = index_->value_count() - 1;
       }
     }
     for (const onnx::ValueInfoProto& out : graph->output()) {
-      if (!IsVisible(out.name())) {
-        stack_.pop_back();
+      const int id = index_->Resolve(s, out.name());
+      if (id < 0) {
         return absl::InvalidArgumentError(
-            absl::StrCat("output '", out.name(), "' of ", InScope((*scopes_)[s].path),
+            absl::StrCat("output '", out.name(), "' of ", InScope(scopes[s].path),
                          " is not produced by any node, input or initializer"));
       }
+      scopes[s].outputs.push_back(id);
     }
-    stack_.pop_back();
     return absl::OkStatus();
   }
 
  private:
-  bool IsVisible(const std::string& name) const {
-    for (auto it = stack_.rbegin(); it != stack_.rend(); ++it) {
-      if ((*it)->contains(name)) return true;
+  absl::Status Define(int s, const std::string& name, ValueDef::Kind kind, int index, int slot) {
+    Scope& scope = index_->scopes_[s];
+    const int id = index_->value_count();
+    auto [it, inserted] = scope.defs.emplace(name, id);
+    if (!inserted) {
+      // A graph input with an initializer of the same name is a default value, not a clash.
+      if (kind != ValueDef::kNodeOutput &&
+          index_->values_[it->second].kind == ValueDef::kGraphInput) {
+        return absl::OkStatus();
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("value '", name, "' is defined twice in ", InScope(scope.path)));
     }
-    return false;
+    index_->values_.push_back(ValueDef{kind, index, slot, s, name});
+    return absl::OkStatus();
   }
 
   static absl::Status NotDefinedError(const onnx::GraphProto& graph, const std::string& path,
@@ -161,11 +163,8 @@ class Builder {
         name, "', which no node, graph input, initializer or enclosing graph defines"));
   }
 
-  std::vector<Scope>* scopes_;
-  std::vector<const absl::flat_hash_set<absl::string_view>*> stack_;
+  GraphIndex* index_;
 };
-
-}  // namespace
 
 void ForEachSubgraph(onnx::NodeProto& node,
                      const std::function<void(onnx::GraphProto*, const std::string&)>& fn) {
@@ -183,7 +182,7 @@ std::string NodeLabel(const onnx::NodeProto& node, int index) {
 
 absl::StatusOr<GraphIndex> GraphIndex::Build(onnx::GraphProto* main) {
   GraphIndex index;
-  Builder builder(&index.scopes_);
+  IndexBuilder builder(&index);
   HALFCAST_RETURN_IF_ERROR(builder.Visit(main, -1, -1, ""));
   return index;
 }
@@ -191,14 +190,20 @@ absl::StatusOr<GraphIndex> GraphIndex::Build(onnx::GraphProto* main) {
 const ValueDef* GraphIndex::LocalDef(int s, absl::string_view name) const {
   const auto& defs = scopes_[s].defs;
   auto it = defs.find(name);
-  return it == defs.end() ? nullptr : &it->second;
+  return it == defs.end() ? nullptr : &values_[it->second];
+}
+
+int GraphIndex::Resolve(int s, absl::string_view name) const {
+  for (; s >= 0; s = scopes_[s].parent) {
+    auto it = scopes_[s].defs.find(name);
+    if (it != scopes_[s].defs.end()) return it->second;
+  }
+  return -1;
 }
 
 int GraphIndex::DefiningScope(int s, absl::string_view name) const {
-  for (; s >= 0; s = scopes_[s].parent) {
-    if (scopes_[s].defs.contains(name)) return s;
-  }
-  return -1;
+  const int id = Resolve(s, name);
+  return id < 0 ? -1 : values_[id].scope;
 }
 
 NameGenerator::NameGenerator(const onnx::GraphProto& main) { Collect(main); }

@@ -31,11 +31,14 @@ void ForEachSubgraph(onnx::NodeProto& node,
 // A printable name for a node: its name, or "<op_type>_<index>" when it has none.
 std::string NodeLabel(const onnx::NodeProto& node, int index);
 
+// A value: where it is defined. Values are numbered (ids) in the order Build meets them.
 struct ValueDef {
   enum Kind { kGraphInput, kInitializer, kSparseInitializer, kNodeOutput };
   Kind kind;
   int index;  // position among graph inputs / (sparse) initializers / nodes
   int slot;   // output slot for kNodeOutput
+  int scope = 0;
+  std::string name;  // as in the input model
 };
 
 struct Scope {
@@ -44,7 +47,10 @@ struct Scope {
   int owner_node = -1;  // index of the node (in the parent graph) that holds this graph
   std::string path;     // "" for the main graph, else e.g. "If_3/then_branch"
   std::vector<std::vector<int>> node_subgraphs;  // per node: its subgraph scopes, in order
-  absl::flat_hash_map<std::string, ValueDef> defs;
+  std::vector<std::vector<int>> node_inputs;     // per node and input: value id, -1 if empty
+  std::vector<std::vector<int>> node_outputs;    // per node and output: value id, -1 if empty
+  std::vector<int> outputs;                      // per graph output: value id
+  absl::flat_hash_map<std::string, int> defs;    // values defined here: name -> id
 };
 
 class GraphIndex {
@@ -61,9 +67,18 @@ class GraphIndex {
   const ValueDef* LocalDef(int s, absl::string_view name) const;
   // The scope that defines `name` as seen from scope `s` (s or an ancestor), or -1.
   int DefiningScope(int s, absl::string_view name) const;
+  // The id of the value `name` as seen from scope `s`, or -1.
+  int Resolve(int s, absl::string_view name) const;
+
+  const ValueDef& value(int id) const { return values_[id]; }
+  int value_count() const { return static_cast<int>(values_.size()); }
+  int InputId(int s, int n, int i) const { return scopes_[s].node_inputs[n][i]; }
+  int OutputId(int s, int n, int o) const { return scopes_[s].node_outputs[n][o]; }
 
  private:
+  friend class IndexBuilder;
   std::vector<Scope> scopes_;
+  std::vector<ValueDef> values_;
 };
 
 // Hands out names that clash with no value or node name anywhere in a model (all scopes), nor
