@@ -334,6 +334,27 @@ TEST(ModelIoTest, EveryTruncationIsRejected) {
   }
 }
 
+TEST(ModelIoTest, CorruptedBytesNeverCrash) {
+  // Flipped bytes in a valid model: each either parses into a model or is a clean
+  // InvalidArgument, never a crash or another error code.
+  const std::string bytes = MakeModel().SerializeAsString();
+  std::mt19937 random(1);
+  int rejected = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string corrupt = bytes;
+    const int flips = 1 + static_cast<int>(random() % 4);
+    for (int f = 0; f < flips; ++f) {
+      corrupt[random() % corrupt.size()] ^= static_cast<char>(1 + random() % 255);
+    }
+    absl::StatusOr<onnx::ModelProto> model = LoadModelFromBytes(corrupt);
+    if (!model.ok()) {
+      ++rejected;
+      ASSERT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument) << model.status();
+    }
+  }
+  EXPECT_GT(rejected, 50);  // most flips land in weights, yet structural damage is caught
+}
+
 TEST(ModelIoTest, OtherProtobufMessagesAreRejected) {
   TempDir dir;
   const onnx::ModelProto model = MakeModel();
