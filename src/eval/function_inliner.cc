@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "eval/graph_runner.h"
 
 namespace halfcast::eval {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 constexpr int kMaxDepth = 64;
 
 std::string FunctionKey(const std::string& domain, const std::string& name) {
-  return absl::StrCat(domain == "ai.onnx" ? "" : domain, "\n", name);
+  return absl::StrCat(CanonicalDomain(domain), "\n", name);
 }
 
 class Inliner {

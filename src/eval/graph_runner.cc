@@ -57,8 +57,6 @@ struct Frame {
 
 namespace {
 
-std::string DomainKey(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
-
 std::string NodeLabel(const onnx::NodeProto& node) {
   return absl::StrCat(node.op_type(), " node '", node.name(), "'");
 }
@@ -166,7 +164,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(
     std::sort(step.uses.begin(), step.uses.end());
     step.uses.erase(std::unique(step.uses.begin(), step.uses.end()), step.uses.end());
 
-    const std::string domain = DomainKey(node.domain());
+    const std::string domain = CanonicalDomain(node.domain());
     auto opset = opsets.find(domain);
     if (opset == opsets.end()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -345,10 +343,14 @@ Tensor Owned(Tensor t) {
 
 }  // namespace
 
+std::string CanonicalDomain(const std::string& domain) {
+  return domain == "ai.onnx" ? "" : domain;
+}
+
 absl::flat_hash_map<std::string, int> ImportedOpsets(const onnx::ModelProto& model) {
   absl::flat_hash_map<std::string, int> opsets;
   for (const auto& o : model.opset_import()) {
-    opsets[DomainKey(o.domain())] = static_cast<int>(o.version());
+    opsets[CanonicalDomain(o.domain())] = static_cast<int>(o.version());
   }
   return opsets;
 }

@@ -67,6 +67,9 @@ class GraphRunner {
   int64_t bytes_in_use_ = 0;  // bytes of node outputs currently held
 };
 
+// The domain as the registry and opset map key it: "ai.onnx" is the default domain "".
+std::string CanonicalDomain(const std::string& domain);
+
 // Opset imported by `model` for each domain, "ai.onnx" folded into "".
 absl::flat_hash_map<std::string, int> ImportedOpsets(const onnx::ModelProto& model);
 

@@ -17,7 +17,7 @@ void CollectUnsupported(const onnx::GraphProto& graph,
                         const absl::flat_hash_map<std::string, int>& opsets,
                         std::set<std::string>* unsupported) {
   for (const onnx::NodeProto& node : graph.node()) {
-    const std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    const std::string domain = eval::CanonicalDomain(node.domain());
     const std::string shown = domain.empty() ? "ai.onnx" : domain;
     auto opset = opsets.find(domain);
     if (opset == opsets.end()) {

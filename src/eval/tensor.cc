@@ -5,8 +5,6 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <sstream>
-#include <string_view>
 #include <utility>
 
 #include "absl/strings/ascii.h"

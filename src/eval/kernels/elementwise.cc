@@ -3,6 +3,7 @@
 //
 // Kernels compute in the input's C++ type; float16/bfloat16 arrive as float32 (kernel.h) except
 // in the kernels registered with exact_16bit, which only move bits or convert types themselves.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -535,8 +536,8 @@ absl::Status Where(KernelContext& ctx) {
 // ---------------------------------------------------------------------------------------------
 // Cast, CastLike, Identity, Dropout.
 
-// One element of a numeric source type read as double-free float or integer and written as the
-// target type. 16-bit floats are converted through float32, rounding to nearest even.
+// A value (widened to double) converted to the numeric or bool type To. 16-bit float targets
+// are produced by CastTensor from float32, rounding to nearest even.
 template <typename To>
 To ConvertValue(double v) {
   if constexpr (std::is_same_v<To, bool>) {
