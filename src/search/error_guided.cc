@@ -94,6 +94,13 @@ class ErrorGuidedSearch {
     });
     std::deque<std::vector<std::size_t>> chunks;
     if (!members.empty()) chunks.push_back(members);
+    // A set made only of overflowing nodes almost surely fails whole: start from its halves.
+    if (members.size() > 1 && std::all_of(members.begin(), members.end(), [&](std::size_t p) {
+          return suspicion[p] == kInf;
+        })) {
+      chunks.clear();
+      SplitInto(members, chunks);
+    }
     while (!chunks.empty()) {
       std::vector<std::size_t> chunk = std::move(chunks.front());
       chunks.pop_front();
@@ -103,12 +110,18 @@ class ErrorGuidedSearch {
       if (attempt.valid) {
         blocked = std::move(trial);
       } else if (chunk.size() > 1) {
-        const auto middle = chunk.begin() + static_cast<std::ptrdiff_t>(chunk.size() / 2);
-        chunks.push_front(std::vector<std::size_t>(middle, chunk.end()));
-        chunks.push_front(std::vector<std::size_t>(chunk.begin(), middle));
+        SplitInto(chunk, chunks);
       }
     }
     return absl::OkStatus();
+  }
+
+  // Puts the halves of `chunk` at the front of `chunks`, first half first.
+  static void SplitInto(const std::vector<std::size_t>& chunk,
+                        std::deque<std::vector<std::size_t>>& chunks) {
+    const auto middle = chunk.begin() + static_cast<std::ptrdiff_t>(chunk.size() / 2);
+    chunks.push_front(std::vector<std::size_t>(middle, chunk.end()));
+    chunks.push_front(std::vector<std::size_t>(chunk.begin(), middle));
   }
 
   // One attempt, remembered: shrinking often revisits a set growing already judged.
