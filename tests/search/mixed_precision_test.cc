@@ -9,9 +9,11 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "halfcast/model_io.h"
 #include "testing/onnx_text.h"
 #include "numerics/float16.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
 
 namespace halfcast {
 namespace {
@@ -223,13 +225,11 @@ class CountingEvaluator : public Evaluator {
   absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
                                 const RunOptions& options) override {
     ++calls;
-    if (options.precomputed != nullptr && !options.precomputed->empty()) ++incremental_calls;
     for (const auto& [name, tensor] : feeds) feed_types.insert(tensor.type());
     return inner.Run(model, feeds, options);
   }
   ReferenceEvaluator inner;
   int calls = 0;
-  int incremental_calls = 0;
   std::set<DataType> feed_types;
 };
 
@@ -306,6 +306,47 @@ TEST(BadInputTest, Float32ModelMustValidateAgainstItself) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("float32 model does not validate against itself")));
 }
+
+class FileTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(FileTest, WritesTheSearchedModel) {
+  const bool external = GetParam();
+  ::halfcast::testing::TempDir dir;
+  SaveOptions save;
+  save.external_data = external;
+  save.external_data_threshold = 1;
+  ASSERT_OK(SaveModel(ParseModelText(kOverflowChain), dir.File("in.onnx"), save));
+  MixedPrecisionOptions options;
+  options.rtol = 0.01;
+  options.atol = 0.001;
+  ASSERT_OK_AND_ASSIGN(MixedPrecisionReport report,
+                       AutoConvertMixedPrecisionFile(dir.File("in.onnx"), dir.File("out.onnx"),
+                                                     kChainFeeds, options, save));
+  EXPECT_THAT(SearchKept(report), ElementsAre(1, 2));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto written, LoadModel(dir.File("out.onnx")));
+  ExpectCloseToFloat32(ParseModelText(kOverflowChain), written, kChainFeeds[0], 0.01, 0.001);
+}
+
+TEST_P(FileTest, NothingWrittenOnError) {
+  ::halfcast::testing::TempDir dir;
+  SaveOptions save;
+  save.external_data = GetParam();
+  save.external_data_threshold = 1;
+  ASSERT_OK(SaveModel(ParseModelText(kOverflowChain), dir.File("in.onnx"), save));
+  MixedPrecisionOptions options;
+  options.rtol = 0.01;
+  EXPECT_THAT(AutoConvertMixedPrecisionFile(dir.File("in.onnx"), dir.File("out.onnx"),
+                                            {{{"x", Floats({1})}}}, options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("shape [1]")));
+  EXPECT_THAT(AutoConvertMixedPrecisionFile(dir.File("missing.onnx"), dir.File("out.onnx"),
+                                            kChainFeeds, options),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.onnx")));
+  EXPECT_EQ(::halfcast::testing::ReadFileBytes(dir.File("out.onnx")), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Storage, FileTest, ::testing::Bool(), [](const auto& info) {
+  return info.param ? "ExternalData" : "Embedded";
+});
 
 }  // namespace
 }  // namespace halfcast
