@@ -582,7 +582,7 @@ absl::Status Conversion::Run() {
                                &report_->notes));
   types_ = std::make_unique<graph::TypeTable>(std::move(types));
   stage("element types");
-  names_ = std::make_unique<graph::NameGenerator>(model_->graph());
+  names_ = std::make_unique<graph::NameGenerator>(*index_);
   stage("names");
   Decide();
   MakeNodeNamesUnique();

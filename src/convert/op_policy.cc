@@ -69,27 +69,27 @@ bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* 
 }
 
 bool OpPolicy::ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& node,
-                           const std::vector<graph::ValueType>& in_types,
-                           const std::vector<graph::ValueType>& out_types,
+                           const absl::InlinedVector<graph::ValueType, 4>& in_types,
+                           const absl::InlinedVector<graph::ValueType, 4>& out_types,
                            NodeDecision* d) const {
   // Slots grouped by their formal type string (a type parameter such as "T", or a fixed type
   // such as "tensor(float)"): a type parameter forces one type on all its slots.
   struct Group {
-    std::string type_str;
+    const std::string* type_str;  // owned by the schema
     bool has_input = false;
     bool has_output = false;
     bool allows_target = true;
   };
-  std::vector<Group> groups;
+  absl::InlinedVector<Group, 4> groups;
   auto group_of = [&](const std::string& type_str) -> Group& {
     for (Group& g : groups) {
-      if (g.type_str == type_str) return g;
+      if (*g.type_str == type_str) return g;
     }
-    groups.push_back({type_str});
+    groups.push_back({&type_str});
     return groups.back();
   };
   auto visit = [&](const std::vector<onnx::OpSchema::FormalParameter>& formals,
-                   const std::vector<graph::ValueType>& types, bool is_input) -> bool {
+                   const absl::InlinedVector<graph::ValueType, 4>& types, bool is_input) -> bool {
     for (int i = 0; i < static_cast<int>(types.size()); ++i) {
       if (!types[i].Is(kFloat)) continue;
       const auto* formal = Formal(formals, i);
@@ -113,14 +113,14 @@ bool OpPolicy::ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& 
   for (const Group& g : groups) {
     if (g.allows_target || !(g.has_input && g.has_output)) continue;
     d->reason = KeepReason::kSchema;
-    d->detail = absl::StrCat("type ", g.type_str, " of ", node.op_type(), "-",
+    d->detail = absl::StrCat("type ", *g.type_str, " of ", node.op_type(), "-",
                              schema.SinceVersion(), " excludes ", target_name_);
     return false;
   }
   auto slot_ok = [&](const std::vector<onnx::OpSchema::FormalParameter>& formals, int i) {
     const std::string& type_str = Formal(formals, i)->GetTypeStr();
     for (const Group& g : groups) {
-      if (g.type_str == type_str) return g.allows_target;
+      if (*g.type_str == type_str) return g.allows_target;
     }
     return true;
   };
@@ -152,8 +152,8 @@ NodeDecision OpPolicy::Decide(const graph::GraphIndex& index, const graph::TypeT
   NodeDecision d;
   d.input16.assign(node.input_size(), 0);
   d.output16.assign(node.output_size(), 0);
-  std::vector<graph::ValueType> in_types(node.input_size());
-  std::vector<graph::ValueType> out_types(node.output_size());
+  absl::InlinedVector<graph::ValueType, 4> in_types(node.input_size());
+  absl::InlinedVector<graph::ValueType, 4> out_types(node.output_size());
   for (int i = 0; i < node.input_size(); ++i) {
     in_types[i] = types.Get(index.InputId(s, n, i));
     d.relevant |= in_types[i].Is(kFloat);

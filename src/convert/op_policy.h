@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "graph/element_types.h"
 #include "graph/graph_index.h"
 #include "halfcast/convert.h"
@@ -26,9 +27,9 @@ struct NodeDecision {
   bool converted = false;  // computes in the target type (false: float32)
   KeepReason reason = KeepReason::kOpBlockList;  // when !converted
   std::string detail;
-  std::vector<uint8_t> input16;   // per input slot: 1 if it takes the 16-bit value
-  std::vector<uint8_t> output16;  // per output slot: 1 if it produces a 16-bit value
-  std::vector<int> float32_inputs;  // float inputs a converted node keeps in float32 (schema)
+  absl::InlinedVector<uint8_t, 4> input16;   // per input slot: 1 if it takes the 16-bit value
+  absl::InlinedVector<uint8_t, 2> output16;  // per output slot: 1 if it produces 16 bits
+  absl::InlinedVector<int, 1> float32_inputs;  // float inputs kept float32 (schema)
 };
 
 class OpPolicy {
@@ -44,8 +45,9 @@ class OpPolicy {
   bool Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* d) const;
   // Applies the schema's type constraints; false if the node must stay float32.
   bool ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& node,
-                   const std::vector<graph::ValueType>& in_types,
-                   const std::vector<graph::ValueType>& out_types, NodeDecision* d) const;
+                   const absl::InlinedVector<graph::ValueType, 4>& in_types,
+                   const absl::InlinedVector<graph::ValueType, 4>& out_types,
+                   NodeDecision* d) const;
 
   const graph::SchemaLookup& schemas_;
   int32_t target_;

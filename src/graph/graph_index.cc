@@ -130,9 +130,8 @@ class IndexBuilder {
  private:
   absl::Status Define(int s, const std::string& name, ValueDef::Kind kind, int index, int slot) {
     Scope& scope = index_->scopes_[s];
-    const int id = index_->value_count();
-    auto [it, inserted] = scope.defs.emplace(name, id);
-    if (!inserted) {
+    auto it = scope.defs.find(name);
+    if (it != scope.defs.end()) {
       // A graph input with an initializer of the same name is a default value, not a clash.
       if (kind != ValueDef::kNodeOutput &&
           index_->values_[it->second].kind == ValueDef::kGraphInput) {
@@ -141,7 +140,9 @@ class IndexBuilder {
       return absl::InvalidArgumentError(
           absl::StrCat("value '", name, "' is defined twice in ", InScope(scope.path)));
     }
+    const int id = index_->value_count();
     index_->values_.push_back(ValueDef{kind, index, slot, s, name});
+    scope.defs.emplace(index_->values_.back().name, id);
     return absl::OkStatus();
   }
 
@@ -206,38 +207,30 @@ int GraphIndex::DefiningScope(int s, absl::string_view name) const {
   return id < 0 ? -1 : values_[id].scope;
 }
 
-NameGenerator::NameGenerator(const onnx::GraphProto& main) { Collect(main); }
-
-void NameGenerator::Collect(const onnx::GraphProto& graph) {
-  auto take = [&](const std::string& name) {
-    if (!name.empty()) taken_.emplace(name, 1);
-  };
-  for (const auto& v : graph.input()) take(v.name());
-  for (const auto& v : graph.output()) take(v.name());
-  for (const auto& v : graph.value_info()) take(v.name());
-  for (const auto& t : graph.initializer()) take(t.name());
-  for (const auto& t : graph.sparse_initializer()) take(t.values().name());
-  for (const onnx::NodeProto& node : graph.node()) {
-    take(node.name());
-    for (const std::string& name : node.input()) take(name);
-    for (const std::string& name : node.output()) take(name);
-    for (const onnx::AttributeProto& attr : node.attribute()) {
-      if (attr.has_g()) Collect(attr.g());
-      for (const onnx::GraphProto& sub : attr.graphs()) Collect(sub);
+NameGenerator::NameGenerator(const GraphIndex& index) {
+  existing_.reserve(index.value_count() * 2);
+  for (int id = 0; id < index.value_count(); ++id) existing_.insert(index.value(id).name);
+  for (const Scope& scope : index.scopes()) {
+    for (const onnx::NodeProto& node : scope.graph->node()) {
+      if (!node.name().empty()) existing_.insert(node.name());
     }
+    for (const auto& v : scope.graph->value_info()) existing_.insert(v.name());
   }
 }
 
 std::string NameGenerator::Make(absl::string_view base) {
-  auto [it, inserted] = taken_.emplace(std::string(base), 1);
-  if (inserted) return std::string(base);
+  if (!Taken(base)) {
+    made_.emplace(base);
+    return std::string(base);
+  }
   // Resume from the last suffix tried for this base, so asking n times costs O(n) overall.
-  for (int suffix = it->second;; ++suffix) {
-    std::string candidate = absl::StrCat(base, "_", suffix);
-    if (taken_.emplace(candidate, 1).second) {
-      taken_[std::string(base)] = suffix + 1;
-      return candidate;
-    }
+  int& next = next_suffix_.try_emplace(std::string(base), 1).first->second;
+  for (;; ++next) {
+    std::string candidate = absl::StrCat(base, "_", next);
+    if (Taken(candidate)) continue;
+    ++next;
+    made_.insert(candidate);
+    return candidate;
   }
 }
 

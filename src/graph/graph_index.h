@@ -12,12 +12,14 @@
 #ifndef HALFCAST_GRAPH_GRAPH_INDEX_H_
 #define HALFCAST_GRAPH_GRAPH_INDEX_H_
 
+#include <deque>
 #include <functional>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "onnx/onnx_pb.h"
 
@@ -50,7 +52,8 @@ struct Scope {
   std::vector<std::vector<int>> node_inputs;     // per node and input: value id, -1 if empty
   std::vector<std::vector<int>> node_outputs;    // per node and output: value id, -1 if empty
   std::vector<int> outputs;                      // per graph output: value id
-  absl::flat_hash_map<std::string, int> defs;    // values defined here: name -> id
+  // Values defined here: name (viewing GraphIndex's copy of it) -> id.
+  absl::flat_hash_map<absl::string_view, int> defs;
 };
 
 class GraphIndex {
@@ -78,20 +81,27 @@ class GraphIndex {
  private:
   friend class IndexBuilder;
   std::vector<Scope> scopes_;
-  std::vector<ValueDef> values_;
+  std::deque<ValueDef> values_;  // a deque: defs views the names, which must never move
 };
 
 // Hands out names that clash with no value or node name anywhere in a model (all scopes), nor
 // with any name it handed out before. Deterministic: depends only on the names seen and asked.
 class NameGenerator {
  public:
-  explicit NameGenerator(const onnx::GraphProto& main);
+  // Takes every value of `index` and every node name and value_info name of its graphs. Views
+  // them: `index` must outlive the generator, and node names must not change meanwhile (except
+  // by renaming a node whose name is a duplicate).
+  explicit NameGenerator(const GraphIndex& index);
   // `base` itself if free, else base_1, base_2, ...
   std::string Make(absl::string_view base);
 
  private:
-  void Collect(const onnx::GraphProto& graph);
-  absl::flat_hash_map<std::string, int> taken_;  // name -> next suffix to try
+  bool Taken(absl::string_view name) const {
+    return existing_.contains(name) || made_.contains(name);
+  }
+  absl::flat_hash_set<absl::string_view> existing_;
+  absl::flat_hash_set<std::string> made_;
+  absl::flat_hash_map<std::string, int> next_suffix_;
 };
 
 }  // namespace halfcast::graph

@@ -76,7 +76,8 @@ TEST(GraphIndexTest, GraphOutputMustBeDefined) {
 
 TEST(NameGeneratorTest, NamesNeverClashInAnyScope) {
   onnx::ModelProto model = ParseModelText(kNested);
-  NameGenerator names(model.graph());
+  ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
+  NameGenerator names(index);
   std::set<std::string> seen;
   // "inner" and "a" live in subgraphs; "a_1" is taken next.
   EXPECT_EQ(names.Make("inner"), "inner_1");
@@ -92,7 +93,8 @@ TEST(NameGeneratorTest, SuffixedNamesAlreadyInTheModelAreSkipped) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>
     g (float[3] x) => (float[3] x_1) { x_1 = Neg(x) })");
-  NameGenerator names(model.graph());
+  ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
+  NameGenerator names(index);
   EXPECT_EQ(names.Make("x"), "x_2");
 }
 
