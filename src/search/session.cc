@@ -21,7 +21,6 @@ constexpr std::size_t kNotCandidate = static_cast<std::size_t>(-1);
 // Two runs cover both patterns of the strategies: a step from the latest attempt, and a step
 // from the latest good set after a failed attempt.
 constexpr std::size_t kCachedRuns = 2;
-constexpr bool kReuseValues = false;
 
 bool IsControlFlow(const onnx::NodeProto& node) {
   return node.domain().empty() &&
@@ -133,6 +132,12 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
       if (initializers.count(read)) info.initializers.insert(read);
     }
     info.outputs.assign(node.output().begin(), node.output().end());
+    // The converter stores a Constant's value like an initializer: float32 when only blocked
+    // nodes read it, else in the target type.
+    if (node.domain().empty() && node.op_type() == "Constant") {
+      initializers.insert(info.outputs.begin(), info.outputs.end());
+      info.constant = true;
+    }
     session->nodes_.push_back(std::move(info));
     // The Python tool never blocks Loop/If/Scan: they are always converted.
     if (!IsControlFlow(node)) {
@@ -219,10 +224,7 @@ std::vector<std::size_t> Session::GraphPositions(
 
 absl::StatusOr<Attempt> Session::Try(const std::vector<std::size_t>& blocked,
                                      bool want_node_scores) {
-  // Reusing values (incremental evaluation) is off: on the PP-OCRv4 detector an incremental
-  // attempt validated a set that a full evaluation rejects, so some converter rewrite changes a
-  // value that AffectedBy counts as unaffected. Until that is found, every attempt is full.
-  return Evaluate(blocked, want_node_scores, kReuseValues);
+  return Evaluate(blocked, want_node_scores, /*incremental=*/true);
 }
 
 absl::StatusOr<bool> Session::Verify(const std::vector<std::size_t>& blocked, bool may_reuse) {
@@ -265,7 +267,7 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
       }
     }
   }
-  const bool keep_values = want_node_scores || (incremental && kReuseValues);
+  const bool keep_values = want_node_scores || incremental;
   Attempt attempt;
   attempt.valid = true;
   double score = 0;
@@ -321,7 +323,7 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
     cache_.push_front(std::move(run));
     if (cache_.size() > kCachedRuns) cache_.pop_back();
   }
-  if (attempt.valid && base == nullptr) {
+  if (attempt.valid) {
     Verified verified{blocked, *std::move(converted), {}};
     for (auto& [name, error] : worst) verified.errors.push_back(error);
     verified_ = std::move(verified);
@@ -330,8 +332,8 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
 }
 
 std::vector<bool> Session::AffectedBy(const std::vector<bool>& changed) const {
-  // A node whose state changes also changes how initializers it shares are stored (float16 with
-  // a Cast for float32 users, or float32), so every user of those initializers is affected.
+  // A node whose state changes also changes how initializers and Constants it shares are stored
+  // (float16 with a Cast for float32 users, or float32), so every user of those is affected.
   std::set<std::string> shared;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (changed[i]) shared.insert(nodes_[i].initializers.begin(), nodes_[i].initializers.end());
@@ -340,10 +342,13 @@ std::vector<bool> Session::AffectedBy(const std::vector<bool>& changed) const {
   std::set<std::string> dirty;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     const NodeInfo& node = nodes_[i];
-    affected[i] = changed[i] ||
-                  std::any_of(node.reads.begin(), node.reads.end(), [&](const std::string& n) {
-                    return dirty.count(n) > 0 || shared.count(n) > 0;
-                  });
+    auto in = [](const std::set<std::string>& set) {
+      return [&set](const std::string& n) { return set.count(n) > 0; };
+    };
+    affected[i] = changed[i] || std::any_of(node.reads.begin(), node.reads.end(), in(dirty)) ||
+                  std::any_of(node.reads.begin(), node.reads.end(), in(shared)) ||
+                  (node.constant &&
+                   std::any_of(node.outputs.begin(), node.outputs.end(), in(shared)));
     if (affected[i]) dirty.insert(node.outputs.begin(), node.outputs.end());
   }
   return affected;

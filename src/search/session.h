@@ -55,7 +55,8 @@ class Session : public Trials {
   struct NodeInfo {
     std::vector<std::string> reads;  // explicit inputs and every name read inside subgraphs
     std::vector<std::string> outputs;
-    std::set<std::string> initializers;  // the initializers among `reads`
+    std::set<std::string> initializers;  // the initializers and Constant outputs among `reads`
+    bool constant = false;               // a Constant node
   };
   // Values of one evaluated candidate, per feed set, for reuse by later attempts.
   struct CachedRun {
@@ -96,8 +97,9 @@ class Session : public Trials {
   std::string smallest_summary_;
   std::deque<CachedRun> cache_;  // the latest runs, newest first
 
-  // The latest candidate that validated in a full evaluation: what Verify may reuse and what
-  // TakeResult returns.
+  // The latest candidate that validated: what Verify may reuse and what TakeResult returns.
+  // Reused values are exact (the same bits a full run computes; checked on the shared models),
+  // so an incremental attempt counts as a validation of its set.
   struct Verified {
     std::vector<std::size_t> blocked;
     ConvertResult converted;

@@ -34,7 +34,7 @@ class Trials {
   virtual absl::StatusOr<Attempt> Try(const std::vector<std::size_t>& blocked,
                                       bool want_node_scores) = 0;
   // The final check of `blocked`: a full evaluation (never reusing intermediate values), skipped
-  // when `may_reuse` and the latest attempt was a full evaluation of the same set that validated.
+  // when `may_reuse` and the latest validated attempt was of the same set.
   virtual absl::StatusOr<bool> Verify(const std::vector<std::size_t>& blocked, bool may_reuse) = 0;
   // Progress after an attempt; Cancelled when the caller's callback says stop.
   virtual absl::Status Report(const std::vector<Segment>& segments) = 0;

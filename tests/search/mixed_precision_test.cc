@@ -225,11 +225,13 @@ class CountingEvaluator : public Evaluator {
   absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
                                 const RunOptions& options) override {
     ++calls;
+    if (options.precomputed != nullptr && !options.precomputed->empty()) ++incremental_calls;
     for (const auto& [name, tensor] : feeds) feed_types.insert(tensor.type());
     return inner.Run(model, feeds, options);
   }
   ReferenceEvaluator inner;
   int calls = 0;
+  int incremental_calls = 0;
   std::set<DataType> feed_types;
 };
 
@@ -245,6 +247,8 @@ TEST(CustomEvaluatorTest, EveryEvaluationGoesThroughIt) {
                        AutoConvertMixedPrecision(model, feeds, options));
   EXPECT_THAT(SearchKept(result.report), ElementsAre(1, 2));
   EXPECT_EQ(evaluator.calls, result.report.evaluations * 2);
+  // Trying to convert the Div again reuses both Muls' values: nothing upstream changed.
+  EXPECT_GT(evaluator.incremental_calls, 0);
   // The float32 reference gets float32 feeds, candidates taking float16 inputs float16 feeds.
   EXPECT_THAT(evaluator.feed_types, ElementsAre(DataType::kFloat, DataType::kFloat16));
 }
