@@ -41,6 +41,11 @@ class Evaluator {
   virtual ~Evaluator() = default;
   // Runs `model` on `feeds` (graph input name -> tensor). Returns graph outputs (and what
   // `options` asks for) by name. Errors name the missing or mistyped input, or the op that failed.
+  // ReferenceEvaluator: InvalidArgument for a missing feed, a feed that is not a graph input, or
+  // one whose type, rank or fixed dimensions differ from the declaration; Unimplemented for an
+  // unsupported op (before anything runs); ResourceExhausted when intermediate tensors would
+  // exceed memory_limit_bytes. Model-local functions are expanded before running. Returned
+  // tensors own their bytes (none points into `model`).
   virtual absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
                                         const RunOptions& options = {}) = 0;
 };

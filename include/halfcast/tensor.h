@@ -99,6 +99,8 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
 onnx::TensorProto TensorToProto(const Tensor& tensor, const std::string& name);
 
 // .npy (NumPy format 1.0-3.0, little-endian, C order) and .pb (serialized onnx.TensorProto).
+// bfloat16 has no numpy dtype: WriteNpy writes its bit patterns as '<u2', which read back as
+// uint16. WriteNpy writes a temporary file and renames it, so a failure leaves no partial file.
 absl::StatusOr<Tensor> ReadNpy(const std::string& path);
 absl::Status WriteNpy(const Tensor& tensor, const std::string& path);
 absl::StatusOr<Tensor> ReadTensorProtoFile(const std::string& path);
