@@ -122,6 +122,9 @@ class Conversion {
   std::unique_ptr<graph::NameGenerator> names_;
   absl::flat_hash_set<std::string> keep_io_names_;
   std::vector<std::vector<NodeDecision>> decisions_;
+  // Per scope and node: a converted Constant (not sparse), whose output follows its users.
+  // Decided before rewriting: Produced16 must not look at the graph, whose nodes move.
+  std::vector<std::vector<bool>> constant_follows_uses_;
   // Per value id: 1 if some use wants float32, | 2 if some use wants 16-bit.
   std::vector<uint8_t> wants_;
   std::vector<ScopeRewrite> rewrite_;
@@ -144,15 +147,8 @@ bool Conversion::Produced16(int id) const {
       return false;  // sparse tensors stay as they are; 16-bit users get a Cast
     case graph::ValueDef::kNodeOutput: {
       const NodeDecision& decision = decisions_[d][def->index];
-      const onnx::NodeProto& node = index_->scope(d).graph->node(def->index);
-      if (node.op_type() == "Constant" && IsOnnxDomain(node.domain()) && decision.converted) {
-        // A constant is stored in whatever type its users want (float32 if all are float32);
-        // sparse constants stay as they are.
-        for (const auto& attr : node.attribute()) {
-          if (attr.name() == "sparse_value") return false;
-        }
-        return FollowsUses(id);
-      }
+      // A converted constant is stored in whatever type its users want (float32 if all are).
+      if (constant_follows_uses_[d][def->index]) return FollowsUses(id);
       return decision.output16[def->slot] != 0;
     }
   }
@@ -183,6 +179,11 @@ absl::Status Conversion::CheckModel() {
           absl::StrCat("node_index_block_list: ", n, " is not a node position (the main graph has ",
                        main.node_size(), " nodes)"));
     }
+  }
+  if (target_ == onnx::TensorProto::BFLOAT16 && schemas_.ModelOpset("") < 13) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bfloat16 needs opset 13 or newer (Cast accepts bfloat16 from opset 13 on); the model "
+        "imports opset ", schemas_.ModelOpset(""), " of the default domain"));
   }
   absl::flat_hash_set<std::string> outputs;
   for (const auto& v : main.output()) {
@@ -244,10 +245,22 @@ void Conversion::AddOpsetNotes() {
 void Conversion::Decide() {
   OpPolicy policy(options_, schemas_, target_);
   decisions_.resize(index_->size());
+  constant_follows_uses_.resize(index_->size());
   for (int s = 0; s < index_->size(); ++s) {
-    const int count = index_->scope(s).graph->node_size();
-    decisions_[s].reserve(count);
-    for (int n = 0; n < count; ++n) decisions_[s].push_back(policy.Decide(*index_, *types_, s, n));
+    const onnx::GraphProto& graph = *index_->scope(s).graph;
+    decisions_[s].reserve(graph.node_size());
+    constant_follows_uses_[s].assign(graph.node_size(), false);
+    for (int n = 0; n < graph.node_size(); ++n) {
+      decisions_[s].push_back(policy.Decide(*index_, *types_, s, n));
+      const onnx::NodeProto& node = graph.node(n);
+      if (node.op_type() != "Constant" || !IsOnnxDomain(node.domain()) ||
+          !decisions_[s][n].converted) {
+        continue;
+      }
+      bool sparse = false;
+      for (const auto& attr : node.attribute()) sparse |= attr.name() == "sparse_value";
+      constant_follows_uses_[s][n] = !sparse;
+    }
   }
 }
 

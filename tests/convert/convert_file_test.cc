@@ -105,13 +105,19 @@ class RealModelTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(RealModelTest, PassesCheckerAndStrictInference) {
   const std::string path = std::string(HALFCAST_TEST_DATA_DIR) + "/models/" + GetParam();
   ASSERT_OK_AND_ASSIGN(onnx::ModelProto model, LoadModel(path));
-  for (bool keep_io : {false, true}) {
-    ConvertOptions options;
-    options.keep_io_types = keep_io;
-    ASSERT_OK_AND_ASSIGN(ConvertResult result, ConvertFloatToFloat16(model, options));
-    EXPECT_OK(CheckConverted(result.model)) << "keep_io_types=" << keep_io;
-    EXPECT_GT(result.report.nodes_converted, 0);
-    EXPECT_LT(result.report.bytes_after, result.report.bytes_before);
+  const bool bf16_possible = model.opset_import(0).version() >= 13;
+  for (TargetType target : {TargetType::kFloat16, TargetType::kBFloat16}) {
+    if (target == TargetType::kBFloat16 && !bf16_possible) continue;
+    for (bool keep_io : {false, true}) {
+      ConvertOptions options;
+      options.keep_io_types = keep_io;
+      options.target = target;
+      ASSERT_OK_AND_ASSIGN(ConvertResult result, ConvertFloatToFloat16(model, options));
+      EXPECT_OK(CheckConverted(result.model))
+          << "keep_io_types=" << keep_io << " bfloat16=" << (target == TargetType::kBFloat16);
+      EXPECT_GT(result.report.nodes_converted, 0);
+      EXPECT_LT(result.report.bytes_after, result.report.bytes_before);
+    }
   }
 }
 

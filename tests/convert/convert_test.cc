@@ -464,6 +464,38 @@ TEST(ConvertTest, ExistingCastsThatBecomeNoOpsAreRemoved) {
   ExpectSameNumbers(model, result.model, {{"x", FloatTensor({3}, {1.5f, -2.25f, 3.0f})}}, 1e-2f);
 }
 
+// Regression: after Casts were inserted, the plan looked up producers by their old position and
+// took a converted node for a Constant, so cleanup dropped the Cast in front of a blocked node
+// (found on Silero VAD op15 with bfloat16).
+TEST(ConvertTest, CastBeforeABlockedNodeSurvivesInsertionsEarlierInTheGraph) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[3] x) => (float[3] y) {
+      k = Constant<value = float[3] {1.0, -1.0, 0.5}>()
+      a = Relu(x)
+      m = Max(a, k)
+      y = Neg(m)
+    })");
+  ConvertOptions options;
+  options.keep_io_types = true;
+  ConvertResult result = Convert(model, options);
+  const onnx::NodeProto* max = Producer(result.model.graph(), "m");
+  ASSERT_NE(max, nullptr);
+  EXPECT_NE(max->input(0), "a");  // a float32 copy of a
+  EXPECT_EQ(result.report.casts_removed, 0);
+  ExpectSameNumbers(model, result.model, {{"x", FloatTensor({3}, {2.0f, -3.0f, 0.25f})}}, 2e-3f);
+}
+
+TEST(ConvertTest, Bfloat16NeedsOpset13) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 7, opset_import: ["" : 11]>
+    g (float[3] x) => (float[3] y) { y = Relu(x) })");
+  ConvertOptions options;
+  options.target = TargetType::kBFloat16;
+  EXPECT_THAT(ConvertFloatToFloat16(model, options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("opset 13")));
+}
+
 TEST(ConvertTest, InvalidOptionsAreInvalidArgument) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>
