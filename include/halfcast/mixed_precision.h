@@ -43,16 +43,20 @@ struct Segment {
   SegmentState state;
 };
 
+// Segments index the candidate list: the top-level nodes other than Loop/If/Scan, in graph
+// order. kBisect reports its segments as the Python tool keeps them; kErrorGuided reports the
+// attempt just made: blocked runs kBad, converted runs kGood if it validated, else kUntried.
 struct SearchProgress {
   std::vector<Segment> segments;  // in graph order
-  int64_t evaluations = 0;
+  int64_t evaluations = 0;        // so far, the float32 reference included
   double elapsed_seconds = 0;
 };
 
 // Called after each attempt; return false to cancel (the search then fails with Cancelled).
 using ProgressFn = std::function<bool(const SearchProgress& progress)>;
 
-// The Python tool's visualisation: good sizes in *stars*, bad in (parentheses), untried plain.
+// The Python tool's visualisation: good sizes in *stars*, bad in (parentheses), untried plain,
+// as a Python list: "[*12*, (1), 3]".
 std::string FormatSegments(const std::vector<Segment>& segments);
 
 enum class SearchStrategy {
@@ -71,16 +75,21 @@ struct MixedPrecisionOptions {
   float min_positive_val = 1e-7f;
   float max_finite_val = 1e4f;
   SearchStrategy strategy = SearchStrategy::kErrorGuided;
-  Evaluator* evaluator = nullptr;  // not owned; nullptr = built-in ReferenceEvaluator
+  // Not owned; must outlive the call. nullptr = a built-in ReferenceEvaluator. Any evaluator
+  // works; one that ignores RunOptions (all values, precomputed) only makes kErrorGuided's
+  // ranking less informed and its trials slower.
+  Evaluator* evaluator = nullptr;
   ProgressFn progress;
-  LogCallback log;
-  int64_t max_evaluations = 0;  // 0 = no limit; reaching it is ResourceExhausted
+  LogCallback log;  // one kInfo line per attempt
+  // An evaluation is one model run on every feed set; the float32 reference counts as one.
+  // 0 = no limit; needing more is ResourceExhausted.
+  int64_t max_evaluations = 0;
 };
 
 struct OutputError {
   std::string name;
   double max_abs_error = 0;
-  double max_rel_error = 0;
+  double max_rel_error = 0;  // over elements whose float32 value is not 0
 };
 
 struct MixedPrecisionReport {
@@ -95,14 +104,20 @@ struct MixedPrecisionResult {
   MixedPrecisionReport report;
 };
 
-// Errors: InvalidArgument (no tolerance and no validate_fn, feeds missing an input or with a
-// wrong type/shape), FailedPrecondition (the float32 model does not validate against itself, or
-// nothing validates: the message gives the smallest error seen), Cancelled (progress said stop).
+// `feeds`: one or more input sets (graph input name -> tensor); every set must validate. With
+// keep_io_types false, float32 feeds are rounded to the target type for candidates.
+// Errors: InvalidArgument (no tolerance and no validate_fn, a negative tolerance, feeds missing
+// an input, naming an unknown one or with a wrong type/shape), FailedPrecondition (the float32
+// model does not validate against itself, or nothing validates: the message gives the smallest
+// error seen), Cancelled (progress said stop), ResourceExhausted (max_evaluations), and any error
+// of validate_fn, the converter or the evaluator, returned as is with context.
 absl::StatusOr<MixedPrecisionResult> AutoConvertMixedPrecision(
     const onnx::ModelProto& model, const std::vector<TensorMap>& feeds,
     const MixedPrecisionOptions& options);
 
-// Same, from a file, writing `output_path` atomically; for models with external data.
+// Same, from a file, writing `output_path` atomically (nothing is written on error); for models
+// with external data: external tensors are read from the model's folder, never loaded into one
+// message, and the final model is written by ConvertFile with `save_options`.
 absl::StatusOr<MixedPrecisionReport> AutoConvertMixedPrecisionFile(
     const std::string& input_path, const std::string& output_path,
     const std::vector<TensorMap>& feeds, const MixedPrecisionOptions& options,

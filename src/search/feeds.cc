@@ -5,13 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "search/tensor_values.h"
 
 namespace halfcast::search {
 namespace {
-
-std::string ShapeText(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
-}
 
 std::string DeclaredShapeText(const onnx::TensorShapeProto& shape) {
   std::vector<std::string> dims;

@@ -253,17 +253,21 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
 
   // The cached run that lets the most nodes be skipped.
   const CachedRun* base = nullptr;
+  std::vector<bool> base_affected;
   if (incremental) {
     std::size_t best_reused = 0;
     for (const CachedRun& cached : cache_) {
       std::vector<bool> changed(nodes_.size());
-      for (std::size_t i = 0; i < nodes_.size(); ++i) changed[i] = cached.blocked[i] != blocked_nodes[i];
-      const std::vector<bool> affected = AffectedBy(changed);
+      for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        changed[i] = cached.blocked[i] != blocked_nodes[i];
+      }
+      std::vector<bool> affected = AffectedBy(changed);
       const std::size_t reused =
           static_cast<std::size_t>(std::count(affected.begin(), affected.end(), false));
       if (reused > best_reused) {
         best_reused = reused;
         base = &cached;
+        base_affected = std::move(affected);
       }
     }
   }
@@ -279,7 +283,7 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
     run_options.return_all_values = keep_values;
     TensorMap reused;
     if (base != nullptr) {
-      reused = Reusable(*base, blocked_nodes, f);
+      reused = Reusable(base->values[f], base_affected);
       if (!reused.empty()) run_options.precomputed = &reused;
     }
     absl::StatusOr<TensorMap> values =
@@ -354,13 +358,8 @@ std::vector<bool> Session::AffectedBy(const std::vector<bool>& changed) const {
   return affected;
 }
 
-TensorMap Session::Reusable(const CachedRun& cache, const std::vector<bool>& blocked,
-                            std::size_t feed) const {
-  std::vector<bool> changed(nodes_.size());
-  for (std::size_t i = 0; i < nodes_.size(); ++i) changed[i] = cache.blocked[i] != blocked[i];
-  const std::vector<bool> affected = AffectedBy(changed);
+TensorMap Session::Reusable(const TensorMap& values, const std::vector<bool>& affected) const {
   TensorMap reused;
-  const TensorMap& values = cache.values[feed];
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (affected[i]) continue;
     const NodeInfo& node = nodes_[i];

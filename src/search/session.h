@@ -68,11 +68,11 @@ class Session : public Trials {
   absl::Status RunReference(const std::vector<TensorMap>& feeds);
   absl::StatusOr<Attempt> Evaluate(const std::vector<std::size_t>& blocked, bool want_node_scores,
                                    bool incremental);
-  // Values of `cache` that a candidate blocking `blocked` computes the same way: outputs of nodes
-  // whose own state, ancestors' states and shared initializers' users are unchanged.
-  TensorMap Reusable(const CachedRun& cache, const std::vector<bool>& blocked,
-                     std::size_t feed) const;
+  // Nodes whose values a change of state of `changed` nodes can alter: those nodes, their
+  // descendants, and readers of initializers and Constants they share.
   std::vector<bool> AffectedBy(const std::vector<bool>& changed) const;
+  // The outputs in `values` (one earlier run) of nodes not `affected`, graph outputs excepted.
+  TensorMap Reusable(const TensorMap& values, const std::vector<bool>& affected) const;
   std::vector<double> NodeScores(const std::vector<TensorMap>& values) const;
   double elapsed_seconds() const;
 

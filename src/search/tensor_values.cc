@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "numerics/float16.h"
 
 namespace halfcast::search {
@@ -54,6 +56,10 @@ std::vector<double> ToDoubles(const Tensor& tensor) {
       break;
   }
   return {};
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
 }
 
 bool IsFloatType(DataType type) {

@@ -16,10 +16,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::string ShapeText(const std::vector<int64_t>& shape) {
-  return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
-}
-
 }  // namespace
 
 absl::StatusOr<std::optional<Tolerance>> ResolveTolerance(std::optional<double> rtol,
