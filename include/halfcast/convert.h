@@ -103,9 +103,16 @@ absl::StatusOr<ConvertResult> ConvertFloatToFloat16(const onnx::ModelProto& mode
 absl::StatusOr<ConvertResult> ConvertFloatToFloat16(onnx::ModelProto&& model,
                                                     const ConvertOptions& options);
 
-// Path-based conversion for models with external data or over 2 GB: tensors stored as external
-// data are streamed from `input_path` to the output's external data file without holding the
-// whole model in memory. The output is written atomically (whole or not at all).
+// Path-based conversion for models with external data or over 2 GB: the graph is loaded without
+// its external tensors, which are then streamed chunk by chunk (converted with clipping where they
+// become 16-bit, copied otherwise) from `input_path`'s side files into the output's side file
+// (save_options.external_data_file, default "<output file name>.data"); memory holds the graph
+// and one chunk, never the weights. When save_options.external_data is set, inline initializers
+// of at least external_data_threshold bytes move to that file too. Without external tensors the
+// result is saved as SaveModel would. The output is written atomically (whole or not at all);
+// the input is never modified. Errors: those of LoadModel (NotFound, InvalidArgument for bad
+// bytes or external references escaping the model's folder or its data file),
+// ConvertFloatToFloat16's, and the writer's.
 absl::StatusOr<ConvertReport> ConvertFile(const std::string& input_path,
                                           const std::string& output_path,
                                           const ConvertOptions& options,

@@ -35,7 +35,11 @@ using LogCallback = std::function<void(LogLevel level, std::string_view message)
 const std::vector<std::string>& DefaultOpBlockList();
 
 // Options of ConvertFloatToFloat16; names and defaults follow onnxconverter-common's
-// float16.convert_float_to_float16.
+// float16.convert_float_to_float16. Invalid values make the conversion fail with
+// InvalidArgument before the model is touched: min_positive_val < 0 or NaN, max_finite_val <= 0,
+// NaN or above the target's largest finite value (65504 for float16), min_positive_val above
+// max_finite_val, a keep_io_names entry that is no input or output of the main graph, a
+// node_index_block_list entry past the last node, bfloat16 for a model below opset 13.
 struct ConvertOptions {
   // Constant values with 0 < |x| < min_positive_val become sign(x) * min_positive_val.
   // Must be >= 0.
@@ -50,14 +54,15 @@ struct ConvertOptions {
   std::vector<std::string> keep_io_names;
   // Skip ONNX shape/type inference; element types are then propagated from op schemas.
   bool disable_shape_infer = false;
-  // Op types (default domain) kept in float32.
+  // Op types kept in float32 (matched on op_type alone, in any domain, as the Python tool does).
   std::vector<std::string> op_block_list = DefaultOpBlockList();
-  // Node names kept in float32.
+  // Node names kept in float32 (in any graph scope); names that match no node are ignored.
   std::vector<std::string> node_block_list;
   // Positions of top-level graph nodes kept in float32; identifies nodes that have no name or
   // share one (mixed precision uses it).
   std::vector<std::size_t> node_index_block_list;
-  // Refuse a model that already holds float16/bfloat16 values, initializers or Casts to them.
+  // Refuse (FailedPrecondition) a model that already holds float16/bfloat16 values,
+  // initializers, tensor attributes or Casts to them. false: convert what is still float32.
   bool check_fp16_ready = true;
   TargetType target = TargetType::kFloat16;
   // Optional sink for progress and diagnostics (clipping summaries, opset notes).
