@@ -133,12 +133,8 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
   const std::string& output = args.positionals()[1];
   HALFCAST_ASSIGN_OR_RETURN(MixedPrecisionOptions options, OptionsFromFlags(args));
   HALFCAST_ASSIGN_OR_RETURN(const SaveOptions save, SaveOptionsFromFlags(args));
-  HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, output));
-  std::optional<std::string> report_path = args.Value("report-json");
-  if (report_path.has_value()) {
-    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, *report_path));
-    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(output, *report_path));
-  }
+  HALFCAST_RETURN_IF_ERROR(CheckOutputPaths(args));
+  const std::optional<std::string> report_path = args.Value("report-json");
   // The graph's inputs are all the feeds need; its weights stay on disk.
   LoadOptions load;
   load.load_external_data = false;

@@ -141,6 +141,17 @@ absl::StatusOr<SaveOptions> SaveOptionsFromFlags(const ParsedArgs& args) {
   return save;
 }
 
+absl::Status CheckOutputPaths(const ParsedArgs& args) {
+  const std::string& input = args.positionals()[0];
+  const std::string& output = args.positionals()[1];
+  HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, output));
+  if (std::optional<std::string> report = args.Value("report-json")) {
+    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, *report));
+    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(output, *report));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteReportOrRemoveOutput(const std::string& report_path, absl::string_view json,
                                        const std::string& output, const SaveOptions& save) {
   absl::Status written = WriteFileAtomically(report_path, json);

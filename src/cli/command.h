@@ -67,6 +67,9 @@ absl::Status ApplyConversionFlags(const ParsedArgs& args, ConvertOptions* option
 FlagSpec ExternalDataFlag();
 absl::StatusOr<SaveOptions> SaveOptionsFromFlags(const ParsedArgs& args);
 
+// For IN OUT commands: IN, OUT and --report-json (if given) must be distinct files.
+absl::Status CheckOutputPaths(const ParsedArgs& args);
+
 // Writes a --report-json file after `output` was saved with `save`; when that fails, removes the
 // output (and its external data file) so that an error leaves no output behind.
 absl::Status WriteReportOrRemoveOutput(const std::string& report_path, absl::string_view json,

@@ -107,6 +107,10 @@ std::string FormatConvertReport(const ConvertReport& report) {
   std::string text =
       absl::StrCat("  nodes converted: ", report.nodes_converted,
                    ", kept in float32: ", report.kept_nodes.size(), "\n", KeptSummary(report));
+  if (!report.float32_inputs.empty()) {
+    absl::StrAppend(&text, "  inputs of converted nodes kept float32 by their schema: ",
+                    report.float32_inputs.size(), "\n");
+  }
   absl::StrAppend(&text, "  casts inserted: ", report.casts_inserted,
                   ", removed: ", report.casts_removed, "\n");
   absl::StrAppend(&text, "  initializers converted: ", report.initializers_converted);
@@ -136,12 +140,8 @@ absl::StatusOr<int> ConvertCommand(const ParsedArgs& args, std::ostream& out, st
   const std::string& output = args.positionals()[1];
   HALFCAST_ASSIGN_OR_RETURN(ConvertOptions options, OptionsFromFlags(args));
   HALFCAST_ASSIGN_OR_RETURN(const SaveOptions save, SaveOptionsFromFlags(args));
-  HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, output));
-  std::optional<std::string> report_path = args.Value("report-json");
-  if (report_path.has_value()) {
-    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, *report_path));
-    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(output, *report_path));
-  }
+  HALFCAST_RETURN_IF_ERROR(CheckOutputPaths(args));
+  const std::optional<std::string> report_path = args.Value("report-json");
   options.log = [&err](LogLevel level, std::string_view message) {
     if (level >= LogLevel::kWarning) err << "halfcast convert: " << message << "\n";
   };
