@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "eval/kernel.h"
+#include "eval/kernels/dispatch.h"
 #include "eval/kernels/linalg_util.h"
 
 namespace halfcast::eval {
@@ -100,21 +101,6 @@ absl::Status MatMulTyped(KernelContext& context, const Tensor& a, const Tensor& 
   return absl::OkStatus();
 }
 
-// Calls fn(T{}) with T the C++ type of `type` for the numeric types products support.
-template <typename Fn>
-absl::Status DispatchNumeric(const KernelContext& context, DataType type, Fn&& fn) {
-  switch (type) {
-    case DataType::kFloat: return fn(float{});
-    case DataType::kDouble: return fn(double{});
-    case DataType::kInt32: return fn(int32_t{});
-    case DataType::kInt64: return fn(int64_t{});
-    case DataType::kUint32: return fn(uint32_t{});
-    case DataType::kUint64: return fn(uint64_t{});
-    default:
-      return context.Error(absl::StrCat("unsupported element type ", DataTypeName(type)));
-  }
-}
-
 absl::Status CheckSameType(const KernelContext& context, const Tensor& a, const Tensor& b) {
   if (a.type() == b.type()) return absl::OkStatus();
   return context.Error(absl::StrCat("operand types differ: ", DataTypeName(a.type()), " and ",
@@ -125,9 +111,8 @@ absl::Status MatMul(KernelContext& context) {
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* a, context.RequiredInput(0));
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* b, context.RequiredInput(1));
   HALFCAST_RETURN_IF_ERROR(CheckSameType(context, *a, *b));
-  return DispatchNumeric(context, a->type(), [&](auto zero) {
-    return MatMulTyped<decltype(zero)>(context, *a, *b);
-  });
+  return DispatchNumeric(
+      a->type(), [&](auto zero) { return MatMulTyped<decltype(zero)>(context, *a, *b); }, "MatMul");
 }
 
 template <typename T>
@@ -179,9 +164,8 @@ absl::Status Gemm(KernelContext& context) {
   const Tensor* c = context.input(2);
   if (c == nullptr && context.opset() < 11) return context.Error("Gemm before opset 11 needs C");
   if (c != nullptr) HALFCAST_RETURN_IF_ERROR(CheckSameType(context, *a, *c));
-  return DispatchNumeric(context, a->type(), [&](auto zero) {
-    return GemmTyped<decltype(zero)>(context, *a, *b, c);
-  });
+  return DispatchNumeric(
+      a->type(), [&](auto zero) { return GemmTyped<decltype(zero)>(context, *a, *b, c); }, "Gemm");
 }
 
 // ---- Einsum ----------------------------------------------------------------------------------
@@ -359,9 +343,12 @@ absl::Status Einsum(KernelContext& context) {
       if (occurrences[label] == 1) out_labels.push_back(label);
     }
   }
-  return DispatchNumeric(context, operands[0]->type(), [&](auto zero) {
-    return EinsumTyped<decltype(zero)>(context, operands, labels, out_labels, sizes);
-  });
+  return DispatchNumeric(
+      operands[0]->type(),
+      [&](auto zero) {
+        return EinsumTyped<decltype(zero)>(context, operands, labels, out_labels, sizes);
+      },
+      "Einsum");
 }
 
 const KernelDef kLinalgKernels[] = {

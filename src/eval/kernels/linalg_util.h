@@ -23,7 +23,7 @@ void ParallelFor(int threads, int64_t count, const std::function<void(int64_t)>&
 // when trans_a), op(B) is [k, n] (B stored [n, k] when trans_b), A and B contiguous, rows of C
 // `ldc` apart (ldc >= n). When beta is 0, C is not read (it may hold garbage or NaN). Large products are split into column blocks of a
 // fixed width run on `threads` threads, so the result is the same for any thread count.
-// Instantiated for float, double, int32_t, int64_t, uint32_t, uint64_t.
+// Instantiated for float, double and the 8- to 64-bit integers (dispatch.h's DispatchNumeric).
 template <typename T>
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           const T* b, T beta, T* c, int64_t ldc, int threads);

@@ -193,8 +193,8 @@ absl::Status RunRecurrent(KernelContext& context, CellKind kind) {
   std::vector<T> y(seq * directions * batch * hidden, T(0));  // [seq, dirs, batch, hidden]
 
   const int threads = context.threads();
-  std::vector<T> xw(seq * batch * gh), hr(batch * gh), gate(gh), reset_h(batch * hidden),
-      reset_hr(batch * hidden);
+  std::vector<T> xw(seq * batch * gh), hr(batch * gh), gate(gh), reset_h(hidden), reset_hr(hidden),
+      candidate(hidden);
   auto pre = [&](double v) { return has_clip ? std::clamp(v, -clip, clip) : v; };
   for (int d = 0; d < directions; ++d) {
     const bool reverse = direction == "reverse" || d == 1;
@@ -232,7 +232,6 @@ absl::Status RunRecurrent(KernelContext& context, CellKind kind) {
             z[j] = static_cast<T>(act[0](pre(z[j])));
             rg[j] = static_cast<T>(act[0](pre(rg[j])));
           }
-          std::vector<T> candidate(hidden);
           if (linear_before_reset) {
             for (int64_t j = 0; j < hidden; ++j) {
               const double rh = hrow[2 * hidden + j] + (rb != nullptr ? rb[2 * hidden + j] : T(0));
