@@ -38,7 +38,7 @@ OpPolicy::OpPolicy(const ConvertOptions& options, const graph::SchemaLookup& sch
   for (std::size_t i : options.node_index_block_list) index_block_.insert(static_cast<int>(i));
   for (auto kind : {graph::ValueType::kTensor, graph::ValueType::kSequence,
                     graph::ValueType::kOptional}) {
-    target_types_[kind] = Intern(graph::ValueType{kind, target_}.SchemaString(target_));
+    target_types_[kind] = Intern(graph::ValueType{kind, target_}.SchemaString());
   }
 }
 

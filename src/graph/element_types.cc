@@ -256,10 +256,10 @@ absl::Status CheckAllUsedTyped(const GraphIndex& index, const TypeTable& table) 
 
 }  // namespace
 
-std::string ValueType::SchemaString(int32_t element) const {
-  const std::string tensor = absl::StrCat(
-      "tensor(",
-      onnx::Utils::DataTypeUtils::ToDataTypeString(element), ")");
+std::string ValueType::SchemaString() const {
+  if (kind == kUnknown || kind == kOther) return "";
+  const std::string tensor =
+      absl::StrCat("tensor(", onnx::Utils::DataTypeUtils::ToDataTypeString(elem), ")");
   switch (kind) {
     case kTensor:
       return tensor;

@@ -32,9 +32,9 @@ struct ValueType {
   bool Is(int32_t type) const {
     return (kind == kTensor || kind == kSequence || kind == kOptional) && elem == type;
   }
-  // The type-constraint string onnx uses for this type with element `elem`, e.g.
-  // "seq(tensor(float16))"; "" for kOther/kUnknown.
-  std::string SchemaString(int32_t elem) const;
+  // The type-constraint string onnx uses for this type, e.g. "seq(tensor(float16))"; "" for
+  // kOther/kUnknown.
+  std::string SchemaString() const;
 };
 
 // Reads a ValueType from a TypeProto; sets the element type of one.
