@@ -41,8 +41,8 @@ void CollectSubgraphReads(const onnx::GraphProto& graph, std::vector<std::string
   }
 }
 
-// Largest |x| over finite elements, and whether the candidate deviates: max |c - r| relative to
-// the reference's magnitude, +inf when a finite reference element became inf or NaN.
+// How far a candidate value strays from float32: max |c - r| relative to the reference's largest
+// finite magnitude; +inf when a finite reference element became inf or NaN.
 double Deviation(const Tensor& reference, const Tensor& candidate) {
   if (reference.shape() != candidate.shape()) return kInf;
   const std::vector<double> r = ToDoubles(reference);
