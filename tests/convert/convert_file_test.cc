@@ -1,5 +1,7 @@
 // ConvertFile: path-based conversion streaming external data, and the real models.
+#include <cctype>
 #include <cmath>
+#include <ostream>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -167,17 +169,34 @@ TEST_P(RealModelOrtTest, RunsInOnnxRuntimeCloseToFloat32) {
   }
 }
 
+// Test names from the file name: stable across runs (ctest discovers them at build time).
+std::string ModelTestName(const std::string& file) {
+  std::string name = file.substr(0, file.rfind('.'));
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+// gtest prints a struct parameter as its bytes, addresses included, which would change the
+// test's full name from one run to the next.
+void PrintTo(const OrtCase& c, std::ostream* os) { *os << c.file; }
+
 INSTANTIATE_TEST_SUITE_P(
     Models, RealModelOrtTest,
     ::testing::Values(OrtCase{"silero_vad.onnx", {{"input", {1, 512}}, {"state", {2, 1, 128}}}},
                       OrtCase{"silero_vad_16k_op15.onnx",
                               {{"input", {1, 512}}, {"state", {2, 1, 128}}}},
-                      OrtCase{"ch_ppocr_mobile_v2.0_cls_infer.onnx", {{"x", {1, 3, 48, 192}}}}));
+                      OrtCase{"ch_ppocr_mobile_v2.0_cls_infer.onnx", {{"x", {1, 3, 48, 192}}}}),
+    [](const ::testing::TestParamInfo<OrtCase>& info) { return ModelTestName(info.param.file); });
 
 INSTANTIATE_TEST_SUITE_P(Models, RealModelTest,
                          ::testing::Values("silero_vad.onnx", "silero_vad_16k_op15.onnx",
                                            "ch_ppocr_mobile_v2.0_cls_infer.onnx",
-                                           "ch_PP-OCRv4_det_infer.onnx"));
+                                           "ch_PP-OCRv4_det_infer.onnx"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return ModelTestName(info.param);
+                         });
 
 }  // namespace
 }  // namespace halfcast
