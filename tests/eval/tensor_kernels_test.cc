@@ -7,51 +7,31 @@
 #include <vector>
 
 #include "eval/kernel.h"
-#include "eval/kernels/dispatch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "halfcast/tensor.h"
-#include "heavy_kernel_test_util.h"
+#include "tensor_kernel_test_util.h"
 #include "testing/status_matchers.h"
 
 namespace halfcast::eval {
 namespace {
 
+using ::halfcast::eval::testing::Ints;
+using ::halfcast::eval::testing::Make;
+using ::halfcast::eval::testing::Run1;
+using ::halfcast::eval::testing::RunError;
 using ::halfcast::eval::testing::RunNode;
+using ::halfcast::eval::testing::Values;
 using ::halfcast::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using Shape = std::vector<int64_t>;
 
-template <typename T>
-Tensor Make(Shape shape, const std::vector<T>& values) {
-  return Tensor::Copy(kDataTypeOf<T>, std::move(shape), values.data());
-}
 Tensor Ints(Shape shape, const std::vector<int64_t>& values) { return Make(shape, values); }
-Tensor Ints(const std::vector<int64_t>& values) {
-  return Make<int64_t>({static_cast<int64_t>(values.size())}, values);
-}
 Tensor Floats(Shape shape, const std::vector<float>& values) { return Make(shape, values); }
 Tensor Halves(Shape shape, const std::vector<uint16_t>& bits) {
   return Tensor::Copy(DataType::kFloat16, std::move(shape), bits.data());
-}
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.element_count());
-}
-
-// Runs a one-output node and returns its output (failing the test on error).
-Tensor Run1(std::string_view node, int opset, std::vector<const Tensor*> inputs) {
-  absl::StatusOr<std::vector<Tensor>> outputs = RunNode(node, opset, std::move(inputs));
-  EXPECT_TRUE(outputs.ok()) << outputs.status();
-  if (!outputs.ok() || outputs->empty()) return Tensor();
-  return (*outputs)[0];
-}
-
-absl::Status RunError(std::string_view node, int opset, std::vector<const Tensor*> inputs) {
-  return RunNode(node, opset, std::move(inputs)).status();
 }
 
 TEST(ReshapeTest, ZeroCopiesAndMinusOneInfers) {
@@ -158,6 +138,12 @@ TEST(SplitTest, UnevenSplitOnlyWithNumOutputsFrom18) {
   const Tensor bad = Ints({3, 3});
   EXPECT_THAT(RunError("a, b = Split(x, s)", 13, {&x, &bad}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("add up to 6")));
+  // A node without outputs is an error, not a division by zero.
+  onnx::NodeProto no_outputs;
+  no_outputs.set_op_type("Split");
+  KernelContext context(no_outputs, 13, {&x}, 1, nullptr);
+  EXPECT_THAT(FindKernel("", "Split", 13)->fn(context),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no outputs")));
 }
 
 TEST(SliceTest, NegativeStepReversesAndClamps) {

@@ -172,6 +172,7 @@ absl::Status Split(KernelContext& ctx) {
   HALFCAST_ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(ctx, ctx.GetInt("axis", 0), rank));
   const int64_t dim = shape[axis];
   const int64_t n = ctx.output_count();
+  if (n == 0) return ctx.Error("has no outputs");
   Shape sizes;
   if (ctx.opset() >= 13) {
     if (const Tensor* split = ctx.input(1)) {
