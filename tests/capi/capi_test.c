@@ -683,6 +683,7 @@ typedef struct progress_state {
   int calls;
   int cancel_after; /* cancel on this call (1-based); 0 = never */
   int segments_seen;
+  int bad_seen; /* calls showing a bad segment, written "(n)" in the text */
 } progress_state;
 
 static int on_progress(const halfcast_progress* progress, void* user_data) {
@@ -692,6 +693,9 @@ static int on_progress(const halfcast_progress* progress, void* user_data) {
   ++state->calls;
   for (i = 0; i < halfcast_progress_segment_count(progress); ++i) {
     if (halfcast_progress_segment(progress, i, &begin, &size, &segment_state)) total += size;
+    if (segment_state == HALFCAST_SEGMENT_BAD && strchr(halfcast_progress_text(progress), '(')) {
+      ++state->bad_seen;
+    }
   }
   if (total == 3 && halfcast_progress_evaluations(progress) > 0 &&
       halfcast_progress_elapsed_seconds(progress) >= 0 && halfcast_progress_text(progress)[0] &&
@@ -713,7 +717,7 @@ static void test_mixed_precision(void) {
   halfcast_mixed_precision_options* options = NULL;
   halfcast_buffer* json = NULL;
   validate_state validate = {0, 0, 0, 0};
-  progress_state progress = {0, 0, 0};
+  progress_state progress = {0, 0, 0, 0};
   size_t i;
   int64_t kept;
   int matmul_kept = 0;
@@ -746,6 +750,14 @@ static void test_mixed_precision(void) {
   CHECK_OK(halfcast_report_to_json(report, &json));
   CHECK(strstr((const char*)halfcast_buffer_data(json), "\"conversion\":{") != NULL);
   CHECK(strstr((const char*)halfcast_buffer_data(json), "\"evaluations\":") != NULL);
+
+  /* The Python tool's bisection reaches the same answer, marking the MatMul segment bad. */
+  halfcast_model_destroy(mixed);
+  mixed = NULL;
+  CHECK_OK(halfcast_mixed_precision_options_set_int(options, HALFCAST_OPTION_STRATEGY,
+                                                    HALFCAST_STRATEGY_BISECT));
+  CHECK_OK(halfcast_auto_convert_mixed_precision(tiny, feeds, options, &mixed, NULL));
+  CHECK(progress.bad_seen > 0);
 
   /* A progress callback that cancels; a validate callback that reports an error. */
   progress.cancel_after = 1;
