@@ -9,7 +9,8 @@ Each mode is one ctest test (label "integration"); `prepare` is their fixture.
              pass onnx's checker with strict shape inference; float16: it must load and run in
              ONNX Runtime and (unless --run-only) match ONNX Runtime's float32 outputs within
              --rtol/--atol. bfloat16: ONNX Runtime has almost no CPU kernels for it, so only the
-             checker and halfcast's own evaluator (it must run) are required.
+             checker and halfcast's own evaluator (it must run) are required; a model below
+             opset 13 (where Cast first accepts bfloat16) must be refused with no output file.
   evaluator  `halfcast run` in float32 must match ONNX Runtime's float32 outputs within --rtol/--atol
   auto       `halfcast auto` with --rtol/--atol; the result, run in ONNX Runtime, must match
              ONNX Runtime's float32 outputs within the same tolerances
@@ -87,6 +88,20 @@ def compare(reference_dir, candidate_dir, rtol, atol, what, required=True):
         print("accuracy not required for this model: " + "; ".join(failures))
 
 
+def default_opset(path):
+    model = onnx.load(path, load_external_data=False)
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+
+
+def expect_refusal(cmd, out, reason):
+    """The command must fail naming `reason` on stderr and leave no output file."""
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode == 0 or reason not in result.stderr or os.path.exists(out):
+        sys.exit(f"FAIL: expected a refusal naming '{reason}' and no {out}\n$ {' '.join(cmd)}\n"
+                 f"exit {result.returncode}\n{result.stdout}{result.stderr}")
+    print(f"refused as expected: {result.stderr.strip()}")
+
+
 def check_onnx(path):
     model = onnx.load(path)
     if model.ir_version > ONNX_MAX_IR:
@@ -126,6 +141,9 @@ def convert(args):
     cmd = [args.cli, "convert", args.model, out, "--target", args.target]
     if args.keep_io_types:
         cmd.append("--keep-io-types")
+    if args.target == "bfloat16" and default_opset(args.model) < 13:
+        expect_refusal(cmd, out, "opset 13")
+        return
     print(run(cmd, "halfcast convert"))
     check_onnx(out)
     feeds = feed_args(args.work, args.model)
