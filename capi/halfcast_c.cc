@@ -296,40 +296,6 @@ absl::StatusOr<std::vector<std::string>> ToStrings(halfcast_option option,
   return result;
 }
 
-// ----- reports -----
-
-std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string JsonNumber(double value) {
-  return std::isfinite(value) ? absl::StrFormat("%.17g", value) : "null";
-}
-
-std::string MixedReportToJson(const MixedPrecisionReport& report) {
-  std::string json = absl::StrCat(
-      "{\"conversion\":", ReportToJson(report.conversion), ",\"evaluations\":", report.evaluations,
-      ",\"seconds\":", JsonNumber(report.seconds), ",\"output_errors\":[");
-  for (size_t i = 0; i < report.output_errors.size(); ++i) {
-    const OutputError& e = report.output_errors[i];
-    absl::StrAppend(&json, i ? "," : "", "{\"name\":", JsonString(e.name),
-                    ",\"max_abs_error\":", JsonNumber(e.max_abs_error),
-                    ",\"max_rel_error\":", JsonNumber(e.max_rel_error), "}");
-  }
-  return json + "]}";
-}
-
 // ----- callbacks -----
 
 LogCallback WrapLog(halfcast_log_fn fn, void* user_data) {
@@ -1039,7 +1005,7 @@ halfcast_status* halfcast_report_to_json(const halfcast_report* report,
   HALFCAST_C_REQUIRE(out_json);
   return Guard([&] {
     *out_json = new halfcast_buffer{report->mixed_precision
-                                        ? halfcast::capi::MixedReportToJson(report->report)
+                                        ? halfcast::MixedPrecisionReportToJson(report->report)
                                         : halfcast::ReportToJson(report->report.conversion)};
     return absl::OkStatus();
   });

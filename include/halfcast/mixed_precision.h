@@ -104,6 +104,10 @@ struct MixedPrecisionResult {
   MixedPrecisionReport report;
 };
 
+// The report as a JSON object: {"conversion": ReportToJson(...), "evaluations", "seconds",
+// "output_errors": [{"name", "max_abs_error", "max_rel_error"}]}; a non-finite error is null.
+std::string MixedPrecisionReportToJson(const MixedPrecisionReport& report);
+
 // `feeds`: one or more input sets (graph input name -> tensor); every set must validate. With
 // keep_io_types false, float32 feeds are rounded to the target type for candidates.
 // Errors: InvalidArgument (no tolerance and no validate_fn, a negative tolerance, feeds missing

@@ -1,6 +1,5 @@
 // halfcast auto IN OUT --input NAME=FILE ... --rtol R --atol A: mixed precision, keeping the
 // fewest nodes in float32 that keep the outputs within tolerance.
-#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -67,25 +66,6 @@ absl::StatusOr<MixedPrecisionOptions> OptionsFromFlags(const ParsedArgs& args) {
     HALFCAST_ASSIGN_OR_RETURN(options.max_evaluations, ParseCount("max-evaluations", *text));
   }
   return options;
-}
-
-std::string JsonNumber(double value) {
-  return std::isfinite(value) ? absl::StrFormat("%.17g", value) : std::string("null");
-}
-
-std::string ReportJson(const MixedPrecisionReport& report) {
-  std::string json =
-      absl::StrCat("{\"conversion\": ", ReportToJson(report.conversion),
-                   ", \"evaluations\": ", report.evaluations,
-                   ", \"seconds\": ", JsonNumber(report.seconds), ", \"output_errors\": [");
-  for (std::size_t i = 0; i < report.output_errors.size(); ++i) {
-    const OutputError& error = report.output_errors[i];
-    absl::StrAppend(&json, i == 0 ? "" : ", ", "{\"name\": ", JsonString(error.name),
-                    ", \"max_abs_error\": ", JsonNumber(error.max_abs_error),
-                    ", \"max_rel_error\": ", JsonNumber(error.max_rel_error), "}");
-  }
-  absl::StrAppend(&json, "]}\n");
-  return json;
 }
 
 // The search's state on one line of the terminal, rewritten in place after each attempt.
@@ -163,7 +143,7 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
   HALFCAST_RETURN_IF_ERROR(report.status());
   if (report_path.has_value()) {
     HALFCAST_RETURN_IF_ERROR(
-        WriteReportOrRemoveOutput(*report_path, ReportJson(*report), output, save));
+        WriteReportOrRemoveOutput(*report_path, MixedPrecisionReportToJson(*report) + "\n", output, save));
   }
   if (!quiet) {
     int64_t searched = 0;

@@ -1,10 +1,8 @@
 #include "cli/command.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <system_error>
 
 #include "absl/status/status.h"
@@ -12,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "halfcast/version.h"
+#include "io/atomic_file.h"
 
 namespace halfcast::cli {
 
@@ -182,54 +181,10 @@ std::string FormatBytes(uint64_t bytes) {
   return absl::StrFormat("%.1f %s", value, kUnits[unit]);
 }
 
-std::string JsonString(absl::string_view text) {
-  std::string json = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        json += "\\\"";
-        break;
-      case '\\':
-        json += "\\\\";
-        break;
-      case '\n':
-        json += "\\n";
-        break;
-      case '\t':
-        json += "\\t";
-        break;
-      case '\r':
-        json += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&json, "\\u%04x", static_cast<int>(c));
-        } else {
-          json += c;
-        }
-    }
-  }
-  json += '"';
-  return json;
-}
-
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes) {
-  // The temporary file sits next to `path` so the rename stays within one file system.
-  const std::string temp = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream file(temp, std::ios::binary | std::ios::trunc);
-    if (file) file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (file) file.close();
-    if (!file) {
-      std::remove(temp.c_str());
-      return absl::PermissionDeniedError(absl::StrCat("cannot write '", path, "'"));
-    }
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    return absl::PermissionDeniedError(absl::StrCat("cannot write '", path, "'"));
-  }
-  return absl::OkStatus();
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<io::AtomicFile> file, io::AtomicFile::Create(path));
+  HALFCAST_RETURN_IF_ERROR(file->Write(bytes.data(), bytes.size()));
+  return file->Commit();
 }
 
 absl::Status CheckDistinctFiles(const std::string& input, const std::string& output) {

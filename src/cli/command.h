@@ -84,8 +84,6 @@ absl::StatusOr<ReferenceEvaluatorOptions> EvaluatorOptionsFromFlags(const Parsed
 absl::StatusOr<TargetType> ParseTarget(absl::string_view text);
 // "1.5 MB" style sizes (powers of 1000, as disk tools report).
 std::string FormatBytes(uint64_t bytes);
-// `text` as a JSON string literal, quotes included.
-std::string JsonString(absl::string_view text);
 // Writes `bytes` to `path` through a temporary file in the same folder and a rename, so `path`
 // is either untouched or complete.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes);

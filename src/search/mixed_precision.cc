@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
+#include "common/json.h"
 #include "common/status_macros.h"
 #include "halfcast/model_io.h"
 #include "search/session.h"
@@ -29,6 +31,20 @@ absl::StatusOr<MixedPrecisionResult> Search(const onnx::ModelProto& model,
 }
 
 }  // namespace
+
+std::string MixedPrecisionReportToJson(const MixedPrecisionReport& report) {
+  std::string json =
+      absl::StrCat("{\"conversion\":", ReportToJson(report.conversion),
+                   ",\"evaluations\":", report.evaluations,
+                   ",\"seconds\":", JsonNumber(report.seconds), ",\"output_errors\":[");
+  for (std::size_t i = 0; i < report.output_errors.size(); ++i) {
+    const OutputError& error = report.output_errors[i];
+    absl::StrAppend(&json, i == 0 ? "" : ",", "{\"name\":", JsonString(error.name),
+                    ",\"max_abs_error\":", JsonNumber(error.max_abs_error),
+                    ",\"max_rel_error\":", JsonNumber(error.max_rel_error), "}");
+  }
+  return json + "]}";
+}
 
 absl::StatusOr<MixedPrecisionResult> AutoConvertMixedPrecision(
     const onnx::ModelProto& model, const std::vector<TensorMap>& feeds,

@@ -312,7 +312,7 @@ TEST_F(CliTest, ConvertExternalDataAndReportJson) {
   const std::string out2 = dir_.File("cls16b.onnx");
   ExpectError(
       {"convert", in, out2, "--external-data", "--report-json", dir_.File("no/such/dir/r.json")},
-      "cannot write");
+      "no/such/dir/r.json");
   EXPECT_FALSE(Exists(out2));
   EXPECT_FALSE(Exists(out2 + ".data"));
   ExpectError({"convert", in, out2, "--external-data=-5"}, "--external-data");
@@ -478,8 +478,8 @@ TEST_F(CliTest, AutoKeepsTheOverflowInFloat32) {
   EXPECT_THAT(result.err, HasSubstr("\rattempt "));  // the progress line
   EXPECT_THAT(result.out, HasSubstr("evaluations"));
   EXPECT_THAT(result.out, HasSubstr("output y: max abs error"));
-  EXPECT_THAT(ReadFileBytes(report), HasSubstr("\"evaluations\": "));
-  EXPECT_THAT(ReadFileBytes(report), HasSubstr("\"output_errors\": [{\"name\": \"y\""));
+  EXPECT_THAT(ReadFileBytes(report), HasSubstr("\"evaluations\":"));
+  EXPECT_THAT(ReadFileBytes(report), HasSubstr("\"output_errors\":[{\"name\":\"y\""));
 
   // The result is right where plain float16 is not (x*300*300 overflows to inf).
   ASSERT_EQ(Run({"convert", model, dir_.File("plain.onnx"), "--quiet"}).exit_code, kOk);
