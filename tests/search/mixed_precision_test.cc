@@ -3,6 +3,7 @@
 #include "halfcast/mixed_precision.h"
 
 #include <cmath>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -346,6 +347,18 @@ TEST_P(FileTest, NothingWrittenOnError) {
                                             kChainFeeds, options),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.onnx")));
   EXPECT_EQ(::halfcast::testing::ReadFileBytes(dir.File("out.onnx")), "");
+}
+
+TEST(ReportJsonTest, EscapesNamesAndWritesNullForNonFiniteErrors) {
+  MixedPrecisionReport report;
+  report.evaluations = 7;
+  report.seconds = 0.25;
+  report.output_errors.push_back({"out\"\x01", 0.5, std::numeric_limits<double>::infinity()});
+  const std::string json = MixedPrecisionReportToJson(report);
+  EXPECT_THAT(json, ::testing::StartsWith("{\"conversion\":{\"nodes_converted\":0,"));
+  EXPECT_THAT(json, HasSubstr("\"evaluations\":7,\"seconds\":0.25,"));
+  EXPECT_THAT(json, HasSubstr("\"output_errors\":[{\"name\":\"out\\\"\\u0001\","
+                              "\"max_abs_error\":0.5,\"max_rel_error\":null}]}"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Storage, FileTest, ::testing::Bool(), [](const auto& info) {
