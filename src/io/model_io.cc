@@ -499,10 +499,15 @@ absl::StatusOr<std::string> SerializeModel(const onnx::ModelProto& model) {
                      " bytes, over protobuf's 2 GB limit; save it to a file with external data"));
   }
   std::string bytes(size, '\0');
-  google::protobuf::io::ArrayOutputStream array(bytes.data(), static_cast<int>(size));
-  google::protobuf::io::CodedOutputStream coded(&array);
-  coded.SetSerializationDeterministic(true);
-  model.SerializeWithCachedSizes(&coded);
+  {
+    // The stream writes its last bytes when destroyed: it must be gone before `bytes` is
+    // returned (a short string is copied, not moved; found by tests/fuzz).
+    google::protobuf::io::ArrayOutputStream array(bytes.data(), static_cast<int>(size));
+    google::protobuf::io::CodedOutputStream coded(&array);
+    coded.SetSerializationDeterministic(true);
+    model.SerializeWithCachedSizes(&coded);
+    if (coded.HadError()) return absl::InternalError("serializing the model failed");
+  }
   return bytes;
 }
 
