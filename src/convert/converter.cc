@@ -185,6 +185,21 @@ absl::Status Conversion::CheckModel() {
         "bfloat16 needs opset 13 or newer (Cast accepts bfloat16 from opset 13 on); the model "
         "imports opset ", schemas_.ModelOpset(""), " of the default domain"));
   }
+  // onnx's checker requires these of the main graph, and onnx 1.12's shape inference crashes
+  // on a graph input without a type (found by tests/fuzz).
+  for (const auto* list : {&main.input(), &main.output()}) {
+    for (const onnx::ValueInfoProto& v : *list) {
+      const char* what = list == &main.input() ? "input" : "output";
+      if (v.type().value_case() == onnx::TypeProto::VALUE_NOT_SET) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the main graph's ", what, " '", v.name(), "' has no type"));
+      }
+      if (v.type().has_tensor_type() && !v.type().tensor_type().has_elem_type()) {
+        return absl::InvalidArgumentError(absl::StrCat("the main graph's ", what, " '", v.name(),
+                                                       "' is a tensor with no element type"));
+      }
+    }
+  }
   absl::flat_hash_set<std::string> outputs;
   for (const auto& v : main.output()) {
     if (!outputs.insert(v.name()).second) {
