@@ -1,8 +1,11 @@
 // Latency of the built-in evaluator (ReferenceEvaluator) on one model: bench/eval_vs_ort.js runs
 // it next to ONNX Runtime for the table in docs/performance.md ("Evaluator vs ONNX Runtime").
 //
-//   halfcast_bench_eval MODEL --input NAME=FILE.npy ... [--repeat N] [--threads T]
+//   halfcast_bench_eval MODEL --input NAME=FILE.npy ... [--repeat N] [--threads T] [--unprepared]
 //
+// The model is prepared once (ReferenceEvaluator::Prepare, as ONNX Runtime creates a session
+// once) and each timed run is PreparedModel::Run; --unprepared times ReferenceEvaluator::Run,
+// which checks, plans and decodes the model again on every run.
 // Prints one JSON line: {"median_ms": ..., "min_ms": ..., "cpu_median_ms": ..., "runs": N}: wall
 // time, and the CPU time of the process (steadier than wall time on a shared machine; with one
 // thread the two agree on an idle one). Two warm-up runs are not timed. Exit status 2 on any
@@ -12,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
   std::string model_path;
   halfcast::TensorMap feeds;
   int repeat = 20, threads = 1;
+  bool unprepared = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if ((arg == "--input" || arg == "--repeat" || arg == "--threads") && i + 1 >= argc) {
@@ -59,6 +64,8 @@ int main(int argc, char** argv) {
       repeat = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--threads") {
       threads = std::max(0, std::atoi(argv[++i]));
+    } else if (arg == "--unprepared") {
+      unprepared = true;
     } else if (model_path.empty()) {
       model_path = arg;
     } else {
@@ -71,11 +78,14 @@ int main(int argc, char** argv) {
   halfcast::ReferenceEvaluatorOptions options;
   options.intra_op_threads = threads;
   halfcast::ReferenceEvaluator evaluator(options);
+  absl::StatusOr<std::unique_ptr<halfcast::PreparedModel>> prepared = evaluator.Prepare(*model);
+  if (!prepared.ok()) return Fail(std::string(prepared.status().message()));
   std::vector<double> times, cpu_times;
   for (int run = 0; run < repeat + 2; ++run) {
     const double cpu_start = CpuMilliseconds();
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<halfcast::TensorMap> outputs = evaluator.Run(*model, feeds);
+    absl::StatusOr<halfcast::TensorMap> outputs =
+        unprepared ? evaluator.Run(*model, feeds) : (*prepared)->Run(feeds);
     const auto end = std::chrono::steady_clock::now();
     const double cpu_end = CpuMilliseconds();
     if (!outputs.ok()) return Fail(std::string(outputs.status().message()));

@@ -11,7 +11,8 @@
 // precision loss show where a GPU storing float16 shows them (docs/numerics.md).
 //
 // Threading: an evaluator object is used by one thread at a time; distinct objects are
-// independent. `intra_op_threads` lets one Run use several threads.
+// independent. `intra_op_threads` lets one Run use several threads. A model run many times is
+// best prepared once (ReferenceEvaluator::Prepare); a PreparedModel may run on several threads.
 #ifndef HALFCAST_EVALUATOR_H_
 #define HALFCAST_EVALUATOR_H_
 
@@ -50,6 +51,18 @@ class Evaluator {
                                         const RunOptions& options = {}) = 0;
 };
 
+// A model made ready for many runs by ReferenceEvaluator::Prepare. Run behaves as
+// ReferenceEvaluator::Run on the prepared model, without checking, planning or decoding anything
+// again. Threading: Run is const and may be called from several threads at once (what it keeps
+// is immutable once prepared); the model given to Prepare must outlive the PreparedModel
+// unchanged.
+class PreparedModel {
+ public:
+  virtual ~PreparedModel() = default;
+  virtual absl::StatusOr<TensorMap> Run(const TensorMap& feeds,
+                                        const RunOptions& options = {}) const = 0;
+};
+
 struct ReferenceEvaluatorOptions {
   int intra_op_threads = 1;  // threads for matrix kernels; 0 = hardware concurrency
   // Cap on bytes held by intermediate tensors at once; exceeding it is ResourceExhausted.
@@ -66,6 +79,13 @@ class ReferenceEvaluator : public Evaluator {
   // Checks that every op of `model` (including subgraphs) is supported, before anything runs.
   // Unimplemented naming op, domain and version otherwise.
   absl::Status CheckSupported(const onnx::ModelProto& model) const;
+
+  // Prepares `model` once for many runs: checks every op (as CheckSupported), plans every graph
+  // (If/Loop/Scan bodies included) and decodes initializers and Constant nodes. Run(model, ...)
+  // is Prepare followed by one run. Errors: those of Run that do not depend on the feeds or
+  // options (Unimplemented for an unsupported op, InvalidArgument for a malformed graph or
+  // tensor).
+  absl::StatusOr<std::unique_ptr<PreparedModel>> Prepare(const onnx::ModelProto& model) const;
 
   absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
                                 const RunOptions& options = {}) override;

@@ -25,8 +25,17 @@ struct Step {
   std::vector<int> inputs;   // slot per input, -1 when absent
   std::vector<int> outputs;  // slot per output, -1 when not wanted
   std::vector<int> uses;     // input slots and values the node's bodies read from this graph
-  std::vector<int> release;  // slots whose last use is this step
-  bool precomputed = false;  // outputs taken from RunOptions::precomputed
+  std::vector<std::unique_ptr<const GraphPlan>> bodies;  // the node's graph attributes, planned
+};
+
+// The steps one run executes, in order, and the values each releases after it.
+struct Schedule {
+  struct Entry {
+    int step = 0;
+    bool precomputed = false;  // outputs taken from RunOptions::precomputed
+    std::vector<int> release;  // slots whose last use is this step
+  };
+  std::vector<Entry> entries;
 };
 
 struct GraphPlan {
@@ -34,12 +43,14 @@ struct GraphPlan {
   std::vector<std::string> names;  // slot -> value name
   absl::flat_hash_map<std::string, int> slots;
   std::vector<int> input_slots;
-  std::vector<std::pair<int, const onnx::TensorProto*>> initializers;
-  std::vector<int> outer_slots;  // values read from enclosing graphs
-  std::vector<char> node_output;  // per slot: produced by a node (counts against the memory cap)
-  std::vector<Step> steps;        // topological order
+  // Initializers and Constant node outputs, decoded once and shared read-only by every run.
+  std::vector<std::pair<int, Tensor>> constants;
+  std::vector<std::pair<int, int>> outer;  // (slot, slot of the same value in the parent graph)
+  std::vector<char> node_output;  // per slot: output of a node, Constant nodes included
+  std::vector<char> computed;     // per slot: output of a step (counts against the memory cap)
+  std::vector<Step> steps;        // topological order, Constant nodes excluded
   std::vector<int> output_slots;
-  const TensorMap* precomputed = nullptr;
+  Schedule schedule;  // every output kept, nothing precomputed
 
   int SlotFor(const std::string& name) {
     auto [it, inserted] = slots.try_emplace(name, static_cast<int>(names.size()));
@@ -48,11 +59,14 @@ struct GraphPlan {
   }
 };
 
+// One graph's values during one run. `at` points at each present value: into `values`, the
+// plan's constants, the caller's feeds or an enclosing frame, so nothing shared is copied.
 struct Frame {
+  explicit Frame(const GraphPlan& p)
+      : plan(&p), values(p.names.size()), at(p.names.size(), nullptr) {}
   const GraphPlan* plan;
-  std::vector<Tensor> values;
-  std::vector<char> present;
-  const Frame* parent;
+  std::vector<Tensor> values;     // values bound or computed in this frame
+  std::vector<const Tensor*> at;  // per slot; nullptr when absent
 };
 
 namespace {
@@ -61,7 +75,8 @@ std::string NodeLabel(const onnx::NodeProto& node) {
   return absl::StrCat(node.op_type(), " node '", node.name(), "'");
 }
 
-// Names `graph` (and bodies nested in it) read without defining them: values of enclosing graphs.
+// Names `graph` (and bodies nested in it) read or return without defining them: values of
+// enclosing graphs.
 void CollectFreeNames(const onnx::GraphProto& graph, absl::flat_hash_set<std::string>* free) {
   absl::flat_hash_set<std::string> defined;
   for (const auto& v : graph.input()) defined.insert(v.name());
@@ -83,6 +98,10 @@ void CollectFreeNames(const onnx::GraphProto& graph, absl::flat_hash_set<std::st
       }
     }
   }
+  // A body may pass an enclosing graph's value straight through as an output.
+  for (const auto& o : graph.output()) {
+    if (!defined.contains(o.name())) free->insert(o.name());
+  }
 }
 
 // A tensor for an initializer: raw data is used in place (the model outlives the run).
@@ -99,198 +118,6 @@ absl::StatusOr<Tensor> InitializerTensor(const onnx::TensorProto& proto,
     }
   }
   return TensorFromProto(proto, base_dir);
-}
-
-absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(
-    const onnx::GraphProto& graph, const absl::flat_hash_map<std::string, int>& opsets,
-    bool is_main, const RunOptions* options) {
-  auto plan = std::make_unique<GraphPlan>();
-  plan->graph = &graph;
-  absl::flat_hash_set<int> defined;
-  for (const auto& v : graph.input()) {
-    const int slot = plan->SlotFor(v.name());
-    plan->input_slots.push_back(slot);
-    defined.insert(slot);
-  }
-  for (const auto& t : graph.initializer()) {
-    const int slot = plan->SlotFor(t.name());
-    plan->initializers.emplace_back(slot, &t);
-    defined.insert(slot);
-  }
-  if (graph.sparse_initializer_size() > 0) {
-    return absl::UnimplementedError(
-        absl::StrCat("graph '", graph.name(), "' has sparse initializers, which are not supported"));
-  }
-  const int node_count = graph.node_size();
-  std::vector<Step> steps(node_count);
-  absl::flat_hash_map<int, int> producer;  // slot -> node index
-  for (int n = 0; n < node_count; ++n) {
-    const onnx::NodeProto& node = graph.node(n);
-    Step& step = steps[n];
-    step.node = &node;
-    for (const auto& o : node.output()) {
-      if (o.empty()) {
-        step.outputs.push_back(-1);
-        continue;
-      }
-      const int slot = plan->SlotFor(o);
-      if (defined.contains(slot) || !producer.try_emplace(slot, n).second) {
-        return absl::InvalidArgumentError(absl::StrCat("value '", o, "' of graph '", graph.name(),
-                                                       "' is defined twice (", NodeLabel(node),
-                                                       ")"));
-      }
-      step.outputs.push_back(slot);
-    }
-  }
-  plan->node_output.assign(plan->names.size(), 0);
-  for (const auto& [slot, n] : producer) plan->node_output[slot] = 1;
-  absl::flat_hash_set<int> outer;
-  for (int n = 0; n < node_count; ++n) {
-    const onnx::NodeProto& node = graph.node(n);
-    Step& step = steps[n];
-    auto use = [&](const std::string& name) {
-      const int slot = plan->SlotFor(name);
-      if (!defined.contains(slot) && !producer.contains(slot)) outer.insert(slot);
-      step.uses.push_back(slot);
-      return slot;
-    };
-    for (const auto& i : node.input()) step.inputs.push_back(i.empty() ? -1 : use(i));
-    absl::flat_hash_set<std::string> body_names;
-    for (const auto& a : node.attribute()) {
-      if (a.has_g()) CollectFreeNames(a.g(), &body_names);
-      for (const auto& g : a.graphs()) CollectFreeNames(g, &body_names);
-    }
-    for (const auto& name : body_names) use(name);
-    std::sort(step.uses.begin(), step.uses.end());
-    step.uses.erase(std::unique(step.uses.begin(), step.uses.end()), step.uses.end());
-
-    const std::string domain = CanonicalDomain(node.domain());
-    auto opset = opsets.find(domain);
-    if (opset == opsets.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          NodeLabel(node), " uses domain '", node.domain(), "', which the model does not import"));
-    }
-    step.opset = opset->second;
-    step.kernel = FindKernel(domain, node.op_type(), step.opset);
-    if (step.kernel == nullptr) {
-      return absl::UnimplementedError(absl::StrCat("unsupported op ", node.op_type(), " (domain '",
-                                                   domain.empty() ? "ai.onnx" : domain,
-                                                   "', opset ", step.opset, ")"));
-    }
-  }
-  for (int slot : outer) {
-    if (is_main) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("value '", plan->names[slot],
-                       "' is used but is not a graph input, an initializer or a node output"));
-    }
-    plan->outer_slots.push_back(slot);
-  }
-  for (const auto& o : graph.output()) {
-    const int slot = plan->SlotFor(o.name());
-    if (!defined.contains(slot) && !producer.contains(slot)) {
-      if (is_main) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("graph output '", o.name(), "' is not produced by any node"));
-      }
-      if (!outer.contains(slot)) {
-        outer.insert(slot);
-        plan->outer_slots.push_back(slot);
-      }
-    }
-    plan->output_slots.push_back(slot);
-  }
-  plan->node_output.resize(plan->names.size(), 0);
-
-  // Topological order (Kahn), keeping the file's order among ready nodes.
-  std::vector<std::vector<int>> consumers(node_count);
-  std::vector<int> pending(node_count, 0);
-  for (int n = 0; n < node_count; ++n) {
-    absl::flat_hash_set<int> deps;
-    for (int slot : steps[n].uses) {
-      auto p = producer.find(slot);
-      if (p != producer.end()) deps.insert(p->second);
-    }
-    pending[n] = static_cast<int>(deps.size());
-    for (int d : deps) consumers[d].push_back(n);
-  }
-  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-  for (int n = 0; n < node_count; ++n) {
-    if (pending[n] == 0) ready.push(n);
-  }
-  std::vector<int> order;
-  order.reserve(node_count);
-  while (!ready.empty()) {
-    const int n = ready.top();
-    ready.pop();
-    order.push_back(n);
-    for (int c : consumers[n]) {
-      if (--pending[c] == 0) ready.push(c);
-    }
-  }
-  if (static_cast<int>(order.size()) != node_count) {
-    for (int n = 0; n < node_count; ++n) {
-      if (pending[n] > 0) {
-        return absl::InvalidArgumentError(absl::StrCat("graph '", graph.name(),
-                                                       "' has a cycle through ",
-                                                       NodeLabel(graph.node(n))));
-      }
-    }
-  }
-
-  // Which slots must survive the run, and which steps are needed at all.
-  const std::size_t slot_count = plan->names.size();
-  std::vector<char> keep(slot_count, 0);
-  for (int slot : plan->output_slots) keep[slot] = 1;
-  if (options != nullptr) {
-    plan->precomputed = options->precomputed;
-    for (const std::string& name : options->extra_outputs) {
-      auto it = plan->slots.find(name);
-      if (it == plan->slots.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("extra output '", name, "' is not a value of the main graph"));
-      }
-      keep[it->second] = 1;
-    }
-    if (options->return_all_values) {
-      for (const auto& [slot, n] : producer) keep[slot] = 1;
-    }
-  }
-  std::vector<char> needed = keep;
-  std::vector<char> run(node_count, 0);
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Step& step = steps[*it];
-    bool wanted = false;
-    bool all_precomputed = plan->precomputed != nullptr;
-    for (int slot : step.outputs) {
-      if (slot < 0) continue;
-      wanted = wanted || needed[slot];
-      if (all_precomputed && !plan->precomputed->count(plan->names[slot])) all_precomputed = false;
-    }
-    if (!wanted) continue;
-    run[*it] = 1;
-    step.precomputed = all_precomputed;
-    if (!all_precomputed) {
-      for (int slot : step.uses) needed[slot] = 1;
-    }
-  }
-  for (int n : order) {
-    if (run[n]) plan->steps.push_back(std::move(steps[n]));
-  }
-  // Release each value after its last use; node outputs nobody reads right after they appear.
-  std::vector<int> last_use(slot_count, -1);
-  for (std::size_t s = 0; s < plan->steps.size(); ++s) {
-    const Step& step = plan->steps[s];
-    for (int slot : step.outputs) {
-      if (slot >= 0) last_use[slot] = static_cast<int>(s);
-    }
-    if (step.precomputed) continue;
-    for (int slot : step.uses) last_use[slot] = static_cast<int>(s);
-  }
-  for (std::size_t slot = 0; slot < slot_count; ++slot) {
-    if (!keep[slot] && last_use[slot] >= 0) plan->steps[last_use[slot]].release.push_back(slot);
-  }
-  return plan;
 }
 
 absl::Status CheckFeed(const onnx::ValueInfoProto& input, const Tensor& feed) {
@@ -341,7 +168,288 @@ Tensor Owned(Tensor t) {
   return t;
 }
 
+struct PlanContext {
+  const absl::flat_hash_map<std::string, int>* opsets;
+  const std::string* base_dir;  // for initializers stored as external data
+};
+
+// A Constant node that can be decoded once: no inputs, one output.
+bool IsFoldableConstant(const Step& step) {
+  const onnx::NodeProto& node = *step.node;
+  return node.op_type() == "Constant" && step.kernel != nullptr && step.kernel->domain.empty() &&
+         node.input_size() == 0 && step.outputs.size() == 1 && step.outputs[0] >= 0;
+}
+
+// A Constant's value. A lone `value` attribute holding raw data is borrowed from the model;
+// every other form goes through the Constant kernel, so both paths agree with it.
+absl::StatusOr<Tensor> ConstantValue(const Step& step, const std::string& base_dir) {
+  const onnx::NodeProto& node = *step.node;
+  if (node.attribute_size() == 1 && node.attribute(0).name() == "value") {
+    absl::StatusOr<Tensor> value = InitializerTensor(node.attribute(0).t(), base_dir);
+    if (!value.ok()) {
+      return absl::Status(value.status().code(),
+                          absl::StrCat(NodeLabel(node), ": ", value.status().message()));
+    }
+    return value;
+  }
+  KernelContext context(node, step.opset, {}, /*threads=*/1, /*subgraphs=*/nullptr);
+  HALFCAST_RETURN_IF_ERROR(CallKernel(*step.kernel, context));
+  return std::move(context.outputs()[0]);
+}
+
+// The steps needed for the `keep` slots, in plan order, with the release points of every value.
+// Steps whose outputs are all in `precomputed` take them from there instead of running.
+Schedule MakeSchedule(const GraphPlan& plan, std::vector<char> keep, const TensorMap* precomputed) {
+  const std::size_t slot_count = plan.names.size();
+  const int step_count = static_cast<int>(plan.steps.size());
+  std::vector<char> needed = keep;
+  std::vector<char> run(step_count, 0);
+  std::vector<char> taken(step_count, 0);
+  for (int s = step_count - 1; s >= 0; --s) {
+    const Step& step = plan.steps[s];
+    bool wanted = false;
+    bool all_precomputed = precomputed != nullptr;
+    for (int slot : step.outputs) {
+      if (slot < 0) continue;
+      wanted = wanted || needed[slot];
+      if (all_precomputed && !precomputed->count(plan.names[slot])) all_precomputed = false;
+    }
+    if (!wanted) continue;
+    run[s] = 1;
+    taken[s] = all_precomputed;
+    if (!all_precomputed) {
+      for (int slot : step.uses) needed[slot] = 1;
+    }
+  }
+  Schedule schedule;
+  for (int s = 0; s < step_count; ++s) {
+    if (run[s]) schedule.entries.push_back({s, taken[s] != 0, {}});
+  }
+  // Release each value after its last use; node outputs nobody reads right after they appear.
+  std::vector<int> last_use(slot_count, -1);
+  for (std::size_t e = 0; e < schedule.entries.size(); ++e) {
+    const Schedule::Entry& entry = schedule.entries[e];
+    const Step& step = plan.steps[entry.step];
+    for (int slot : step.outputs) {
+      if (slot >= 0) last_use[slot] = static_cast<int>(e);
+    }
+    if (entry.precomputed) continue;
+    for (int slot : step.uses) last_use[slot] = static_cast<int>(e);
+  }
+  for (std::size_t slot = 0; slot < slot_count; ++slot) {
+    if (!keep[slot] && last_use[slot] >= 0) {
+      schedule.entries[last_use[slot]].release.push_back(static_cast<int>(slot));
+    }
+  }
+  return schedule;
+}
+
+// Plans `graph`; `parent` is the plan of the enclosing graph (nullptr for the main graph).
+absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& graph,
+                                                     const PlanContext& context,
+                                                     const GraphPlan* parent) {
+  const bool is_main = parent == nullptr;
+  auto plan = std::make_unique<GraphPlan>();
+  plan->graph = &graph;
+  absl::flat_hash_set<int> defined;
+  for (const auto& v : graph.input()) {
+    const int slot = plan->SlotFor(v.name());
+    plan->input_slots.push_back(slot);
+    defined.insert(slot);
+  }
+  if (graph.sparse_initializer_size() > 0) {
+    return absl::UnimplementedError(
+        absl::StrCat("graph '", graph.name(), "' has sparse initializers, which are not supported"));
+  }
+  for (const auto& t : graph.initializer()) {
+    const int slot = plan->SlotFor(t.name());
+    HALFCAST_ASSIGN_OR_RETURN(Tensor value, InitializerTensor(t, *context.base_dir));
+    plan->constants.emplace_back(slot, std::move(value));
+    defined.insert(slot);
+  }
+  const int node_count = graph.node_size();
+  std::vector<Step> steps(node_count);
+  absl::flat_hash_map<int, int> producer;  // slot -> node index
+  for (int n = 0; n < node_count; ++n) {
+    const onnx::NodeProto& node = graph.node(n);
+    Step& step = steps[n];
+    step.node = &node;
+    for (const auto& o : node.output()) {
+      if (o.empty()) {
+        step.outputs.push_back(-1);
+        continue;
+      }
+      const int slot = plan->SlotFor(o);
+      if (defined.contains(slot) || !producer.try_emplace(slot, n).second) {
+        return absl::InvalidArgumentError(absl::StrCat("value '", o, "' of graph '", graph.name(),
+                                                       "' is defined twice (", NodeLabel(node),
+                                                       ")"));
+      }
+      step.outputs.push_back(slot);
+    }
+  }
+  absl::flat_hash_set<int> outer;
+  for (int n = 0; n < node_count; ++n) {
+    const onnx::NodeProto& node = graph.node(n);
+    Step& step = steps[n];
+    auto use = [&](const std::string& name) {
+      const int slot = plan->SlotFor(name);
+      if (!defined.contains(slot) && !producer.contains(slot)) outer.insert(slot);
+      step.uses.push_back(slot);
+      return slot;
+    };
+    for (const auto& i : node.input()) step.inputs.push_back(i.empty() ? -1 : use(i));
+    absl::flat_hash_set<std::string> body_names;
+    for (const auto& a : node.attribute()) {
+      if (a.has_g()) CollectFreeNames(a.g(), &body_names);
+      for (const auto& g : a.graphs()) CollectFreeNames(g, &body_names);
+    }
+    for (const auto& name : body_names) use(name);
+    std::sort(step.uses.begin(), step.uses.end());
+    step.uses.erase(std::unique(step.uses.begin(), step.uses.end()), step.uses.end());
+
+    const std::string domain = CanonicalDomain(node.domain());
+    auto opset = context.opsets->find(domain);
+    if (opset == context.opsets->end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          NodeLabel(node), " uses domain '", node.domain(), "', which the model does not import"));
+    }
+    step.opset = opset->second;
+    step.kernel = FindKernel(domain, node.op_type(), step.opset);
+    if (step.kernel == nullptr) {
+      return absl::UnimplementedError(absl::StrCat("unsupported op ", node.op_type(), " (domain '",
+                                                   domain.empty() ? "ai.onnx" : domain,
+                                                   "', opset ", step.opset, ")"));
+    }
+  }
+  for (int slot : outer) {
+    if (is_main) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("value '", plan->names[slot],
+                       "' is used but is not a graph input, an initializer or a node output"));
+    }
+  }
+  for (const auto& o : graph.output()) {
+    const int slot = plan->SlotFor(o.name());
+    if (!defined.contains(slot) && !producer.contains(slot)) {
+      if (is_main) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("graph output '", o.name(), "' is not produced by any node"));
+      }
+      outer.insert(slot);
+    }
+    plan->output_slots.push_back(slot);
+  }
+  // CollectFreeNames gave the parent a slot for every name this body reads from outside.
+  std::vector<int> outer_slots(outer.begin(), outer.end());
+  std::sort(outer_slots.begin(), outer_slots.end());
+  for (int slot : outer_slots) {
+    auto it = parent->slots.find(plan->names[slot]);
+    if (it == parent->slots.end()) {
+      return absl::InternalError(absl::StrCat("body graph '", graph.name(), "' reads '",
+                                              plan->names[slot], "', unknown to its parent"));
+    }
+    plan->outer.emplace_back(slot, it->second);
+  }
+  const std::size_t slot_count = plan->names.size();
+  plan->node_output.assign(slot_count, 0);
+  plan->computed.assign(slot_count, 0);
+  for (const auto& [slot, n] : producer) plan->node_output[slot] = 1;
+
+  // Topological order (Kahn), keeping the file's order among ready nodes.
+  std::vector<std::vector<int>> consumers(node_count);
+  std::vector<int> pending(node_count, 0);
+  for (int n = 0; n < node_count; ++n) {
+    absl::flat_hash_set<int> deps;
+    for (int slot : steps[n].uses) {
+      auto p = producer.find(slot);
+      if (p != producer.end()) deps.insert(p->second);
+    }
+    pending[n] = static_cast<int>(deps.size());
+    for (int d : deps) consumers[d].push_back(n);
+  }
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  for (int n = 0; n < node_count; ++n) {
+    if (pending[n] == 0) ready.push(n);
+  }
+  std::vector<int> order;
+  order.reserve(node_count);
+  while (!ready.empty()) {
+    const int n = ready.top();
+    ready.pop();
+    order.push_back(n);
+    for (int c : consumers[n]) {
+      if (--pending[c] == 0) ready.push(c);
+    }
+  }
+  if (static_cast<int>(order.size()) != node_count) {
+    for (int n = 0; n < node_count; ++n) {
+      if (pending[n] > 0) {
+        return absl::InvalidArgumentError(absl::StrCat("graph '", graph.name(),
+                                                       "' has a cycle through ",
+                                                       NodeLabel(graph.node(n))));
+      }
+    }
+  }
+
+  // Constant nodes become constants of the plan; the other nodes are its steps, whose bodies
+  // are planned now that every slot of this graph is known.
+  for (int n : order) {
+    Step& step = steps[n];
+    if (IsFoldableConstant(step)) {
+      HALFCAST_ASSIGN_OR_RETURN(Tensor value, ConstantValue(step, *context.base_dir));
+      plan->constants.emplace_back(step.outputs[0], std::move(value));
+      continue;
+    }
+    auto plan_body = [&](const onnx::GraphProto& body) -> absl::Status {
+      HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<GraphPlan> body_plan,
+                                BuildPlan(body, context, plan.get()));
+      step.bodies.push_back(std::move(body_plan));
+      return absl::OkStatus();
+    };
+    for (const auto& a : step.node->attribute()) {
+      if (a.has_g()) HALFCAST_RETURN_IF_ERROR(plan_body(a.g()));
+      for (const auto& g : a.graphs()) HALFCAST_RETURN_IF_ERROR(plan_body(g));
+    }
+    for (int slot : step.outputs) {
+      if (slot >= 0) plan->computed[slot] = 1;
+    }
+    plan->steps.push_back(std::move(step));
+  }
+  std::vector<char> keep(slot_count, 0);
+  for (int slot : plan->output_slots) keep[slot] = 1;
+  plan->schedule = MakeSchedule(*plan, std::move(keep), nullptr);
+  return plan;
+}
+
 }  // namespace
+
+// The state of one run: the memory count and, for the main graph, the precomputed values.
+class GraphRunner {
+ public:
+  GraphRunner(int64_t memory_limit, int threads) : memory_limit_(memory_limit), threads_(threads) {}
+
+  absl::StatusOr<TensorMap> RunMain(const GraphPlan& plan, const Schedule& schedule,
+                                    const TensorMap& feeds, const RunOptions& options);
+  // Runs a body graph with `inputs` bound in order, `parent` the frame of the node running it.
+  absl::StatusOr<std::vector<Tensor>> RunBody(const GraphPlan& plan, std::vector<Tensor> inputs,
+                                              const Frame& parent);
+
+ private:
+  absl::Status Execute(const Schedule& schedule, Frame& frame);
+  absl::Status RunStep(const Schedule::Entry& entry, Frame& frame);
+  // Stores a step's output in `frame`, counting it against the memory cap.
+  void Store(Frame& frame, int slot, Tensor value) {
+    bytes_in_use_ += static_cast<int64_t>(value.byte_size());
+    frame.values[slot] = std::move(value);
+    frame.at[slot] = &frame.values[slot];
+  }
+
+  const int64_t memory_limit_;
+  const int threads_;
+  const TensorMap* precomputed_ = nullptr;
+  int64_t bytes_in_use_ = 0;  // bytes of node outputs currently held
+};
 
 std::string CanonicalDomain(const std::string& domain) {
   return domain == "ai.onnx" ? "" : domain;
@@ -357,35 +465,27 @@ absl::flat_hash_map<std::string, int> ImportedOpsets(const onnx::ModelProto& mod
 
 absl::StatusOr<std::vector<Tensor>> SubgraphRunner::Run(const onnx::GraphProto& body,
                                                         std::vector<Tensor> inputs) {
-  return runner_->RunBody(body, std::move(inputs), frame_);
+  for (const auto& plan : step_->bodies) {
+    if (plan->graph == &body) return runner_->RunBody(*plan, std::move(inputs), *frame_);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "graph '", body.name(), "' is not a graph attribute of ", NodeLabel(*step_->node)));
 }
 
-GraphRunner::GraphRunner(const onnx::ModelProto& model, const ReferenceEvaluatorOptions& options)
-    : model_(model), options_(options), opsets_(ImportedOpsets(model)) {
-  threads_ = options.intra_op_threads > 0
-                 ? options.intra_op_threads
-                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
-
-GraphRunner::~GraphRunner() = default;
-
-absl::Status GraphRunner::Execute(const GraphPlan& plan, Frame& frame) {
-  for (std::size_t s = 0; s < plan.steps.size(); ++s) {
-    HALFCAST_RETURN_IF_ERROR(RunStep(plan, s, frame));
+absl::Status GraphRunner::Execute(const Schedule& schedule, Frame& frame) {
+  for (const Schedule::Entry& entry : schedule.entries) {
+    HALFCAST_RETURN_IF_ERROR(RunStep(entry, frame));
   }
   return absl::OkStatus();
 }
 
-absl::Status GraphRunner::RunStep(const GraphPlan& plan, std::size_t s, Frame& frame) {
-  const Step& step = plan.steps[s];
+absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
+  const GraphPlan& plan = *frame.plan;
+  const Step& step = plan.steps[entry.step];
   const onnx::NodeProto& node = *step.node;
-  if (step.precomputed) {
+  if (entry.precomputed) {
     for (int slot : step.outputs) {
-      if (slot < 0) continue;
-      frame.values[slot] = plan.precomputed->at(plan.names[slot]);
-      frame.present[slot] = 1;
-      // Counted like computed values, so that releasing them balances.
-      bytes_in_use_ += static_cast<int64_t>(frame.values[slot].byte_size());
+      if (slot >= 0) Store(frame, slot, precomputed_->at(plan.names[slot]));
     }
   } else {
     std::vector<const Tensor*> inputs(step.inputs.size(), nullptr);
@@ -394,25 +494,27 @@ absl::Status GraphRunner::RunStep(const GraphPlan& plan, std::size_t s, Frame& f
     for (std::size_t i = 0; i < step.inputs.size(); ++i) {
       const int slot = step.inputs[i];
       if (slot < 0) continue;
-      if (!frame.present[slot]) {
+      if (frame.at[slot] == nullptr) {
         return absl::InternalError(absl::StrCat(NodeLabel(node), ": input '", plan.names[slot],
                                                 "' is not available"));
       }
-      inputs[i] = &frame.values[slot];
+      inputs[i] = frame.at[slot];
     }
     if (!step.kernel->exact_16bit) {
       // The float16 model: compute in float32 from the 16-bit values, round results back below.
-      widened.resize(inputs.size());
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         if (inputs[i] == nullptr || !Is16BitFloat(inputs[i]->type())) continue;
-        if (narrow_type == DataType::kUndefined) narrow_type = inputs[i]->type();
+        if (narrow_type == DataType::kUndefined) {
+          narrow_type = inputs[i]->type();
+          widened.resize(inputs.size());
+        }
         widened[i] = WidenToFloat(*inputs[i]);
         inputs[i] = &widened[i];
       }
     }
-    SubgraphRunner subgraphs(this, &frame);
+    SubgraphRunner subgraphs(this, &step, &frame);
     KernelContext context(node, step.opset, std::move(inputs), threads_, &subgraphs);
-    context.set_memory_budget(std::max<int64_t>(0, options_.memory_limit_bytes - bytes_in_use_));
+    context.set_memory_budget(std::max<int64_t>(0, memory_limit_ - bytes_in_use_));
     absl::Status status = CallKernel(*step.kernel, context);
     if (!status.ok()) {
       const std::string label = NodeLabel(node);
@@ -427,48 +529,39 @@ absl::Status GraphRunner::RunStep(const GraphPlan& plan, std::size_t s, Frame& f
       if (narrow_type != DataType::kUndefined && out.type() == DataType::kFloat) {
         out = NarrowFromFloat(out, narrow_type);
       }
-      bytes_in_use_ += static_cast<int64_t>(out.byte_size());
-      frame.values[slot] = std::move(out);
-      frame.present[slot] = 1;
+      Store(frame, slot, std::move(out));
     }
-    if (bytes_in_use_ > options_.memory_limit_bytes) {
+    if (bytes_in_use_ > memory_limit_) {
       return absl::ResourceExhaustedError(absl::StrCat(
           NodeLabel(node), ": intermediate tensors need ", bytes_in_use_,
-          " bytes, more than the memory limit of ", options_.memory_limit_bytes, " bytes"));
+          " bytes, more than the memory limit of ", memory_limit_, " bytes"));
     }
   }
-  for (int slot : step.release) {
-    if (plan.node_output[slot]) bytes_in_use_ -= static_cast<int64_t>(frame.values[slot].byte_size());
+  for (int slot : entry.release) {
+    if (plan.computed[slot]) bytes_in_use_ -= static_cast<int64_t>(frame.values[slot].byte_size());
     frame.values[slot] = Tensor();
-    frame.present[slot] = 0;
+    frame.at[slot] = nullptr;
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<TensorMap> GraphRunner::RunMain(const TensorMap& feeds, const RunOptions& options) {
-  const onnx::GraphProto& graph = model_.graph();
-  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<GraphPlan> plan,
-                            BuildPlan(graph, opsets_, /*is_main=*/true, &options));
-  const std::size_t slot_count = plan->names.size();
-  Frame frame{plan.get(), std::vector<Tensor>(slot_count), std::vector<char>(slot_count, 0),
-              nullptr};
-  for (const auto& [slot, proto] : plan->initializers) {
-    HALFCAST_ASSIGN_OR_RETURN(frame.values[slot],
-                              InitializerTensor(*proto, options_.external_data_dir));
-    frame.present[slot] = 1;
-  }
+absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Schedule& schedule,
+                                               const TensorMap& feeds, const RunOptions& options) {
+  const onnx::GraphProto& graph = *plan.graph;
+  precomputed_ = options.precomputed;
+  Frame frame(plan);
+  for (const auto& [slot, value] : plan.constants) frame.at[slot] = &value;
   absl::flat_hash_set<std::string> input_names;
   for (const auto& input : graph.input()) {
     input_names.insert(input.name());
     auto feed = feeds.find(input.name());
-    const int slot = plan->slots.at(input.name());
+    const int slot = plan.slots.at(input.name());
     if (feed == feeds.end()) {
-      if (frame.present[slot]) continue;  // an initializer gives the default
+      if (frame.at[slot] != nullptr) continue;  // an initializer gives the default
       return absl::InvalidArgumentError(absl::StrCat("missing input '", input.name(), "'"));
     }
     HALFCAST_RETURN_IF_ERROR(CheckFeed(input, feed->second));
-    frame.values[slot] = feed->second;
-    frame.present[slot] = 1;
+    frame.at[slot] = &feed->second;  // the caller keeps the feeds alive for the run
   }
   for (const auto& [name, tensor] : feeds) {
     if (!input_names.contains(name)) {
@@ -476,91 +569,113 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const TensorMap& feeds, const Run
           absl::StrCat("feed '", name, "' is not an input of the model"));
     }
   }
-  HALFCAST_RETURN_IF_ERROR(Execute(*plan, frame));
+  HALFCAST_RETURN_IF_ERROR(Execute(schedule, frame));
 
   TensorMap results;
   auto take = [&](int slot) -> absl::Status {
-    if (!frame.present[slot]) {
-      return absl::InternalError(absl::StrCat("value '", plan->names[slot], "' was not computed"));
+    if (frame.at[slot] == nullptr) {
+      return absl::InternalError(absl::StrCat("value '", plan.names[slot], "' was not computed"));
     }
-    results[plan->names[slot]] = Owned(frame.values[slot]);
+    results[plan.names[slot]] = Owned(*frame.at[slot]);
     return absl::OkStatus();
   };
-  for (int slot : plan->output_slots) HALFCAST_RETURN_IF_ERROR(take(slot));
+  for (int slot : plan.output_slots) HALFCAST_RETURN_IF_ERROR(take(slot));
   for (const std::string& name : options.extra_outputs) {
-    HALFCAST_RETURN_IF_ERROR(take(plan->slots.at(name)));
+    HALFCAST_RETURN_IF_ERROR(take(plan.slots.at(name)));
   }
   if (options.return_all_values) {
-    for (std::size_t slot = 0; slot < slot_count; ++slot) {
-      if (plan->node_output[slot] && frame.present[slot]) HALFCAST_RETURN_IF_ERROR(take(slot));
+    for (std::size_t slot = 0; slot < plan.names.size(); ++slot) {
+      if (plan.node_output[slot] && frame.at[slot] != nullptr) HALFCAST_RETURN_IF_ERROR(take(slot));
     }
   }
   return results;
 }
 
-absl::StatusOr<const GraphPlan*> GraphRunner::BodyPlan(const onnx::GraphProto& body) {
-  auto it = body_plans_.find(&body);
-  if (it != body_plans_.end()) return it->second.get();
-  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<GraphPlan> plan,
-                            BuildPlan(body, opsets_, /*is_main=*/false, nullptr));
-  return body_plans_.emplace(&body, std::move(plan)).first->second.get();
-}
-
-absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const onnx::GraphProto& body,
+absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const GraphPlan& plan,
                                                          std::vector<Tensor> inputs,
-                                                         const Frame* parent) {
-  HALFCAST_ASSIGN_OR_RETURN(const GraphPlan* plan, BodyPlan(body));
-  if (inputs.size() != plan->input_slots.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("body graph '", body.name(), "' takes ",
-                                                   plan->input_slots.size(), " inputs, given ",
+                                                         const Frame& parent) {
+  if (inputs.size() != plan.input_slots.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("body graph '", plan.graph->name(), "' takes ",
+                                                   plan.input_slots.size(), " inputs, given ",
                                                    inputs.size()));
   }
-  const std::size_t slot_count = plan->names.size();
-  Frame frame{plan, std::vector<Tensor>(slot_count), std::vector<char>(slot_count, 0), parent};
-  for (const auto& [slot, proto] : plan->initializers) {
-    HALFCAST_ASSIGN_OR_RETURN(frame.values[slot],
-                              InitializerTensor(*proto, options_.external_data_dir));
-    frame.present[slot] = 1;
-  }
+  Frame frame(plan);
+  for (const auto& [slot, value] : plan.constants) frame.at[slot] = &value;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    frame.values[plan->input_slots[i]] = std::move(inputs[i]);
-    frame.present[plan->input_slots[i]] = 1;
+    const int slot = plan.input_slots[i];
+    frame.values[slot] = std::move(inputs[i]);
+    frame.at[slot] = &frame.values[slot];
   }
-  for (int slot : plan->outer_slots) {
-    const std::string& name = plan->names[slot];
-    for (const Frame* f = parent; f != nullptr; f = f->parent) {
-      auto it = f->plan->slots.find(name);
-      if (it != f->plan->slots.end() && f->present[it->second]) {
-        frame.values[slot] = f->values[it->second];
-        frame.present[slot] = 1;
-        break;
-      }
-    }
-    if (!frame.present[slot]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "body graph '", body.name(), "' reads '", name, "', which no enclosing graph defines"));
+  for (const auto& [slot, parent_slot] : plan.outer) {
+    frame.at[slot] = parent.at[parent_slot];
+    if (frame.at[slot] == nullptr) {
+      return absl::InternalError(absl::StrCat("body graph '", plan.graph->name(), "' reads '",
+                                              plan.names[slot], "', which is not available"));
     }
   }
-  absl::Status status = Execute(*plan, frame);
+  absl::Status status = Execute(plan.schedule, frame);
   std::vector<Tensor> outputs;
   if (status.ok()) {
-    for (int slot : plan->output_slots) {
-      if (!frame.present[slot]) {
+    outputs.reserve(plan.output_slots.size());
+    for (int slot : plan.output_slots) {
+      if (frame.at[slot] == nullptr) {
         status = absl::InternalError(
-            absl::StrCat("body output '", plan->names[slot], "' was not computed"));
+            absl::StrCat("body output '", plan.names[slot], "' was not computed"));
         break;
       }
-      outputs.push_back(frame.values[slot]);
+      outputs.push_back(*frame.at[slot]);
     }
   }
   // The body's values leave the cap's count; the node running it counts what it keeps.
-  for (std::size_t slot = 0; slot < slot_count; ++slot) {
-    if (plan->node_output[slot] && frame.present[slot]) {
+  for (std::size_t slot = 0; slot < plan.names.size(); ++slot) {
+    if (plan.computed[slot] && frame.at[slot] != nullptr) {
       bytes_in_use_ -= static_cast<int64_t>(frame.values[slot].byte_size());
     }
   }
   if (!status.ok()) return status;
   return outputs;
+}
+
+absl::StatusOr<std::unique_ptr<ModelPlan>> ModelPlan::Create(
+    const onnx::ModelProto& model, const ReferenceEvaluatorOptions& options) {
+  std::unique_ptr<ModelPlan> plan(new ModelPlan());
+  plan->model_ = &model;
+  plan->options_ = options;
+  plan->threads_ = options.intra_op_threads > 0
+                       ? options.intra_op_threads
+                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const absl::flat_hash_map<std::string, int> opsets = ImportedOpsets(model);
+  const PlanContext context{&opsets, &plan->options_.external_data_dir};
+  HALFCAST_ASSIGN_OR_RETURN(plan->main_, BuildPlan(model.graph(), context, /*parent=*/nullptr));
+  return plan;
+}
+
+ModelPlan::~ModelPlan() = default;
+
+absl::StatusOr<TensorMap> ModelPlan::Run(const TensorMap& feeds, const RunOptions& options) const {
+  const GraphPlan& plan = *main_;
+  Schedule custom;
+  const Schedule* schedule = &plan.schedule;
+  if (!options.extra_outputs.empty() || options.return_all_values ||
+      options.precomputed != nullptr) {
+    std::vector<char> keep(plan.names.size(), 0);
+    for (int slot : plan.output_slots) keep[slot] = 1;
+    for (const std::string& name : options.extra_outputs) {
+      auto it = plan.slots.find(name);
+      if (it == plan.slots.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("extra output '", name, "' is not a value of the main graph"));
+      }
+      keep[it->second] = 1;
+    }
+    if (options.return_all_values) {
+      for (std::size_t slot = 0; slot < keep.size(); ++slot) keep[slot] |= plan.node_output[slot];
+    }
+    custom = MakeSchedule(plan, std::move(keep), options.precomputed);
+    schedule = &custom;
+  }
+  GraphRunner runner(options_.memory_limit_bytes, threads_);
+  return runner.RunMain(plan, *schedule, feeds, options);
 }
 
 }  // namespace halfcast::eval

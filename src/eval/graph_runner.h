@@ -1,13 +1,16 @@
 // The reference evaluator's runner: executes a graph's nodes in topological order with the
 // kernels of kernel.h, and the bodies of If/Loop/Scan through SubgraphRunner.
 //
-// A GraphRunner lives for one Run of one model. Each graph (main or body) is planned once: values
-// get slots, nodes a topological order, and each value the step after which it is released, so a
-// Loop body run a thousand times costs no name lookups per run.
+// A ModelPlan is made once per model (ReferenceEvaluator::Prepare) and is immutable afterwards:
+// every graph, the bodies of If/Loop/Scan included, is planned when its enclosing graph is
+// (values get slots, nodes a topological order, each value the step after which it is released,
+// each value read from an enclosing graph its slot there), and initializers and Constant nodes
+// are decoded once and shared read-only by every run. A run keeps its own state (values, the
+// memory count) on its own stack, so a Loop body run a thousand times costs no planning, no
+// name lookups and no decoding per iteration, and several threads may run one plan at once.
 #ifndef HALFCAST_EVAL_GRAPH_RUNNER_H_
 #define HALFCAST_EVAL_GRAPH_RUNNER_H_
 
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +25,7 @@
 namespace halfcast::eval {
 
 struct GraphPlan;
+struct Step;
 struct Frame;
 class GraphRunner;
 
@@ -29,42 +33,42 @@ class GraphRunner;
 // enclosing graphs are visible to the body by name.
 class SubgraphRunner {
  public:
-  SubgraphRunner(GraphRunner* runner, const Frame* frame) : runner_(runner), frame_(frame) {}
-  // Binds `inputs` to the body's inputs in order and returns its outputs in order.
-  // InvalidArgument if the counts differ; errors of the body's nodes pass through.
+  SubgraphRunner(GraphRunner* runner, const Step* step, const Frame* frame)
+      : runner_(runner), step_(step), frame_(frame) {}
+  // Binds `inputs` to the body's inputs in order and returns its outputs in order. `body` must
+  // be a graph attribute of the running node. InvalidArgument if the counts differ; errors of
+  // the body's nodes pass through.
   absl::StatusOr<std::vector<Tensor>> Run(const onnx::GraphProto& body, std::vector<Tensor> inputs);
 
  private:
   GraphRunner* runner_;
+  const Step* step_;
   const Frame* frame_;
 };
 
-class GraphRunner {
+// A model's graphs planned for many runs. Immutable once made: Run is const and safe to call
+// from several threads at once.
+class ModelPlan {
  public:
-  // `model` must outlive the runner; initializers with raw data are used in place.
-  GraphRunner(const onnx::ModelProto& model, const ReferenceEvaluatorOptions& options);
-  ~GraphRunner();
+  // Plans `model`, which must outlive the plan unchanged (raw initializer and Constant data are
+  // used in place). Errors: InvalidArgument for a malformed graph (a value defined twice, a
+  // cycle, an undefined value, a domain the model does not import), Unimplemented for an
+  // unsupported op or sparse initializers, and those of decoding initializers and Constants.
+  static absl::StatusOr<std::unique_ptr<ModelPlan>> Create(
+      const onnx::ModelProto& model, const ReferenceEvaluatorOptions& options);
+  ~ModelPlan();
 
   // Runs the main graph: feeds checked against the declared inputs (name, type, rank, fixed
   // dimensions), outputs and what `options` asks for returned by name.
-  absl::StatusOr<TensorMap> RunMain(const TensorMap& feeds, const RunOptions& options);
-
-  // Runs a body graph with `inputs` bound in order, `parent` the frame of the node running it.
-  absl::StatusOr<std::vector<Tensor>> RunBody(const onnx::GraphProto& body,
-                                              std::vector<Tensor> inputs, const Frame* parent);
+  absl::StatusOr<TensorMap> Run(const TensorMap& feeds, const RunOptions& options) const;
 
  private:
-  absl::StatusOr<const GraphPlan*> BodyPlan(const onnx::GraphProto& body);
-  // Runs every step of `plan` in `frame`.
-  absl::Status Execute(const GraphPlan& plan, Frame& frame);
-  absl::Status RunStep(const GraphPlan& plan, std::size_t step, Frame& frame);
+  ModelPlan() = default;
 
-  const onnx::ModelProto& model_;
+  const onnx::ModelProto* model_ = nullptr;
   ReferenceEvaluatorOptions options_;
-  int threads_;
-  absl::flat_hash_map<std::string, int> opsets_;  // domain ("" for ONNX) -> version
-  absl::flat_hash_map<const onnx::GraphProto*, std::unique_ptr<GraphPlan>> body_plans_;
-  int64_t bytes_in_use_ = 0;  // bytes of node outputs currently held
+  int threads_ = 1;
+  std::unique_ptr<const GraphPlan> main_;
 };
 
 // The domain as the registry and opset map key it: "ai.onnx" is the default domain "".

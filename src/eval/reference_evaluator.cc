@@ -1,4 +1,5 @@
-// ReferenceEvaluator: checks support up front, then runs the model with a GraphRunner.
+// ReferenceEvaluator: checks support up front, plans the model once (eval::ModelPlan), runs it.
+#include <memory>
 #include <set>
 #include <string>
 
@@ -33,6 +34,16 @@ void CollectUnsupported(const onnx::GraphProto& graph,
   }
 }
 
+class Prepared : public PreparedModel {
+ public:
+  absl::StatusOr<TensorMap> Run(const TensorMap& feeds, const RunOptions& options) const override {
+    return plan->Run(feeds, options);
+  }
+
+  std::unique_ptr<onnx::ModelProto> inlined;  // the model with its functions expanded, if any
+  std::unique_ptr<eval::ModelPlan> plan;
+};
+
 }  // namespace
 
 ReferenceEvaluator::ReferenceEvaluator(ReferenceEvaluatorOptions options)
@@ -54,18 +65,26 @@ absl::Status ReferenceEvaluator::CheckSupported(const onnx::ModelProto& model) c
                                                absl::StrJoin(unsupported, ", ")));
 }
 
+absl::StatusOr<std::unique_ptr<PreparedModel>> ReferenceEvaluator::Prepare(
+    const onnx::ModelProto& model) const {
+  auto prepared = std::make_unique<Prepared>();
+  const onnx::ModelProto* planned = &model;
+  if (model.functions_size() > 0) {
+    // Rare (and the copy includes the initializers): expand the functions and plan the copy.
+    prepared->inlined = std::make_unique<onnx::ModelProto>(model);
+    HALFCAST_RETURN_IF_ERROR(eval::InlineLocalFunctions(prepared->inlined.get()));
+    planned = prepared->inlined.get();
+  }
+  HALFCAST_RETURN_IF_ERROR(CheckSupported(*planned));
+  HALFCAST_ASSIGN_OR_RETURN(prepared->plan, eval::ModelPlan::Create(*planned, options_));
+  return prepared;
+}
+
 absl::StatusOr<TensorMap> ReferenceEvaluator::Run(const onnx::ModelProto& model,
                                                   const TensorMap& feeds,
                                                   const RunOptions& options) {
-  if (model.functions_size() > 0) {
-    // Rare (and the copy includes the initializers): expand the functions, then run the copy.
-    onnx::ModelProto inlined = model;
-    HALFCAST_RETURN_IF_ERROR(eval::InlineLocalFunctions(&inlined));
-    return Run(inlined, feeds, options);
-  }
-  HALFCAST_RETURN_IF_ERROR(CheckSupported(model));
-  eval::GraphRunner runner(model, options_);
-  return runner.RunMain(feeds, options);
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<PreparedModel> prepared, Prepare(model));
+  return prepared->Run(feeds, options);
 }
 
 }  // namespace halfcast
