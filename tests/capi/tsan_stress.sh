@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds libhalfcast_c and capi_stress_test with ThreadSanitizer in a separate build folder and
-# runs the stress test there. Not part of ctest: instrumenting every module takes several minutes
-# on two cores. Usage: tests/capi/tsan_stress.sh [BUILD_DIR] (default build-tsan).
+# runs the stress test there. scripts/test.sh runs it after ctest (not inside it: instrumenting
+# every module takes about five minutes on two cores).
+# Usage: tests/capi/tsan_stress.sh [BUILD_DIR] (default build-tsan).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-tsan}
