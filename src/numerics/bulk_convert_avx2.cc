@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -191,7 +192,11 @@ HALFCAST_AVX2 void WidenAvx2(const uint16_t* in, float* out, size_t n, TargetTyp
 const BulkKernels* Avx2F16cKernels() {
   static const bool kSupported = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    // F16C is CPUID leaf 1, ECX bit 29; asked directly because clang's __builtin_cpu_supports
+    // does not know "f16c". AVX2 implies the OS saves the YMM registers (checked by the builtin).
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+    return __builtin_cpu_supports("avx2") && f16c;
   }();
   static constexpr BulkKernels kAvx2 = {"avx2+f16c", FloatTo16Avx2, WidenAvx2};
   return kSupported ? &kAvx2 : nullptr;
