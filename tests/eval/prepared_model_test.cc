@@ -1,0 +1,239 @@
+// A model planned once and run many times (ReferenceEvaluator::Prepare): bodies planned with
+// their enclosing graph, Constants and initializers decoded once and shared between runs, and
+// tensors shared between values (Reshape and friends) without one run or value clobbering another.
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "halfcast/evaluator.h"
+#include "testing/onnx_text.h"
+#include "testing/status_matchers.h"
+
+namespace halfcast {
+namespace {
+
+using ::halfcast::testing::ParseModelText;
+using ::halfcast::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+Tensor Floats(std::vector<int64_t> shape, std::vector<float> values) {
+  return Tensor::Copy(DataType::kFloat, std::move(shape), values.data());
+}
+
+Tensor Bool(bool value) { return Tensor::Copy(DataType::kBool, {}, &value); }
+
+Tensor Int64(int64_t value) { return Tensor::Copy(DataType::kInt64, {}, &value); }
+
+std::vector<float> Values(const Tensor& t) {
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.element_count());
+}
+
+// Moves every float Constant `value` of `graph` (and its bodies) from float_data to raw_data,
+// the form exporters write and the plan borrows from the model instead of copying.
+void ConstantsToRawData(onnx::GraphProto* graph) {
+  for (onnx::NodeProto& node : *graph->mutable_node()) {
+    for (onnx::AttributeProto& a : *node.mutable_attribute()) {
+      if (a.has_g()) ConstantsToRawData(a.mutable_g());
+      if (node.op_type() != "Constant" || a.name() != "value") continue;
+      onnx::TensorProto* t = a.mutable_t();
+      if (t->float_data_size() == 0) continue;
+      t->set_raw_data(t->float_data().data(), t->float_data_size() * sizeof(float));
+      t->clear_float_data();
+    }
+  }
+}
+
+const char* kIfWithConstants = R"(
+  <ir_version: 8, opset_import: ["" : 17]>
+  g (bool c, float[2] x) => (float[2] y) {
+    y = If <then_branch = t () => (float[2] ty) {
+              k1 = Constant <value = float[2] {2, 3}> ()
+              ty = Mul(x, k1)
+            },
+            else_branch = e () => (float[2] ey) {
+              k2 = Constant <value_floats: floats = [10.0, 20.0]> ()
+              ey = Add(x, k2)
+            }> (c)
+  }
+)";
+
+TEST(PreparedModelTest, IfBranchConstantsAreDecodedOnceAndGiveFreshResults) {
+  onnx::ModelProto model = ParseModelText(kIfWithConstants);
+  ConstantsToRawData(model.mutable_graph());
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  for (int run = 0; run < 6; ++run) {
+    const bool c = run % 2 == 0;
+    const float v = static_cast<float>(run);
+    TensorMap feeds{{"c", Bool(c)}, {"x", Floats({2}, {v, -v})}};
+    ASSERT_OK_AND_ASSIGN(TensorMap out, prepared->Run(feeds));
+    EXPECT_THAT(Values(out["y"]), c ? ElementsAre(2 * v, -3 * v) : ElementsAre(10 + v, 20 - v))
+        << "run " << run;
+    ReferenceEvaluator fresh;
+    ASSERT_OK_AND_ASSIGN(TensorMap expected, fresh.Run(model, feeds));
+    EXPECT_EQ(Values(out["y"]), Values(expected["y"]));
+  }
+}
+
+TEST(PreparedModelTest, LoopBodyWithConstantsAndANestedIfRunsEveryIteration) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (int64 m, bool flag, float[2] s0) => (float[2] s) {
+      s = Loop <body = b (int64 i, bool c, float[2] acc) => (bool c_out, float[2] next) {
+        c_out = Identity(c)
+        k = Constant <value = float[2] {1, 2}> ()
+        next = If <then_branch = t () => (float[2] tn) {
+                     two = Constant <value_float: float = 2.0> ()
+                     d = Mul(k, two)
+                     tn = Add(acc, d)
+                   },
+                   else_branch = e () => (float[2] en) { en = Sub(acc, k) }> (flag)
+      }> (m, , s0)
+    }
+  )");
+  ConstantsToRawData(model.mutable_graph());
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  for (int64_t m : {0, 1, 3, 5}) {
+    for (bool flag : {true, false}) {
+      TensorMap feeds{{"m", Int64(m)}, {"flag", Bool(flag)}, {"s0", Floats({2}, {100, 200})}};
+      ASSERT_OK_AND_ASSIGN(TensorMap out, prepared->Run(feeds));
+      const float f = static_cast<float>(m);
+      EXPECT_THAT(Values(out["s"]), flag ? ElementsAre(100 + 2 * f, 200 + 4 * f)
+                                         : ElementsAre(100 - f, 200 - 2 * f))
+          << "m " << m << " flag " << flag;
+    }
+  }
+}
+
+TEST(PreparedModelTest, BodyOutputMayBeAnEnclosingValueUsedNowhereElse) {
+  // `a` is last read by Abs before the If runs; its then_branch returns `a` itself, so the
+  // plan must keep `a` alive until the If.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (bool c, float[2] x) => (float[2] y, float[2] z) {
+      a = Neg(x)
+      z = Abs(a)
+      y = If <then_branch = t () => (float[2] a) { },
+              else_branch = e () => (float[2] ey) { ey = Identity(x) }> (c)
+    }
+  )");
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(TensorMap out,
+                       evaluator.Run(model, {{"c", Bool(true)}, {"x", Floats({2}, {1, -2})}}));
+  EXPECT_THAT(Values(out["y"]), ElementsAre(-1, 2));
+  EXPECT_THAT(Values(out["z"]), ElementsAre(1, 2));
+}
+
+TEST(PreparedModelTest, ReturnedConstantsAndInitializersAreTheCallersOwnCopies) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x) => (float[2] k, float[2] w_out, float[2] y) <float[2] w = {5, 6}> {
+      k = Constant <value = float[2] {1, 2}> ()
+      w_out = Identity(w)
+      y = Add(x, k)
+    }
+  )");
+  ConstantsToRawData(model.mutable_graph());
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  TensorMap feeds{{"x", Floats({2}, {0, 0})}};
+  ASSERT_OK_AND_ASSIGN(TensorMap first, prepared->Run(feeds));
+  EXPECT_FALSE(first["k"].is_borrowed());
+  EXPECT_FALSE(first["w_out"].is_borrowed());
+  // Writing into the results must reach neither the plan nor the model.
+  first["k"].mutable_data<float>()[0] = 99;
+  first["w_out"].mutable_data<float>()[0] = 99;
+  ASSERT_OK_AND_ASSIGN(TensorMap second, prepared->Run(feeds));
+  EXPECT_THAT(Values(second["k"]), ElementsAre(1, 2));
+  EXPECT_THAT(Values(second["w_out"]), ElementsAre(5, 6));
+  EXPECT_THAT(Values(second["y"]), ElementsAre(1, 2));
+}
+
+TEST(PreparedModelTest, OptionsPerRunDoNotChangeThePlan) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x) => (float[2] y) {
+      k = Constant <value_floats: floats = [1.0, 2.0]> ()
+      t = Add(x, k)
+      y = Relu(t)
+    }
+  )");
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  TensorMap feeds{{"x", Floats({2}, {-5, 5})}};
+  RunOptions all;
+  all.return_all_values = true;
+  ASSERT_OK_AND_ASSIGN(TensorMap everything, prepared->Run(feeds, all));
+  EXPECT_THAT(Values(everything["k"]), ElementsAre(1, 2));
+  EXPECT_THAT(Values(everything["t"]), ElementsAre(-4, 7));
+  // A precomputed `t` replaces the Add in this run only.
+  TensorMap given{{"t", Floats({2}, {3, -3})}};
+  RunOptions reuse;
+  reuse.precomputed = &given;
+  ASSERT_OK_AND_ASSIGN(TensorMap reused, prepared->Run(feeds, reuse));
+  EXPECT_THAT(Values(reused["y"]), ElementsAre(3, 0));
+  ASSERT_OK_AND_ASSIGN(TensorMap plain, prepared->Run(feeds));
+  EXPECT_EQ(plain.size(), 1u);
+  EXPECT_THAT(Values(plain["y"]), ElementsAre(0, 7));
+  RunOptions unknown;
+  unknown.extra_outputs = {"nope"};
+  EXPECT_THAT(prepared->Run(feeds, unknown),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'nope'")));
+}
+
+TEST(PreparedModelTest, PrepareReportsModelErrorsBeforeAnyRun) {
+  onnx::ModelProto unsupported = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (bool c, float[2,2] x) => (float y) {
+      y = If <then_branch = t () => (float d) { d = Det(x) },
+              else_branch = e () => (float r) { r = ReduceSum(x) }> (c)
+    }
+  )");
+  ReferenceEvaluator evaluator;
+  EXPECT_THAT(evaluator.Prepare(unsupported),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("Det")));
+  // A Constant whose data does not match its shape, in a branch no run may take.
+  onnx::ModelProto bad_constant = ParseModelText(kIfWithConstants);
+  onnx::TensorProto* t = bad_constant.mutable_graph()
+                             ->mutable_node(0)
+                             ->mutable_attribute(0)
+                             ->mutable_g()
+                             ->mutable_node(0)
+                             ->mutable_attribute(0)
+                             ->mutable_t();
+  ASSERT_EQ(t->float_data_size(), 2);
+  t->add_float_data(4);
+  EXPECT_THAT(evaluator.Prepare(bad_constant),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Constant node")));
+}
+
+TEST(PreparedModelTest, ThreadsRunOnePreparedModelAtOnce) {
+  onnx::ModelProto model = ParseModelText(kIfWithConstants);
+  ConstantsToRawData(model.mutable_graph());
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  std::vector<int> failures(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int run = 0; run < 200; ++run) {
+        const bool c = (run + t) % 2 == 0;
+        const float v = static_cast<float>(t * 1000 + run);
+        absl::StatusOr<TensorMap> out =
+            prepared->Run({{"c", Bool(c)}, {"x", Floats({2}, {v, 1})}});
+        const std::vector<float> want = c ? std::vector<float>{2 * v, 3}
+                                          : std::vector<float>{10 + v, 21};
+        if (!out.ok() || Values((*out)["y"]) != want) ++failures[t];
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(failures, ElementsAre(0, 0, 0, 0));
+}
+
+}  // namespace
+}  // namespace halfcast
