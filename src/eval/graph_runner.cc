@@ -4,6 +4,7 @@
 #include <exception>
 #include <functional>
 #include <new>
+#include <optional>
 #include <queue>
 #include <thread>
 #include <utility>
@@ -45,6 +46,9 @@ struct GraphPlan {
   std::vector<int> input_slots;
   // Initializers and Constant node outputs, decoded once and shared read-only by every run.
   std::vector<std::pair<int, Tensor>> constants;
+  // Per slot: index in `constants` of a value every run shares (initializers a feed may replace
+  // are not), -1 otherwise. Nodes reading only such values are folded into constants.
+  std::vector<int> constant_index;
   std::vector<std::pair<int, int>> outer;  // (slot, slot of the same value in the parent graph)
   std::vector<char> node_output;  // per slot: output of a node, Constant nodes included
   std::vector<char> computed;     // per slot: output of a step (counts against the memory cap)
@@ -168,13 +172,51 @@ Tensor Owned(Tensor t) {
   return t;
 }
 
+// Runs `step`'s kernel on `inputs` (nullptr for an absent one) under the float16 model: 16-bit
+// float inputs widened to float32 unless the kernel is exact_16bit, float32 outputs rounded back
+// to the first such input's type. Errors are prefixed with the node.
+absl::StatusOr<std::vector<Tensor>> InvokeKernel(const Step& step,
+                                                 std::vector<const Tensor*> inputs, int threads,
+                                                 int64_t memory_budget,
+                                                 SubgraphRunner* subgraphs) {
+  std::vector<Tensor> widened;
+  DataType narrow_type = DataType::kUndefined;
+  if (!step.kernel->exact_16bit) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i] == nullptr || !Is16BitFloat(inputs[i]->type())) continue;
+      if (narrow_type == DataType::kUndefined) {
+        narrow_type = inputs[i]->type();
+        widened.resize(inputs.size());
+      }
+      widened[i] = WidenToFloat(*inputs[i]);
+      inputs[i] = &widened[i];
+    }
+  }
+  const onnx::NodeProto& node = *step.node;
+  KernelContext context(node, step.opset, std::move(inputs), threads, subgraphs);
+  context.set_memory_budget(memory_budget);
+  absl::Status status = CallKernel(*step.kernel, context);
+  if (!status.ok()) {
+    const std::string label = NodeLabel(node);
+    if (absl::StartsWith(status.message(), label)) return status;
+    return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
+  }
+  std::vector<Tensor>& outputs = context.outputs();
+  if (narrow_type != DataType::kUndefined) {
+    for (Tensor& out : outputs) {
+      if (out.type() == DataType::kFloat) out = NarrowFromFloat(out, narrow_type);
+    }
+  }
+  return std::move(outputs);
+}
+
 struct PlanContext {
   const absl::flat_hash_map<std::string, int>* opsets;
   const std::string* base_dir;  // for initializers stored as external data
 };
 
-// A Constant node that can be decoded once: no inputs, one output.
-bool IsFoldableConstant(const Step& step) {
+// A Constant node whose value the plan decodes once: no inputs, one output.
+bool IsConstantNode(const Step& step) {
   const onnx::NodeProto& node = *step.node;
   return node.op_type() == "Constant" && step.kernel != nullptr && step.kernel->domain.empty() &&
          node.input_size() == 0 && step.outputs.size() == 1 && step.outputs[0] >= 0;
@@ -195,6 +237,40 @@ absl::StatusOr<Tensor> ConstantValue(const Step& step, const std::string& base_d
   KernelContext context(node, step.opset, {}, /*threads=*/1, /*subgraphs=*/nullptr);
   HALFCAST_RETURN_IF_ERROR(CallKernel(*step.kernel, context));
   return std::move(context.outputs()[0]);
+}
+
+// Largest output a node computed from constants may have to be folded into the plan: more than
+// its inputs only by a small margin, so that a Expand, Tile or ConstantOfShape of a branch no
+// run takes does not fill memory when the model is prepared.
+int64_t FoldLimit(int64_t input_bytes) { return 2 * input_bytes + (int64_t{64} << 10); }
+
+// The outputs of `step` if every input is a constant of `plan`, computed now; nullopt for a node that must run each time, or
+// whose kernel fails here (the error then appears if a run reaches the node).
+std::optional<std::vector<Tensor>> Fold(const Step& step, const GraphPlan& plan) {
+  const onnx::NodeProto& node = *step.node;
+  for (const auto& a : node.attribute()) {
+    if (a.has_g() || a.graphs_size() > 0) return std::nullopt;
+  }
+  std::vector<const Tensor*> inputs(step.inputs.size(), nullptr);
+  int64_t input_bytes = 0;
+  for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+    const int slot = step.inputs[i];
+    if (slot < 0) continue;
+    const int constant = plan.constant_index[slot];
+    if (constant < 0) return std::nullopt;
+    inputs[i] = &plan.constants[constant].second;
+    input_bytes += static_cast<int64_t>(inputs[i]->byte_size());
+  }
+  const int64_t limit = FoldLimit(input_bytes);
+  absl::StatusOr<std::vector<Tensor>> outputs =
+      InvokeKernel(step, std::move(inputs), /*threads=*/1, limit, /*subgraphs=*/nullptr);
+  if (!outputs.ok()) return std::nullopt;
+  int64_t output_bytes = 0;
+  for (std::size_t i = 0; i < step.outputs.size(); ++i) {
+    if (step.outputs[i] >= 0) output_bytes += static_cast<int64_t>((*outputs)[i].byte_size());
+  }
+  if (output_bytes > limit) return std::nullopt;
+  return *std::move(outputs);
 }
 
 // The steps needed for the `keep` slots, in plan order, with the release points of every value.
@@ -261,12 +337,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
     return absl::UnimplementedError(
         absl::StrCat("graph '", graph.name(), "' has sparse initializers, which are not supported"));
   }
-  for (const auto& t : graph.initializer()) {
-    const int slot = plan->SlotFor(t.name());
-    HALFCAST_ASSIGN_OR_RETURN(Tensor value, InitializerTensor(t, *context.base_dir));
-    plan->constants.emplace_back(slot, std::move(value));
-    defined.insert(slot);
-  }
+  for (const auto& t : graph.initializer()) defined.insert(plan->SlotFor(t.name()));
   const int node_count = graph.node_size();
   std::vector<Step> steps(node_count);
   absl::flat_hash_map<int, int> producer;  // slot -> node index
@@ -340,17 +411,6 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
     }
     plan->output_slots.push_back(slot);
   }
-  // CollectFreeNames gave the parent a slot for every name this body reads from outside.
-  std::vector<int> outer_slots(outer.begin(), outer.end());
-  std::sort(outer_slots.begin(), outer_slots.end());
-  for (int slot : outer_slots) {
-    auto it = parent->slots.find(plan->names[slot]);
-    if (it == parent->slots.end()) {
-      return absl::InternalError(absl::StrCat("body graph '", graph.name(), "' reads '",
-                                              plan->names[slot], "', unknown to its parent"));
-    }
-    plan->outer.emplace_back(slot, it->second);
-  }
   const std::size_t slot_count = plan->names.size();
   plan->node_output.assign(slot_count, 0);
   plan->computed.assign(slot_count, 0);
@@ -392,13 +452,55 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
     }
   }
 
-  // Constant nodes become constants of the plan; the other nodes are its steps, whose bodies
-  // are planned now that every slot of this graph is known.
+  // Constant nodes, and nodes computing from constants alone (weights sliced, concatenated,
+  // reshaped or cast by the exporter), become constants of the plan, as ONNX Runtime folds them
+  // when it creates a session. The other nodes are the plan's steps, whose bodies are planned
+  // now that every slot of this graph is known.
+  plan->constant_index.assign(slot_count, -1);
+  auto add_constant = [&](int slot, Tensor value) {
+    plan->constant_index[slot] = static_cast<int>(plan->constants.size());
+    plan->constants.emplace_back(slot, std::move(value));
+  };
+  for (const onnx::TensorProto& t : graph.initializer()) {
+    const int slot = plan->slots.at(t.name());
+    HALFCAST_ASSIGN_OR_RETURN(Tensor value, InitializerTensor(t, *context.base_dir));
+    // An initializer that is also a graph input is only a default a feed may replace: never
+    // folded into other constants.
+    if (std::find(plan->input_slots.begin(), plan->input_slots.end(), slot) !=
+        plan->input_slots.end()) {
+      plan->constants.emplace_back(slot, std::move(value));
+    } else {
+      add_constant(slot, std::move(value));
+    }
+  }
+  // CollectFreeNames gave the parent a slot for every name this body reads from outside. The
+  // parent's constants are constants here too.
+  std::vector<int> outer_slots(outer.begin(), outer.end());
+  std::sort(outer_slots.begin(), outer_slots.end());
+  for (int slot : outer_slots) {
+    auto it = parent->slots.find(plan->names[slot]);
+    if (it == parent->slots.end()) {
+      return absl::InternalError(absl::StrCat("body graph '", graph.name(), "' reads '",
+                                              plan->names[slot], "', unknown to its parent"));
+    }
+    const int parent_constant = parent->constant_index[it->second];
+    if (parent_constant >= 0) {
+      add_constant(slot, parent->constants[parent_constant].second);
+    } else {
+      plan->outer.emplace_back(slot, it->second);
+    }
+  }
   for (int n : order) {
     Step& step = steps[n];
-    if (IsFoldableConstant(step)) {
+    if (IsConstantNode(step)) {
       HALFCAST_ASSIGN_OR_RETURN(Tensor value, ConstantValue(step, *context.base_dir));
-      plan->constants.emplace_back(step.outputs[0], std::move(value));
+      add_constant(step.outputs[0], std::move(value));
+      continue;
+    }
+    if (std::optional<std::vector<Tensor>> folded = Fold(step, *plan)) {
+      for (std::size_t i = 0; i < step.outputs.size(); ++i) {
+        if (step.outputs[i] >= 0) add_constant(step.outputs[i], std::move((*folded)[i]));
+      }
       continue;
     }
     auto plan_body = [&](const onnx::GraphProto& body) -> absl::Status {
@@ -489,8 +591,6 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
     }
   } else {
     std::vector<const Tensor*> inputs(step.inputs.size(), nullptr);
-    std::vector<Tensor> widened;
-    DataType narrow_type = DataType::kUndefined;
     for (std::size_t i = 0; i < step.inputs.size(); ++i) {
       const int slot = step.inputs[i];
       if (slot < 0) continue;
@@ -500,36 +600,13 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
       }
       inputs[i] = frame.at[slot];
     }
-    if (!step.kernel->exact_16bit) {
-      // The float16 model: compute in float32 from the 16-bit values, round results back below.
-      for (std::size_t i = 0; i < inputs.size(); ++i) {
-        if (inputs[i] == nullptr || !Is16BitFloat(inputs[i]->type())) continue;
-        if (narrow_type == DataType::kUndefined) {
-          narrow_type = inputs[i]->type();
-          widened.resize(inputs.size());
-        }
-        widened[i] = WidenToFloat(*inputs[i]);
-        inputs[i] = &widened[i];
-      }
-    }
     SubgraphRunner subgraphs(this, &step, &frame);
-    KernelContext context(node, step.opset, std::move(inputs), threads_, &subgraphs);
-    context.set_memory_budget(std::max<int64_t>(0, memory_limit_ - bytes_in_use_));
-    absl::Status status = CallKernel(*step.kernel, context);
-    if (!status.ok()) {
-      const std::string label = NodeLabel(node);
-      if (absl::StartsWith(status.message(), label)) return status;
-      return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
-    }
-    widened.clear();
+    HALFCAST_ASSIGN_OR_RETURN(
+        std::vector<Tensor> outputs,
+        InvokeKernel(step, std::move(inputs), threads_,
+                     std::max<int64_t>(0, memory_limit_ - bytes_in_use_), &subgraphs));
     for (std::size_t i = 0; i < step.outputs.size(); ++i) {
-      const int slot = step.outputs[i];
-      if (slot < 0) continue;
-      Tensor& out = context.outputs()[i];
-      if (narrow_type != DataType::kUndefined && out.type() == DataType::kFloat) {
-        out = NarrowFromFloat(out, narrow_type);
-      }
-      Store(frame, slot, std::move(out));
+      if (step.outputs[i] >= 0) Store(frame, step.outputs[i], std::move(outputs[i]));
     }
     if (bytes_in_use_ > memory_limit_) {
       return absl::ResourceExhaustedError(absl::StrCat(

@@ -211,6 +211,80 @@ TEST(PreparedModelTest, PrepareReportsModelErrorsBeforeAnyRun) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Constant node")));
 }
 
+TEST(PreparedModelTest, NodesOnConstantsAreFoldedButFeedableInitializersAreNot) {
+  // `w` is an initializer and an input: only a default, so w + v is computed per run; v * v is
+  // folded when the model is prepared, and so is the body's Slice of the outer initializer v.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (bool c, float[2] x, float[2] w) => (float[2] y, float[2] z, float[1] b)
+        <float[2] w = {1, 2}, float[2] v = {3, 4}> {
+      wv = Add(w, v)
+      vv = Mul(v, v)
+      y = Add(x, wv)
+      z = Add(x, vv)
+      b = If <then_branch = t () => (float[1] first) {
+                starts = Constant <value = int64[1] {0}> ()
+                ends = Constant <value = int64[1] {1}> ()
+                first = Slice(v, starts, ends)
+              },
+              else_branch = e () => (float[1] second) {
+                starts = Constant <value = int64[1] {1}> ()
+                ends = Constant <value = int64[1] {2}> ()
+                second = Slice(v, starts, ends)
+              }> (c)
+    }
+  )");
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  RunOptions all;
+  all.return_all_values = true;
+  ASSERT_OK_AND_ASSIGN(TensorMap defaults,
+                       prepared->Run({{"c", Bool(true)}, {"x", Floats({2}, {0, 0})}}, all));
+  EXPECT_THAT(Values(defaults["y"]), ElementsAre(4, 6));
+  EXPECT_THAT(Values(defaults["z"]), ElementsAre(9, 16));
+  EXPECT_THAT(Values(defaults["vv"]), ElementsAre(9, 16));  // folded values are still values
+  EXPECT_THAT(Values(defaults["b"]), ElementsAre(3));
+  ASSERT_OK_AND_ASSIGN(TensorMap fed, prepared->Run({{"c", Bool(false)},
+                                                      {"x", Floats({2}, {1, 1})},
+                                                      {"w", Floats({2}, {100, 200})}}));
+  EXPECT_THAT(Values(fed["y"]), ElementsAre(104, 205));
+  EXPECT_THAT(Values(fed["z"]), ElementsAre(10, 17));
+  EXPECT_THAT(Values(fed["b"]), ElementsAre(4));
+}
+
+TEST(PreparedModelTest, FoldingNeitherFailsNorFillsMemoryForABranchNoRunTakes) {
+  // The then_branch computes from constants alone: a Reshape to a wrong shape, and an Expand to
+  // 4 MB under a 1 MB memory cap. Preparing folds neither; only a run taking the branch fails.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (bool c, bool d, float[2] x) => (float[2] y) {
+      y = If <then_branch = t () => (float[2] ty) {
+                k = Constant <value = float[2] {1, 2}> ()
+                big_shape = Constant <value = int64[2] {500000, 2}> ()
+                bad_shape = Constant <value = int64[1] {3}> ()
+                ty = If <then_branch = t2 () => (float[2] r) { r = Reshape(k, bad_shape) },
+                         else_branch = e2 () => (float[2] s) {
+                           big = Expand(k, big_shape)
+                           s = ReduceMax <axes = [0], keepdims = 0> (big)
+                         }> (d)
+              },
+              else_branch = e () => (float[2] ey) { ey = Neg(x) }> (c)
+    }
+  )");
+  ReferenceEvaluatorOptions options;
+  options.memory_limit_bytes = int64_t{1} << 20;
+  ReferenceEvaluator evaluator(options);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  ASSERT_OK_AND_ASSIGN(TensorMap out, prepared->Run({{"c", Bool(false)},
+                                                     {"d", Bool(true)},
+                                                     {"x", Floats({2}, {1, -2})}}));
+  EXPECT_THAT(Values(out["y"]), ElementsAre(-1, 2));
+  EXPECT_THAT(prepared->Run({{"c", Bool(true)}, {"d", Bool(true)}, {"x", Floats({2}, {1, 2})}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Reshape")));
+  EXPECT_THAT(prepared->Run({{"c", Bool(true)}, {"d", Bool(false)}, {"x", Floats({2}, {1, 2})}}),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("Expand")));
+}
+
 TEST(PreparedModelTest, ThreadsRunOnePreparedModelAtOnce) {
   onnx::ModelProto model = ParseModelText(kIfWithConstants);
   ConstantsToRawData(model.mutable_graph());
