@@ -53,6 +53,9 @@ class Tensor {
 
   // A zero-filled tensor owning its bytes. Strings start empty.
   static Tensor Zeros(DataType type, std::vector<int64_t> shape);
+  // A tensor owning ElementSize(type) * element count bytes left uninitialised, for a producer
+  // that writes every element (it skips Zeros' fill). Strings start empty.
+  static Tensor Uninitialized(DataType type, std::vector<int64_t> shape);
   // A tensor owning a copy of `data` (ElementSize(type) * element count bytes).
   static Tensor Copy(DataType type, std::vector<int64_t> shape, const void* data);
   // A tensor viewing `data` without copying; the caller keeps `data` alive and unchanged.
@@ -74,13 +77,19 @@ class Tensor {
   template <typename T>
   T* mutable_data() { return static_cast<T*>(mutable_raw_data()); }
 
+  // The same elements under another shape: bytes are shared, not copied (a write to either
+  // tensor copies first, as for any shared tensor); strings are copied. InvalidArgument when
+  // `shape` has a negative dimension or another element count.
+  absl::StatusOr<Tensor> WithShape(std::vector<int64_t> shape) const;
+
   const std::vector<std::string>& strings() const { return strings_; }
   std::vector<std::string>& mutable_strings() { return strings_; }
 
  private:
   DataType type_ = DataType::kFloat;
   std::vector<int64_t> shape_{0};
-  std::shared_ptr<std::vector<unsigned char>> owned_;  // shared: copying a Tensor is cheap
+  // Shared: copying a Tensor is cheap. Holds byte_size() bytes (none when the tensor is empty).
+  std::shared_ptr<unsigned char[]> owned_;
   const void* borrowed_ = nullptr;
   std::vector<std::string> strings_;
 };

@@ -50,9 +50,9 @@ struct GraphPlan {
   // are not), -1 otherwise. Nodes reading only such values are folded into constants.
   std::vector<int> constant_index;
   std::vector<std::pair<int, int>> outer;  // (slot, slot of the same value in the parent graph)
-  std::vector<char> node_output;  // per slot: output of a node, Constant nodes included
-  std::vector<char> computed;     // per slot: output of a step (counts against the memory cap)
-  std::vector<Step> steps;        // topological order, Constant nodes excluded
+  std::vector<char> node_output;           // per slot: output of a node, Constant nodes included
+  std::vector<char> computed;  // per slot: output of a step (counts against the memory cap)
+  std::vector<Step> steps;     // topological order, Constant nodes excluded
   std::vector<int> output_slots;
   Schedule schedule;  // every output kept, nothing precomputed
 
@@ -177,8 +177,7 @@ Tensor Owned(Tensor t) {
 // to the first such input's type. Errors are prefixed with the node.
 absl::StatusOr<std::vector<Tensor>> InvokeKernel(const Step& step,
                                                  std::vector<const Tensor*> inputs, int threads,
-                                                 int64_t memory_budget,
-                                                 SubgraphRunner* subgraphs) {
+                                                 int64_t memory_budget, SubgraphRunner* subgraphs) {
   std::vector<Tensor> widened;
   DataType narrow_type = DataType::kUndefined;
   if (!step.kernel->exact_16bit) {
@@ -244,8 +243,9 @@ absl::StatusOr<Tensor> ConstantValue(const Step& step, const std::string& base_d
 // run takes does not fill memory when the model is prepared.
 int64_t FoldLimit(int64_t input_bytes) { return 2 * input_bytes + (int64_t{64} << 10); }
 
-// The outputs of `step` if every input is a constant of `plan`, computed now; nullopt for a node that must run each time, or
-// whose kernel fails here (the error then appears if a run reaches the node).
+// The outputs of `step` if every input is a constant of `plan`, computed now; nullopt for a node
+// that must run each time, or whose kernel fails here (the error then appears if a run reaches
+// the node).
 std::optional<std::vector<Tensor>> Fold(const Step& step, const GraphPlan& plan) {
   const onnx::NodeProto& node = *step.node;
   for (const auto& a : node.attribute()) {
@@ -334,8 +334,8 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
     defined.insert(slot);
   }
   if (graph.sparse_initializer_size() > 0) {
-    return absl::UnimplementedError(
-        absl::StrCat("graph '", graph.name(), "' has sparse initializers, which are not supported"));
+    return absl::UnimplementedError(absl::StrCat(
+        "graph '", graph.name(), "' has sparse initializers, which are not supported"));
   }
   for (const auto& t : graph.initializer()) defined.insert(plan->SlotFor(t.name()));
   const int node_count = graph.node_size();
@@ -389,8 +389,8 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
     step.kernel = FindKernel(domain, node.op_type(), step.opset);
     if (step.kernel == nullptr) {
       return absl::UnimplementedError(absl::StrCat("unsupported op ", node.op_type(), " (domain '",
-                                                   domain.empty() ? "ai.onnx" : domain,
-                                                   "', opset ", step.opset, ")"));
+                                                   domain.empty() ? "ai.onnx" : domain, "', opset ",
+                                                   step.opset, ")"));
     }
   }
   for (int slot : outer) {
@@ -445,9 +445,8 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
   if (static_cast<int>(order.size()) != node_count) {
     for (int n = 0; n < node_count; ++n) {
       if (pending[n] > 0) {
-        return absl::InvalidArgumentError(absl::StrCat("graph '", graph.name(),
-                                                       "' has a cycle through ",
-                                                       NodeLabel(graph.node(n))));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "graph '", graph.name(), "' has a cycle through ", NodeLabel(graph.node(n))));
       }
     }
   }
@@ -553,9 +552,7 @@ class GraphRunner {
   int64_t bytes_in_use_ = 0;  // bytes of node outputs currently held
 };
 
-std::string CanonicalDomain(const std::string& domain) {
-  return domain == "ai.onnx" ? "" : domain;
-}
+std::string CanonicalDomain(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
 
 absl::flat_hash_map<std::string, int> ImportedOpsets(const onnx::ModelProto& model) {
   absl::flat_hash_map<std::string, int> opsets;
@@ -595,8 +592,8 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
       const int slot = step.inputs[i];
       if (slot < 0) continue;
       if (frame.at[slot] == nullptr) {
-        return absl::InternalError(absl::StrCat(NodeLabel(node), ": input '", plan.names[slot],
-                                                "' is not available"));
+        return absl::InternalError(
+            absl::StrCat(NodeLabel(node), ": input '", plan.names[slot], "' is not available"));
       }
       inputs[i] = frame.at[slot];
     }
@@ -609,9 +606,9 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
       if (step.outputs[i] >= 0) Store(frame, step.outputs[i], std::move(outputs[i]));
     }
     if (bytes_in_use_ > memory_limit_) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          NodeLabel(node), ": intermediate tensors need ", bytes_in_use_,
-          " bytes, more than the memory limit of ", memory_limit_, " bytes"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat(NodeLabel(node), ": intermediate tensors need ", bytes_in_use_,
+                       " bytes, more than the memory limit of ", memory_limit_, " bytes"));
     }
   }
   for (int slot : entry.release) {

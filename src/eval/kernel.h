@@ -54,6 +54,9 @@ class KernelContext {
   // its bytes within what the evaluator's memory cap has left (ResourceExhausted naming the node).
   // Kernels allocate through this so an absurd shape is an error, not an out-of-memory kill.
   absl::StatusOr<Tensor> NewTensor(DataType type, std::vector<int64_t> shape) const;
+  // As NewTensor, but the bytes are left uninitialised: only for an output the kernel writes in
+  // full (it saves a pass over the memory, and page faults for large outputs).
+  absl::StatusOr<Tensor> NewUninitializedTensor(DataType type, std::vector<int64_t> shape) const;
   // Bytes a kernel may still allocate; set by the runner (unlimited by default).
   int64_t memory_budget() const { return memory_budget_; }
   void set_memory_budget(int64_t bytes) { memory_budget_ = bytes; }
@@ -72,6 +75,9 @@ class KernelContext {
   absl::Status Error(std::string_view message) const;
 
  private:
+  // Checks `shape` and the memory budget for a new output (see NewTensor).
+  absl::Status CheckAllocation(DataType type, const std::vector<int64_t>& shape) const;
+
   const onnx::NodeProto& node_;
   int opset_;
   std::vector<const Tensor*> inputs_;

@@ -1,5 +1,6 @@
 // KernelContext: attribute access, input checks and checked allocation for kernels.
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "eval/kernel.h"
 
 namespace halfcast::eval {
@@ -10,7 +11,8 @@ absl::StatusOr<const Tensor*> KernelContext::RequiredInput(int i) const {
   return Error(absl::StrCat("required input ", i, " is missing"));
 }
 
-absl::StatusOr<Tensor> KernelContext::NewTensor(DataType type, std::vector<int64_t> shape) const {
+absl::Status KernelContext::CheckAllocation(DataType type,
+                                            const std::vector<int64_t>& shape) const {
   absl::StatusOr<int64_t> count = CheckedElementCount(shape);
   if (!count.ok()) {
     return absl::Status(count.status().code(),
@@ -24,7 +26,18 @@ absl::StatusOr<Tensor> KernelContext::NewTensor(DataType type, std::vector<int64
         DataTypeName(type), " elements exceeds the ", memory_budget_,
         " bytes left under the memory limit"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Tensor> KernelContext::NewTensor(DataType type, std::vector<int64_t> shape) const {
+  HALFCAST_RETURN_IF_ERROR(CheckAllocation(type, shape));
   return Tensor::Zeros(type, std::move(shape));
+}
+
+absl::StatusOr<Tensor> KernelContext::NewUninitializedTensor(DataType type,
+                                                             std::vector<int64_t> shape) const {
+  HALFCAST_RETURN_IF_ERROR(CheckAllocation(type, shape));
+  return Tensor::Uninitialized(type, std::move(shape));
 }
 
 const onnx::AttributeProto* KernelContext::attribute(std::string_view name) const {

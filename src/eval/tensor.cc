@@ -83,27 +83,37 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ","), "]");
 }
 
+// Storage for `bytes` bytes: zero-filled, or left as the allocator gives them.
+std::shared_ptr<unsigned char[]> Allocate(std::size_t bytes, bool zero) {
+  return std::shared_ptr<unsigned char[]>(zero ? new unsigned char[bytes]()
+                                               : new unsigned char[bytes]);
+}
+
 }  // namespace
 
 Tensor::Tensor() = default;
 
-Tensor Tensor::Zeros(DataType type, std::vector<int64_t> shape) {
+Tensor Tensor::Uninitialized(DataType type, std::vector<int64_t> shape) {
   Tensor t;
   t.type_ = type;
-  const int64_t count = UncheckedCount(shape);
   t.shape_ = std::move(shape);
   if (type == DataType::kString) {
-    t.strings_.resize(static_cast<std::size_t>(count));
+    t.strings_.resize(static_cast<std::size_t>(t.element_count()));
   } else {
-    t.owned_ = std::make_shared<std::vector<unsigned char>>(
-        static_cast<std::size_t>(count) * ElementSize(type));
+    t.owned_ = Allocate(t.byte_size(), /*zero=*/false);
   }
   return t;
 }
 
+Tensor Tensor::Zeros(DataType type, std::vector<int64_t> shape) {
+  Tensor t = Uninitialized(type, std::move(shape));
+  if (t.owned_) std::memset(t.owned_.get(), 0, t.byte_size());
+  return t;
+}
+
 Tensor Tensor::Copy(DataType type, std::vector<int64_t> shape, const void* data) {
-  Tensor t = Zeros(type, std::move(shape));
-  if (t.byte_size() > 0) std::memcpy(t.owned_->data(), data, t.byte_size());
+  Tensor t = Uninitialized(type, std::move(shape));
+  if (t.byte_size() > 0) std::memcpy(t.owned_.get(), data, t.byte_size());
   return t;
 }
 
@@ -131,21 +141,33 @@ std::size_t Tensor::byte_size() const {
 
 const void* Tensor::raw_data() const {
   if (borrowed_ != nullptr) return borrowed_;
-  return owned_ ? owned_->data() : nullptr;
+  return owned_.get();
 }
 
 void* Tensor::mutable_raw_data() {
   // Copies share their bytes, so writing goes through copy on write for shared and borrowed data.
-  if (borrowed_ != nullptr) {
-    const auto* bytes = static_cast<const unsigned char*>(borrowed_);
-    owned_ = std::make_shared<std::vector<unsigned char>>(bytes, bytes + byte_size());
+  const std::size_t bytes = byte_size();
+  if (borrowed_ != nullptr || (owned_ && owned_.use_count() > 1)) {
+    std::shared_ptr<unsigned char[]> copy = Allocate(bytes, /*zero=*/false);
+    if (bytes > 0) std::memcpy(copy.get(), raw_data(), bytes);
+    owned_ = std::move(copy);
     borrowed_ = nullptr;
   } else if (!owned_) {
-    owned_ = std::make_shared<std::vector<unsigned char>>(byte_size());
-  } else if (owned_.use_count() > 1) {
-    owned_ = std::make_shared<std::vector<unsigned char>>(*owned_);
+    owned_ = Allocate(bytes, /*zero=*/true);
   }
-  return owned_->data();
+  return owned_.get();
+}
+
+absl::StatusOr<Tensor> Tensor::WithShape(std::vector<int64_t> shape) const {
+  HALFCAST_ASSIGN_OR_RETURN(const int64_t count, CheckedElementCount(shape));
+  if (count != element_count()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot view a tensor of shape ",
+                                                   ShapeString(shape_), " as ",
+                                                   ShapeString(shape)));
+  }
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
 }
 
 absl::StatusOr<int64_t> CheckedElementCount(const std::vector<int64_t>& shape,

@@ -102,8 +102,8 @@ TEST(PreparedModelTest, LoopBodyWithConstantsAndANestedIfRunsEveryIteration) {
       TensorMap feeds{{"m", Int64(m)}, {"flag", Bool(flag)}, {"s0", Floats({2}, {100, 200})}};
       ASSERT_OK_AND_ASSIGN(TensorMap out, prepared->Run(feeds));
       const float f = static_cast<float>(m);
-      EXPECT_THAT(Values(out["s"]), flag ? ElementsAre(100 + 2 * f, 200 + 4 * f)
-                                         : ElementsAre(100 - f, 200 - 2 * f))
+      EXPECT_THAT(Values(out["s"]),
+                  flag ? ElementsAre(100 + 2 * f, 200 + 4 * f) : ElementsAre(100 - f, 200 - 2 * f))
           << "m " << m << " flag " << flag;
     }
   }
@@ -245,8 +245,8 @@ TEST(PreparedModelTest, NodesOnConstantsAreFoldedButFeedableInitializersAreNot) 
   EXPECT_THAT(Values(defaults["vv"]), ElementsAre(9, 16));  // folded values are still values
   EXPECT_THAT(Values(defaults["b"]), ElementsAre(3));
   ASSERT_OK_AND_ASSIGN(TensorMap fed, prepared->Run({{"c", Bool(false)},
-                                                      {"x", Floats({2}, {1, 1})},
-                                                      {"w", Floats({2}, {100, 200})}}));
+                                                     {"x", Floats({2}, {1, 1})},
+                                                     {"w", Floats({2}, {100, 200})}}));
   EXPECT_THAT(Values(fed["y"]), ElementsAre(104, 205));
   EXPECT_THAT(Values(fed["z"]), ElementsAre(10, 17));
   EXPECT_THAT(Values(fed["b"]), ElementsAre(4));
@@ -275,14 +275,60 @@ TEST(PreparedModelTest, FoldingNeitherFailsNorFillsMemoryForABranchNoRunTakes) {
   options.memory_limit_bytes = int64_t{1} << 20;
   ReferenceEvaluator evaluator(options);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
-  ASSERT_OK_AND_ASSIGN(TensorMap out, prepared->Run({{"c", Bool(false)},
-                                                     {"d", Bool(true)},
-                                                     {"x", Floats({2}, {1, -2})}}));
+  ASSERT_OK_AND_ASSIGN(
+      TensorMap out,
+      prepared->Run({{"c", Bool(false)}, {"d", Bool(true)}, {"x", Floats({2}, {1, -2})}}));
   EXPECT_THAT(Values(out["y"]), ElementsAre(-1, 2));
   EXPECT_THAT(prepared->Run({{"c", Bool(true)}, {"d", Bool(true)}, {"x", Floats({2}, {1, 2})}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Reshape")));
   EXPECT_THAT(prepared->Run({{"c", Bool(true)}, {"d", Bool(false)}, {"x", Floats({2}, {1, 2})}}),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("Expand")));
+}
+
+TEST(PreparedModelTest, ReshapesShareTheirInputWithoutClobberingIt) {
+  // `a` is a graph output and read again after the Reshape, Flatten, Unsqueeze and Squeeze that
+  // view its bytes; the Loop reshapes and then rewrites its carried value each iteration.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2,3] x, int64 m) => (float[2,3] a, float[3,2] r, float[1,6] f, float[2,3] b,
+                                 float[1,2,3] u, float[2,3] s, float[6] carried) {
+      a = Add(x, x)
+      shape = Constant <value = int64[2] {3, 2}> ()
+      r = Reshape(a, shape)
+      f = Flatten <axis = 0> (r)
+      axes = Constant <value = int64[1] {0}> ()
+      u = Unsqueeze(a, axes)
+      s = Squeeze(u, axes)
+      b = Mul(a, a)
+      flat_shape = Constant <value = int64[1] {6}> ()
+      flat = Reshape(x, flat_shape)
+      carried = Loop <body = body (int64 i, bool c, float[6] v) => (bool c_out, float[6] w) {
+        c_out = Identity(c)
+        same = Reshape(v, flat_shape)
+        w = Add(same, same)
+      }> (m, , flat)
+    }
+  )");
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  for (int run = 0; run < 2; ++run) {
+    ASSERT_OK_AND_ASSIGN(
+        TensorMap out, prepared->Run({{"x", Floats({2, 3}, {1, 2, 3, 4, 5, 6})}, {"m", Int64(2)}}));
+    EXPECT_THAT(Values(out["a"]), ElementsAre(2, 4, 6, 8, 10, 12));
+    EXPECT_THAT(out["r"].shape(), ElementsAre(3, 2));
+    EXPECT_THAT(out["f"].shape(), ElementsAre(1, 6));
+    EXPECT_THAT(out["u"].shape(), ElementsAre(1, 2, 3));
+    EXPECT_THAT(out["s"].shape(), ElementsAre(2, 3));
+    EXPECT_THAT(Values(out["b"]), ElementsAre(4, 16, 36, 64, 100, 144));
+    EXPECT_THAT(Values(out["carried"]), ElementsAre(4, 8, 12, 16, 20, 24));
+    // The caller writing one result leaves the results that view the same bytes alone.
+    out["r"].mutable_data<float>()[0] = -1;
+    out["s"].mutable_data<float>()[1] = -1;
+    EXPECT_THAT(Values(out["a"]), ElementsAre(2, 4, 6, 8, 10, 12));
+    EXPECT_THAT(Values(out["f"]), ElementsAre(2, 4, 6, 8, 10, 12));
+    EXPECT_THAT(Values(out["u"]), ElementsAre(2, 4, 6, 8, 10, 12));
+    EXPECT_EQ(out["r"].data<float>()[0], -1);
+  }
 }
 
 TEST(PreparedModelTest, ThreadsRunOnePreparedModelAtOnce) {
@@ -297,10 +343,9 @@ TEST(PreparedModelTest, ThreadsRunOnePreparedModelAtOnce) {
       for (int run = 0; run < 200; ++run) {
         const bool c = (run + t) % 2 == 0;
         const float v = static_cast<float>(t * 1000 + run);
-        absl::StatusOr<TensorMap> out =
-            prepared->Run({{"c", Bool(c)}, {"x", Floats({2}, {v, 1})}});
-        const std::vector<float> want = c ? std::vector<float>{2 * v, 3}
-                                          : std::vector<float>{10 + v, 21};
+        absl::StatusOr<TensorMap> out = prepared->Run({{"c", Bool(c)}, {"x", Floats({2}, {v, 1})}});
+        const std::vector<float> want =
+            c ? std::vector<float>{2 * v, 3} : std::vector<float>{10 + v, 21};
         if (!out.ok() || Values((*out)["y"]) != want) ++failures[t];
       }
     });

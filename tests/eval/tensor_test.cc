@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -51,6 +52,42 @@ TEST(TensorTest, CopyOnWriteKeepsCopiesAndBorrowedDataIntact) {
   copy.mutable_data<float>()[1] = 7;
   EXPECT_EQ(borrowed.data<float>()[1], 2);
   EXPECT_EQ(copy.data<float>()[1], 7);
+}
+
+TEST(TensorTest, WithShapeSharesBytesUntilEitherSideWrites) {
+  const float values[6] = {1, 2, 3, 4, 5, 6};
+  const Tensor x = Tensor::Copy(DataType::kFloat, {2, 3}, values);
+  ASSERT_OK_AND_ASSIGN(Tensor y, x.WithShape({3, 1, 2}));
+  EXPECT_THAT(y.shape(), ElementsAre(3, 1, 2));
+  EXPECT_EQ(y.raw_data(), x.raw_data());  // no copy
+  y.mutable_data<float>()[0] = 100;       // copy on write: x keeps its values
+  EXPECT_NE(y.raw_data(), x.raw_data());
+  EXPECT_EQ(x.data<float>()[0], 1);
+  EXPECT_EQ(y.data<float>()[5], 6);
+  // A borrowed tensor stays a view of the same memory.
+  ASSERT_OK_AND_ASSIGN(Tensor view,
+                       Tensor::Borrow(DataType::kFloat, {6}, values).WithShape({6, 1}));
+  EXPECT_TRUE(view.is_borrowed());
+  EXPECT_EQ(view.raw_data(), values);
+  ASSERT_OK_AND_ASSIGN(Tensor words, Tensor::Strings({2}, {"a", "b"}).WithShape({1, 2}));
+  EXPECT_THAT(words.strings(), ElementsAre("a", "b"));
+  EXPECT_THAT(x.WithShape({4}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("cannot view a tensor of shape [2,3] as [4]")));
+  EXPECT_THAT(x.WithShape({-2, -3}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("negative")));
+}
+
+TEST(TensorTest, UninitializedAndZerosOwnTheirBytes) {
+  Tensor u = Tensor::Uninitialized(DataType::kInt64, {2, 2});
+  EXPECT_EQ(u.byte_size(), 32u);
+  for (int i = 0; i < 4; ++i) u.mutable_data<int64_t>()[i] = i;
+  EXPECT_THAT(std::vector<int64_t>(u.data<int64_t>(), u.data<int64_t>() + 4),
+              ElementsAre(0, 1, 2, 3));
+  const Tensor z = Tensor::Zeros(DataType::kFloat16, {3});
+  EXPECT_THAT(std::vector<uint16_t>(z.data<uint16_t>(), z.data<uint16_t>() + 3),
+              ElementsAre(0, 0, 0));
+  EXPECT_EQ(Tensor::Uninitialized(DataType::kString, {2}).strings().size(), 2u);
+  EXPECT_EQ(Tensor::Uninitialized(DataType::kFloat, {0, 5}).byte_size(), 0u);
 }
 
 TEST(TensorTest, CheckedElementCountRejectsNegativeOverflowAndLimit) {

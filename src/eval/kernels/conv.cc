@@ -268,8 +268,12 @@ absl::Status ConvTyped(KernelContext& context, const Tensor& x, const Tensor& we
   }
   std::vector<int64_t> out_shape = {batch, maps};
   out_shape.insert(out_shape.end(), w.out.begin(), w.out.end());
-  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewTensor(x.type(), out_shape));
   const int64_t cg = channels / group, mg = maps / group;
+  // The depthwise loop accumulates into zeros; the GEMM paths write every element.
+  const bool depthwise = cg == 1 && mg == 1;
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y,
+                            depthwise ? context.NewTensor(x.type(), out_shape)
+                                      : context.NewUninitializedTensor(x.type(), out_shape));
   const int64_t in_size = ShapeProduct(w.in, 0, w.rank());
   const int64_t out_size = ShapeProduct(w.out, 0, w.rank());
   const int64_t taps = ShapeProduct(w.kernel, 0, w.rank());
@@ -281,7 +285,7 @@ absl::Status ConvTyped(KernelContext& context, const Tensor& x, const Tensor& we
       taps == 1 && std::all_of(w.strides.begin(), w.strides.end(), [](int64_t s) { return s == 1; }) &&
       std::all_of(w.pad_begin.begin(), w.pad_begin.end(), [](int64_t p) { return p == 0; }) &&
       std::all_of(w.pad_end.begin(), w.pad_end.end(), [](int64_t p) { return p == 0; });
-  if (cg == 1 && mg == 1) {
+  if (depthwise) {
     linalg::ParallelFor(threads, batch * group, [&](int64_t i) {
       DepthwiseChannel(w, px + i * in_size, pw + (i % group) * taps, py + i * out_size);
     });
@@ -544,7 +548,7 @@ absl::Status AveragePoolTyped(KernelContext& context, const Tensor& x) {
   const bool include_pad = context.GetInt("count_include_pad", 0) != 0;
   std::vector<int64_t> out_shape = {x.shape()[0], x.shape()[1]};
   out_shape.insert(out_shape.end(), w.out.begin(), w.out.end());
-  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewTensor(x.type(), out_shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewUninitializedTensor(x.type(), out_shape));
   const Pool3 p = ToPool3(w);
   const int64_t planes = x.shape()[0] * x.shape()[1];
   const int64_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
@@ -634,7 +638,7 @@ template <typename T, bool kMax>
 absl::Status GlobalPoolTyped(KernelContext& context, const Tensor& x) {
   std::vector<int64_t> out_shape = x.shape();
   for (size_t i = 2; i < out_shape.size(); ++i) out_shape[i] = 1;
-  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewTensor(x.type(), out_shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewUninitializedTensor(x.type(), out_shape));
   const int64_t planes = ShapeProduct(x.shape(), 0, 2);
   const int64_t size = ShapeProduct(x.shape(), 2, x.shape().size());
   const T* px = x.data<T>();

@@ -34,7 +34,7 @@ absl::Status UnaryMap(KernelContext& ctx, Fn fn) {
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* x, ctx.RequiredInput(0));
   auto body = [&](auto tag) -> absl::Status {
     using T = decltype(tag);
-    HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewTensor(x->type(), x->shape()));
+    HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewUninitializedTensor(x->type(), x->shape()));
     const T* in = x->data<T>();
     T* out = y.mutable_data<T>();
     const int64_t n = x->element_count();
@@ -173,7 +173,7 @@ absl::Status Clip(KernelContext& ctx) {
         (i == 1 ? lo : hi) = bound->data<T>()[0];
       }
     }
-    HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewTensor(x->type(), x->shape()));
+    HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewUninitializedTensor(x->type(), x->shape()));
     const T* in = x->data<T>();
     T* out = y.mutable_data<T>();
     const int64_t n = x->element_count();
@@ -200,7 +200,7 @@ absl::Status IsNaN(KernelContext& ctx) {
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* x, ctx.RequiredInput(0));
   return DispatchFloat(x->type(), [&](auto tag) -> absl::Status {
     using T = decltype(tag);
-    HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewTensor(DataType::kBool, x->shape()));
+    HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewUninitializedTensor(DataType::kBool, x->shape()));
     const T* in = x->data<T>();
     bool* out = y.mutable_data<bool>();
     for (int64_t i = 0; i < x->element_count(); ++i) out[i] = std::isnan(in[i]);
@@ -215,7 +215,7 @@ absl::Status IsInf(KernelContext& ctx) {
   const bool negative = ctx.GetInt("detect_negative", 1) != 0;
   return DispatchFloat(x->type(), [&](auto tag) -> absl::Status {
     using T = decltype(tag);
-    HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewTensor(DataType::kBool, x->shape()));
+    HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewUninitializedTensor(DataType::kBool, x->shape()));
     const T* in = x->data<T>();
     bool* out = y.mutable_data<bool>();
     for (int64_t i = 0; i < x->element_count(); ++i) {
@@ -241,7 +241,7 @@ absl::StatusOr<Tensor> BroadcastTensors(const KernelContext& ctx, const Tensor& 
                                         const Tensor& b, DataType out_type, Fn fn) {
   absl::StatusOr<std::vector<int64_t>> shape = BroadcastShapes({&a.shape(), &b.shape()});
   if (!shape.ok()) return ctx.Error(std::string(shape.status().message()));
-  HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewTensor(out_type, *shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewUninitializedTensor(out_type, *shape));
   BroadcastBinary(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.mutable_data<O>(), *shape,
                   fn);
   return out;
@@ -380,7 +380,7 @@ absl::Status Pow(KernelContext& ctx) {
       using E = decltype(exp_tag);
       absl::StatusOr<std::vector<int64_t>> shape = BroadcastShapes({&a->shape(), &b->shape()});
       if (!shape.ok()) return ctx.Error(std::string(shape.status().message()));
-      HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewTensor(a->type(), *shape));
+      HALFCAST_ASSIGN_OR_RETURN(Tensor y, ctx.NewUninitializedTensor(a->type(), *shape));
       BroadcastBinary(a->data<T>(), a->shape(), b->data<E>(), b->shape(), y.mutable_data<T>(),
                       *shape, [](T x, E e) -> T {
                         if constexpr (std::is_same_v<T, float> && std::is_same_v<E, float>) {
@@ -510,7 +510,7 @@ absl::Status Where(KernelContext& ctx) {
   if (!shape.ok()) return ctx.Error(std::string(shape.status().message()));
   return DispatchBySize(x->type(), [&](auto tag) -> absl::Status {
     using T = decltype(tag);
-    HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewTensor(x->type(), *shape));
+    HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewUninitializedTensor(x->type(), *shape));
     const bool* c = cond->data<bool>();
     const T* a = x->data<T>();
     const T* b = y->data<T>();
@@ -585,7 +585,7 @@ absl::StatusOr<Tensor> CastTensor(const KernelContext& ctx, const Tensor& x, Dat
   // A 16-bit float source becomes float32 first; a 16-bit target is produced from float32.
   Tensor source = x;
   if (x.type() == DataType::kFloat16 || x.type() == DataType::kBFloat16) {
-    HALFCAST_ASSIGN_OR_RETURN(source, ctx.NewTensor(DataType::kFloat, x.shape()));
+    HALFCAST_ASSIGN_OR_RETURN(source, ctx.NewUninitializedTensor(DataType::kFloat, x.shape()));
     float* f = source.mutable_data<float>();
     const uint16_t* bits = x.data<uint16_t>();
     const bool half = x.type() == DataType::kFloat16;
@@ -600,7 +600,7 @@ absl::StatusOr<Tensor> CastTensor(const KernelContext& ctx, const Tensor& x, Dat
   if (source.type() == compute_to) {
     result = source;
   } else {
-    HALFCAST_ASSIGN_OR_RETURN(result, ctx.NewTensor(compute_to, x.shape()));
+    HALFCAST_ASSIGN_OR_RETURN(result, ctx.NewUninitializedTensor(compute_to, x.shape()));
     HALFCAST_RETURN_IF_ERROR(DispatchNumericOrBool(source.type(), [&](auto from_tag) {
       using From = decltype(from_tag);
       return DispatchNumericOrBool(compute_to, [&](auto to_tag) -> absl::Status {
@@ -611,7 +611,7 @@ absl::StatusOr<Tensor> CastTensor(const KernelContext& ctx, const Tensor& x, Dat
     }));
   }
   if (!to_16bit) return result;
-  HALFCAST_ASSIGN_OR_RETURN(Tensor narrow, ctx.NewTensor(to, x.shape()));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor narrow, ctx.NewUninitializedTensor(to, x.shape()));
   uint16_t* bits = narrow.mutable_data<uint16_t>();
   const float* f = result.data<float>();
   for (int64_t i = 0; i < x.element_count(); ++i) {
@@ -724,7 +724,7 @@ absl::Status ConstantOfShape(KernelContext& ctx) {
       return ctx.Error("value must hold one numeric element");
     }
   }
-  HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewTensor(value.type(), std::move(shape)));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewUninitializedTensor(value.type(), std::move(shape)));
   const std::size_t size = ElementSize(value.type());
   auto* bytes = static_cast<unsigned char*>(out.mutable_raw_data());
   for (int64_t i = 0; i < out.element_count(); ++i) {
@@ -753,7 +753,7 @@ absl::Status Range(KernelContext& ctx) {
                                    static_cast<double>(d));
     if (!(steps < 9.2e18)) return ctx.Error("the range has too many elements");
     const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(steps));
-    HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewTensor(start->type(), {n}));
+    HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewUninitializedTensor(start->type(), {n}));
     T* values = out.mutable_data<T>();
     // Accumulate like the ONNX function body (start + i * delta, computed stepwise).
     T v = s;

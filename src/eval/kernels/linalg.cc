@@ -80,7 +80,7 @@ absl::Status MatMulTyped(KernelContext& context, const Tensor& a, const Tensor& 
   std::vector<int64_t> out_shape = batch;
   if (!a_vector) out_shape.push_back(m);
   if (!b_vector) out_shape.push_back(n);
-  HALFCAST_ASSIGN_OR_RETURN(Tensor out, context.NewTensor(a.type(), out_shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor out, context.NewUninitializedTensor(a.type(), out_shape));
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
   T* pc = out.mutable_data<T>();

@@ -191,7 +191,7 @@ absl::Status RunResize(KernelContext& context, const Tensor& x, const ResizeSett
       out_shape[i] = static_cast<int64_t>(std::floor(shape[i] * extent * scales[i]));
     }
   }
-  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewTensor(x.type(), out_shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewUninitializedTensor(x.type(), out_shape));
   if (settings.mode != "nearest" && x.type() != DataType::kFloat && x.type() != DataType::kDouble) {
     return context.Error(absl::StrCat(settings.mode, " resize needs float input, got ",
                                       DataTypeName(x.type())));

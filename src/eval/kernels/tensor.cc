@@ -148,7 +148,7 @@ absl::Status Concat(KernelContext& ctx) {
     }
     out_shape[axis] += shape[axis];
   }
-  HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewTensor(inputs[0]->type(), out_shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor out, ctx.NewUninitializedTensor(inputs[0]->type(), out_shape));
   const int64_t outer = Product(first, 0, axis);
   HALFCAST_RETURN_IF_ERROR(DispatchMove(ctx, out.type(), [&](auto tag) {
     using T = decltype(tag);

@@ -232,7 +232,8 @@ inline absl::StatusOr<Tensor> StridedCopyTensor(
     const KernelContext& ctx, const Tensor& src, int64_t offset,
     const std::vector<int64_t>& view_shape, const std::vector<int64_t>& strides,
     std::optional<std::vector<int64_t>> out_shape = {}) {
-  absl::StatusOr<Tensor> out = ctx.NewTensor(src.type(), out_shape ? *out_shape : view_shape);
+  absl::StatusOr<Tensor> out =
+      ctx.NewUninitializedTensor(src.type(), out_shape ? *out_shape : view_shape);
   if (!out.ok()) return out;
   absl::Status status = DispatchMove(ctx, src.type(), [&](auto tag) {
     using T = decltype(tag);
@@ -243,16 +244,14 @@ inline absl::StatusOr<Tensor> StridedCopyTensor(
   return out;
 }
 
-// A copy of `t` with a new shape of the same element count.
+// `t` under a new shape of the same element count. The bytes are shared, not copied: a Reshape,
+// Squeeze, Unsqueeze or Flatten costs no copy, and copy on write keeps the input intact if
+// anyone writes to either tensor later.
 inline absl::StatusOr<Tensor> Reshaped(const KernelContext& ctx, const Tensor& t,
                                        std::vector<int64_t> shape) {
-  try {
-    if (t.type() == DataType::kString) return Tensor::Strings(std::move(shape), t.strings());
-    return Tensor::Copy(t.type(), std::move(shape), t.raw_data());
-  } catch (const std::bad_alloc&) {
-    return KernelError(ctx, absl::StatusCode::kResourceExhausted,
-                       absl::StrCat("cannot allocate a copy of ", t.byte_size(), " bytes"));
-  }
+  absl::StatusOr<Tensor> out = t.WithShape(std::move(shape));
+  if (!out.ok()) return ctx.Error(std::string(out.status().message()));
+  return out;
 }
 
 }  // namespace halfcast::eval::tensor_util
