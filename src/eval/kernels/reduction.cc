@@ -19,7 +19,9 @@
 namespace halfcast::eval {
 namespace {
 
+using tensor_util::AddInto;
 using tensor_util::KernelError;
+using tensor_util::MulInto;
 using tensor_util::NormalizeAxes;
 using tensor_util::NormalizeAxis;
 using tensor_util::Product;
@@ -47,19 +49,6 @@ absl::Status OverflowError(const KernelContext& ctx) {
   return KernelError(ctx, absl::StatusCode::kOutOfRange, "integer overflow");
 }
 
-// Integer arithmetic is checked: an overflow is an error rather than a wrapped value.
-template <typename T>
-bool AddInto(T& acc, T value) {
-  if constexpr (std::is_integral_v<T>) return !__builtin_add_overflow(acc, value, &acc);
-  acc += value;
-  return true;
-}
-template <typename T>
-bool MulInto(T& acc, T value) {
-  if constexpr (std::is_integral_v<T>) return !__builtin_mul_overflow(acc, value, &acc);
-  acc *= value;
-  return true;
-}
 template <typename T>
 bool IsNan(T value) {
   if constexpr (std::is_floating_point_v<T>) return std::isnan(value);

@@ -636,13 +636,9 @@ template <typename T>
 bool CombineInto(Combine op, T& acc, T value) {
   switch (op) {
     case Combine::kAdd:
-      if constexpr (std::is_integral_v<T>) return !__builtin_add_overflow(acc, value, &acc);
-      acc += value;
-      return true;
+      return tensor_util::AddInto(acc, value);
     case Combine::kMul:
-      if constexpr (std::is_integral_v<T>) return !__builtin_mul_overflow(acc, value, &acc);
-      acc *= value;
-      return true;
+      return tensor_util::MulInto(acc, value);
     case Combine::kMax:
       acc = std::max(acc, value);
       return true;

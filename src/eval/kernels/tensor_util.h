@@ -1,6 +1,7 @@
-// Helpers shared by the data-movement (tensor.cc) and reduction (reduction.cc) kernels: axis
-// and integer-input reading, output allocation with size checks, type dispatch, and one strided
-// copy engine that Slice, Transpose, Expand, Tile, DepthToSpace and SpaceToDepth all reduce to.
+// Helpers shared by the data-movement (tensor.cc) and reduction (reduction.cc) kernels: checked
+// integer arithmetic, axis and integer-input reading, output allocation with size checks, type
+// dispatch, and one strided copy engine that Slice, Transpose, Expand, Tile, DepthToSpace and
+// SpaceToDepth all reduce to.
 #ifndef HALFCAST_EVAL_KERNELS_TENSOR_UTIL_H_
 #define HALFCAST_EVAL_KERNELS_TENSOR_UTIL_H_
 
@@ -32,6 +33,21 @@ inline constexpr int kLatestOpset = std::numeric_limits<int>::max();
 inline absl::Status KernelError(const KernelContext& ctx, absl::StatusCode code,
                                 std::string_view message) {
   return absl::Status(code, ctx.Error(message).message());
+}
+
+// acc += value and acc *= value. Integer arithmetic is checked: false on overflow (acc is then
+// unspecified), so that a kernel reports an error rather than a wrapped value.
+template <typename T>
+bool AddInto(T& acc, T value) {
+  if constexpr (std::is_integral_v<T>) return !__builtin_add_overflow(acc, value, &acc);
+  acc += value;
+  return true;
+}
+template <typename T>
+bool MulInto(T& acc, T value) {
+  if constexpr (std::is_integral_v<T>) return !__builtin_mul_overflow(acc, value, &acc);
+  acc *= value;
+  return true;
 }
 
 // `axis` in [-rank, rank) made non-negative.
