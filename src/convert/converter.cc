@@ -31,6 +31,8 @@ namespace convert {
 namespace {
 
 constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
+// Attributes that set an op's output type.
+constexpr const char* kTypeAttrs[2] = {"dtype", "output_datatype"};
 
 bool IsOnnxDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
@@ -66,8 +68,8 @@ class Conversion {
 
  private:
   struct ScopeRewrite {
-    std::vector<onnx::NodeProto*> prelude;             // casts placed before every node
-    std::vector<std::vector<onnx::NodeProto*>> after;  // casts placed after node n
+    // Casts made for this scope, each with the node it follows (-1: before every node).
+    std::vector<std::pair<int, onnx::NodeProto*>> casts;
     // Value id -> names of its float32 [0] and 16-bit [1] versions in this scope.
     absl::flat_hash_map<int, std::array<std::string, 2>> available;
     absl::flat_hash_map<std::string, int32_t> final_type;  // new names and retyped renames
@@ -81,14 +83,14 @@ class Conversion {
   void MakeNodeNamesUnique();
 
   // The precision plan.
-  bool KeptIo(const std::string& name) const {
+  bool KeptIo(absl::string_view name) const {
     return keep_io_names_.empty() ? options_.keep_io_types : keep_io_names_.contains(name);
   }
   bool OwnerConverted(int s) const {
     const graph::Scope& scope = index_->scope(s);
     return decisions_[scope.parent][scope.owner_node].converted;
   }
-  bool OutputWants16(int s, const std::string& name) const {
+  bool OutputWants16(int s, absl::string_view name) const {
     return s == 0 ? !KeptIo(name) : OwnerConverted(s);
   }
   bool FollowsUses(int id) const { return wants_[id] == 0 || (wants_[id] & 2) != 0; }
@@ -101,13 +103,17 @@ class Conversion {
   void Retype(int s);
   void Materialize(int s);
 
-  std::string Lookup(int s, int id, bool want16);
-  onnx::NodeProto* MakeCast(const std::string& input, const std::string& output, int32_t to);
-  const std::string& CurrentName(int id) const {
+  absl::string_view Lookup(int s, int id, bool want16);
+  // A new Cast node, appended to scope `s`'s graph (after its original nodes).
+  onnx::NodeProto* MakeCast(int s, absl::string_view input, absl::string_view output, int32_t to);
+  absl::string_view CurrentName(int id) const {
+    if (renamed_.empty()) return index_->value(id).name;
     auto it = renamed_.find(id);
-    return it == renamed_.end() ? index_->value(id).name : it->second;
+    return it == renamed_.end() ? index_->value(id).name : absl::string_view(it->second);
   }
   int32_t FinalElemType(int s, const std::string& name) const;
+  // Whether the schema's `dtype` / `output_datatype` attributes (kTypeAttrs) default to float.
+  const std::array<bool, 2>& FloatDefaultTypeAttrs(const onnx::OpSchema& schema);
   absl::Status ConvertTensor(onnx::TensorProto* tensor, const std::string& label);
   void AddKeptInfo(int s, int n);
 
@@ -118,6 +124,7 @@ class Conversion {
   ClipSettings clip_;
   graph::SchemaLookup schemas_;
   std::unique_ptr<graph::GraphIndex> index_;
+  std::unique_ptr<graph::NodeSchemas> node_schemas_;
   std::unique_ptr<graph::TypeTable> types_;
   std::unique_ptr<graph::NameGenerator> names_;
   absl::flat_hash_set<std::string> keep_io_names_;
@@ -130,6 +137,7 @@ class Conversion {
   std::vector<ScopeRewrite> rewrite_;
   absl::flat_hash_map<int, std::string> renamed_;  // definitions renamed (main-graph outputs)
   absl::flat_hash_set<std::string> shared_;
+  absl::flat_hash_map<const onnx::OpSchema*, std::array<bool, 2>> float_default_attrs_;
   bool stream_external_ = false;
   absl::flat_hash_set<const onnx::TensorProto*> external_to_convert_;
 };
@@ -258,7 +266,7 @@ void Conversion::AddOpsetNotes() {
 }
 
 void Conversion::Decide() {
-  OpPolicy policy(options_, schemas_, target_);
+  OpPolicy policy(options_, *node_schemas_, target_);
   decisions_.resize(index_->size());
   constant_follows_uses_.resize(index_->size());
   for (int s = 0; s < index_->size(); ++s) {
@@ -281,18 +289,14 @@ void Conversion::Decide() {
 
 // ONNX Runtime refuses a graph with two nodes of the same name; later duplicates get fresh names.
 void Conversion::MakeNodeNamesUnique() {
-  absl::flat_hash_set<std::string> seen;
-  int renamed = 0;
-  for (int s = 0; s < index_->size(); ++s) {
-    for (onnx::NodeProto& node : *index_->scope(s).graph->mutable_node()) {
-      if (node.name().empty() || seen.insert(node.name()).second) continue;
-      node.set_name(names_->Make(node.name()));
-      ++renamed;
-    }
+  const auto& duplicates = names_->duplicate_node_names();
+  for (const auto& [s, n] : duplicates) {
+    onnx::NodeProto* node = index_->scope(s).graph->mutable_node(n);
+    node->set_name(names_->Make(node->name()));
   }
-  if (renamed > 0) {
-    report_->notes.push_back(
-        absl::StrCat(renamed, " nodes shared a name with an earlier node and were renamed"));
+  if (!duplicates.empty()) {
+    report_->notes.push_back(absl::StrCat(
+        duplicates.size(), " nodes shared a name with an earlier node and were renamed"));
   }
 }
 
@@ -327,8 +331,10 @@ absl::Status Conversion::ConvertTensor(onnx::TensorProto* tensor, const std::str
 // Converts initializers and the tensors, dtypes and Cast targets of converted nodes.
 absl::Status Conversion::ConvertConstants(int s) {
   onnx::GraphProto* graph = index_->scope(s).graph;
-  for (onnx::TensorProto& t : *graph->mutable_initializer()) {
-    if (t.data_type() != kFloat || !Produced16(index_->Resolve(s, t.name()))) continue;
+  const std::vector<int>& initializer_ids = index_->scope(s).initializers;
+  for (int i = 0; i < static_cast<int>(initializer_ids.size()); ++i) {
+    onnx::TensorProto& t = *graph->mutable_initializer(i);
+    if (t.data_type() != kFloat || !Produced16(initializer_ids[i])) continue;
     ++report_->initializers_converted;
     if (stream_external_ && t.data_location() == onnx::TensorProto::EXTERNAL) {
       external_to_convert_.insert(&t);
@@ -336,7 +342,7 @@ absl::Status Conversion::ConvertConstants(int s) {
     }
     HALFCAST_RETURN_IF_ERROR(ConvertTensor(&t, t.name()));
   }
-  for (int n = 0; n < graph->node_size(); ++n) {
+  for (int n = 0; n < index_->scope(s).node_count(); ++n) {
     const NodeDecision& d = decisions_[s][n];
     onnx::NodeProto* node = graph->mutable_node(n);
     if (!d.converted || !d.relevant) continue;
@@ -389,13 +395,11 @@ absl::Status Conversion::ConvertConstants(int s) {
       }
     }
     // An output type left at a schema default of float32 (RandomNormal's dtype) is spelt out.
-    if (const onnx::OpSchema* schema = schemas_.Find(*node)) {
-      for (const char* name : {"dtype", "output_datatype"}) {
-        auto it = schema->attributes().find(name);
-        if (it == schema->attributes().end() || !it->second.default_value.has_i() ||
-            it->second.default_value.i() != kFloat || FindAttr(node, name) != nullptr) {
-          continue;
-        }
+    if (const onnx::OpSchema* schema = node_schemas_->Get(s, n)) {
+      const std::array<bool, 2>& float_defaults = FloatDefaultTypeAttrs(*schema);
+      for (int a = 0; a < 2; ++a) {
+        const char* name = kTypeAttrs[a];
+        if (!float_defaults[a] || FindAttr(node, name) != nullptr) continue;
         onnx::AttributeProto* attr = node->add_attribute();
         attr->set_name(name);
         attr->set_type(onnx::AttributeProto::INT);
@@ -406,13 +410,26 @@ absl::Status Conversion::ConvertConstants(int s) {
   return absl::OkStatus();
 }
 
-onnx::NodeProto* Conversion::MakeCast(const std::string& input, const std::string& output,
+const std::array<bool, 2>& Conversion::FloatDefaultTypeAttrs(const onnx::OpSchema& schema) {
+  auto [it, inserted] = float_default_attrs_.try_emplace(&schema);
+  if (inserted) {
+    for (int a = 0; a < 2; ++a) {
+      auto attr = schema.attributes().find(kTypeAttrs[a]);
+      it->second[a] = attr != schema.attributes().end() && attr->second.default_value.has_i() &&
+                      attr->second.default_value.i() == kFloat;
+    }
+  }
+  return it->second;
+}
+
+onnx::NodeProto* Conversion::MakeCast(int s, absl::string_view input, absl::string_view output,
                                       int32_t to) {
-  auto* node = new onnx::NodeProto();
+  // Appended to the graph, which owns it from here on; Materialize moves it into place.
+  onnx::NodeProto* node = index_->scope(s).graph->add_node();
   node->set_op_type("Cast");
   node->set_name(names_->Make(absl::StrCat(output, "_Cast")));
-  node->add_input(input);
-  node->add_output(output);
+  node->add_input(std::string(input));
+  node->add_output(std::string(output));
   onnx::AttributeProto* attr = node->add_attribute();
   attr->set_name("to");
   attr->set_type(onnx::AttributeProto::INT);
@@ -423,10 +440,10 @@ onnx::NodeProto* Conversion::MakeCast(const std::string& input, const std::strin
 
 // The name under which scope `s` reads `name` in the wanted precision, inserting a Cast into `s`
 // the first time a precision is missing (at most one per value and type per scope).
-std::string Conversion::Lookup(int s, int id, bool want16) {
+absl::string_view Conversion::Lookup(int s, int id, bool want16) {
   const graph::ValueDef* def = &index_->value(id);
   const int d = def->scope;
-  const std::string& name = def->name;
+  const absl::string_view name = def->name;
   if (Produced16(id) == want16) return CurrentName(id);
   for (int t = s;; t = index_->scope(t).parent) {
     auto it = rewrite_[t].available.find(id);
@@ -448,25 +465,22 @@ std::string Conversion::Lookup(int s, int id, bool want16) {
     copy->set_data_type(to);
     *copy->mutable_dims() = index_->scope(d).graph->initializer(def->index).dims();
   } else {
-    onnx::NodeProto* cast = MakeCast(CurrentName(id), out, to);
-    if (s == d && def->kind == graph::ValueDef::kNodeOutput) {
-      rw.after[def->index].push_back(cast);
-    } else {
-      rw.prelude.push_back(cast);
-    }
-    if (def->kind == graph::ValueDef::kInitializer && !want16 && shared_.insert(name).second) {
-      report_->shared_initializers.push_back(name);
+    onnx::NodeProto* cast = MakeCast(s, CurrentName(id), out, to);
+    const bool after_producer = s == d && def->kind == graph::ValueDef::kNodeOutput;
+    rw.casts.emplace_back(after_producer ? def->index : -1, cast);
+    if (def->kind == graph::ValueDef::kInitializer && !want16 && shared_.emplace(name).second) {
+      report_->shared_initializers.emplace_back(name);
     }
   }
-  rw.available[id][want16] = out;
   rw.final_type[out] = to;
-  return out;
+  std::string& available = rw.available[id][want16];
+  available = std::move(out);
+  return available;
 }
 
 absl::Status Conversion::PlaceBoundaryCasts(int s) {
   onnx::GraphProto* graph = index_->scope(s).graph;
   ScopeRewrite& rw = rewrite_[s];
-  rw.after.resize(graph->node_size());
   if (s == 0) {
     // A main-graph output keeps its name: when its type differs from what its producer makes,
     // the producer's value is renamed and a Cast writes the output.
@@ -482,13 +496,13 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
         continue;
       }
       const std::string renamed = names_->Make(absl::StrCat(v, have16 ? "_16bit" : "_fp32"));
-      onnx::NodeProto* cast = MakeCast(renamed, v, want16 ? target_ : kFloat);
+      onnx::NodeProto* cast = MakeCast(0, renamed, v, want16 ? target_ : kFloat);
       if (def->kind == graph::ValueDef::kNodeOutput) {
         graph->mutable_node(def->index)->set_output(def->slot, renamed);
-        rw.after[def->index].push_back(cast);
+        rw.casts.emplace_back(def->index, cast);
       } else {
         graph->mutable_initializer(def->index)->set_name(renamed);
-        rw.prelude.push_back(cast);
+        rw.casts.emplace_back(-1, cast);
       }
       renamed_[id] = renamed;
       rw.final_type[renamed] = have16 ? target_ : kFloat;
@@ -496,14 +510,14 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
       rw.available[id][want16] = v;
     }
   }
-  for (int n = 0; n < graph->node_size(); ++n) {
+  for (int n = 0; n < index_->scope(s).node_count(); ++n) {
     const NodeDecision& d = decisions_[s][n];
     onnx::NodeProto* node = graph->mutable_node(n);
     for (int i = 0; i < node->input_size(); ++i) {
       const int id = index_->InputId(s, n, i);
       if (!types_->Get(id).Is(kFloat)) continue;
-      std::string name = Lookup(s, id, d.input16[i] != 0);
-      if (name != node->input(i)) node->set_input(i, std::move(name));
+      const absl::string_view name = Lookup(s, id, d.input16[i] != 0);
+      if (name != node->input(i)) node->set_input(i, std::string(name));
     }
   }
   if (s != 0) {
@@ -511,8 +525,8 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
     for (int j = 0; j < graph->output_size(); ++j) {
       const int id = index_->scope(s).outputs[j];
       if (!types_->Get(id).Is(kFloat)) continue;
-      std::string name = Lookup(s, id, want16);
-      if (name != graph->output(j).name()) graph->mutable_output(j)->set_name(std::move(name));
+      const absl::string_view name = Lookup(s, id, want16);
+      if (name != graph->output(j).name()) graph->mutable_output(j)->set_name(std::string(name));
     }
   }
   return absl::OkStatus();
@@ -545,20 +559,25 @@ void Conversion::Retype(int s) {
 
 void Conversion::Materialize(int s) {
   ScopeRewrite& rw = rewrite_[s];
-  bool any = !rw.prelude.empty();
-  for (const auto& casts : rw.after) any |= !casts.empty();
-  if (!any) return;
+  if (rw.casts.empty()) return;
   auto* nodes = index_->scope(s).graph->mutable_node();
-  const int count = nodes->size();
-  std::vector<onnx::NodeProto*> old(count);
-  nodes->ExtractSubrange(0, count, old.data());
-  for (onnx::NodeProto* cast : rw.prelude) nodes->AddAllocated(cast);
+  const int count = index_->scope(s).node_count();
+  // MakeCast appended the casts after the original nodes; only the pointers move into place.
+  // The sort is stable: casts after one node keep the order they were made in.
+  std::stable_sort(rw.casts.begin(), rw.casts.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<onnx::NodeProto*> order;
+  order.reserve(nodes->size());
+  size_t next = 0;
+  while (next < rw.casts.size() && rw.casts[next].first < 0) order.push_back(rw.casts[next++].second);
   for (int n = 0; n < count; ++n) {
-    nodes->AddAllocated(old[n]);
-    for (onnx::NodeProto* cast : rw.after[n]) nodes->AddAllocated(cast);
+    order.push_back(nodes->Mutable(n));
+    while (next < rw.casts.size() && rw.casts[next].first == n) {
+      order.push_back(rw.casts[next++].second);
+    }
   }
-  rw.prelude.clear();
-  rw.after.clear();
+  std::copy(order.begin(), order.end(), nodes->pointer_begin());
+  rw.casts.clear();
 }
 
 void Conversion::AddKeptInfo(int s, int n) {
@@ -604,9 +623,10 @@ absl::Status Conversion::Run() {
   report_->bytes_before = CountTensorBytes(model_->graph());
   AddOpsetNotes();
   stage("index");
+  node_schemas_ = std::make_unique<graph::NodeSchemas>(*index_, schemas_);
   HALFCAST_ASSIGN_OR_RETURN(
       graph::TypeTable types,
-      graph::InferElementTypes(*model_, *index_, schemas_, !options_.disable_shape_infer,
+      graph::InferElementTypes(*model_, *index_, *node_schemas_, !options_.disable_shape_infer,
                                &report_->notes));
   types_ = std::make_unique<graph::TypeTable>(std::move(types));
   stage("element types");
@@ -634,7 +654,7 @@ absl::Status Conversion::Run() {
   }
   for (int s = 0; s < index_->size(); ++s) {
     Retype(s);
-    for (int n = 0; n < index_->scope(s).graph->node_size(); ++n) AddKeptInfo(s, n);
+    for (int n = 0; n < index_->scope(s).node_count(); ++n) AddKeptInfo(s, n);
     Materialize(s);
   }
   stage("retype");

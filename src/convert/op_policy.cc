@@ -10,14 +10,6 @@ namespace {
 
 constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
 
-const onnx::OpSchema::FormalParameter* Formal(
-    const std::vector<onnx::OpSchema::FormalParameter>& formals, int i) {
-  if (formals.empty()) return nullptr;
-  if (i < static_cast<int>(formals.size())) return &formals[i];
-  const auto& last = formals.back();
-  return last.GetOption() == onnx::OpSchema::Variadic ? &last : nullptr;
-}
-
 onnx::DataType Intern(const std::string& type_str) {
   try {
     return onnx::Utils::DataTypeUtils::ToType(type_str);
@@ -28,7 +20,7 @@ onnx::DataType Intern(const std::string& type_str) {
 
 }  // namespace
 
-OpPolicy::OpPolicy(const ConvertOptions& options, const graph::SchemaLookup& schemas,
+OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& schemas,
                    int32_t target_type)
     : schemas_(schemas),
       target_(target_type),
@@ -52,13 +44,13 @@ bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* 
   } else if (s == 0 && index_block_.contains(n)) {
     d->reason = KeepReason::kNodeBlockList;
     d->detail = absl::StrCat("node index ", n, " is in node_index_block_list");
-  } else if (schemas_.IsLocalFunction(node)) {
+  } else if (schemas_.lookup().IsLocalFunction(node)) {
     d->reason = KeepReason::kModelFunction;
     d->detail = absl::StrCat("calls the model-local function ", node.domain(), ".",
                              node.op_type());
-  } else if (schemas_.Find(node) == nullptr) {
+  } else if (schemas_.Get(s, n) == nullptr) {
     d->reason = KeepReason::kModelFunction;
-    d->detail = schemas_.ModelOpset(node.domain()) == 0
+    d->detail = schemas_.lookup().ModelOpset(node.domain()) == 0
                     ? absl::StrCat("domain '", node.domain(), "' is not imported by the model")
                     : absl::StrCat("onnx has no schema for op ", node.op_type(), " in domain '",
                                    node.domain(), "'");
@@ -68,72 +60,89 @@ bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* 
   return true;
 }
 
+const OpPolicy::SchemaSlots& OpPolicy::Slots(const onnx::OpSchema& schema) const {
+  auto [it, inserted] = slots_.try_emplace(&schema);
+  if (!inserted) return it->second;
+  SchemaSlots& slots = it->second;
+  auto group_of = [&](const onnx::OpSchema::FormalParameter& formal) -> uint8_t {
+    for (size_t g = 0; g < slots.type_str.size(); ++g) {
+      if (*slots.type_str[g] == formal.GetTypeStr()) return static_cast<uint8_t>(g);
+    }
+    slots.type_str.push_back(&formal.GetTypeStr());
+    uint8_t allows = 0;
+    for (int kind = 0; kind < graph::ValueType::kOther; ++kind) {
+      if (target_types_[kind] != nullptr && formal.GetTypes().count(target_types_[kind]) != 0) {
+        allows |= 1 << kind;
+      }
+    }
+    slots.allows.push_back(allows);
+    return static_cast<uint8_t>(slots.type_str.size() - 1);
+  };
+  for (const auto& formal : schema.inputs()) slots.input_group.push_back(group_of(formal));
+  for (const auto& formal : schema.outputs()) slots.output_group.push_back(group_of(formal));
+  slots.variadic_input =
+      !schema.inputs().empty() && schema.inputs().back().GetOption() == onnx::OpSchema::Variadic;
+  slots.variadic_output = !schema.outputs().empty() &&
+                          schema.outputs().back().GetOption() == onnx::OpSchema::Variadic;
+  return slots;
+}
+
 bool OpPolicy::ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& node,
                            const absl::InlinedVector<graph::ValueType, 4>& in_types,
                            const absl::InlinedVector<graph::ValueType, 4>& out_types,
                            NodeDecision* d) const {
   // Slots grouped by their formal type string (a type parameter such as "T", or a fixed type
   // such as "tensor(float)"): a type parameter forces one type on all its slots.
-  struct Group {
-    const std::string* type_str;  // owned by the schema
-    bool has_input = false;
-    bool has_output = false;
-    bool allows_target = true;
+  const SchemaSlots& slots = Slots(schema);
+  constexpr uint8_t kHasInput = 1, kHasOutput = 2, kExcludesTarget = 4;
+  absl::InlinedVector<uint8_t, 8> flags(slots.type_str.size(), 0);
+  absl::InlinedVector<uint8_t, 8> touched;  // groups in the order float slots reach them
+  // The group of actual slot `i`: the last formal stands for a variadic tail; -1 if none.
+  auto group = [](const std::vector<uint8_t>& groups, bool variadic, int i) {
+    if (i < static_cast<int>(groups.size())) return static_cast<int>(groups[i]);
+    return variadic && !groups.empty() ? static_cast<int>(groups.back()) : -1;
   };
-  absl::InlinedVector<Group, 4> groups;
-  auto group_of = [&](const std::string& type_str) -> Group& {
-    for (Group& g : groups) {
-      if (*g.type_str == type_str) return g;
-    }
-    groups.push_back({&type_str});
-    return groups.back();
-  };
-  auto visit = [&](const std::vector<onnx::OpSchema::FormalParameter>& formals,
+  auto visit = [&](const std::vector<uint8_t>& groups, bool variadic,
                    const absl::InlinedVector<graph::ValueType, 4>& types, bool is_input) -> bool {
     for (int i = 0; i < static_cast<int>(types.size()); ++i) {
       if (!types[i].Is(kFloat)) continue;
-      const auto* formal = Formal(formals, i);
-      if (formal == nullptr) {
+      const int g = group(groups, variadic, i);
+      if (g < 0) {
         d->reason = KeepReason::kSchema;
         d->detail = absl::StrCat(node.op_type(), "-", schema.SinceVersion(), " has no ",
                                  is_input ? "input " : "output ", i);
         return false;
       }
-      Group& g = group_of(formal->GetTypeStr());
-      (is_input ? g.has_input : g.has_output) = true;
-      const onnx::DataType wanted =
-          types[i].kind < graph::ValueType::kOther ? target_types_[types[i].kind] : nullptr;
-      if (wanted == nullptr || formal->GetTypes().count(wanted) == 0) g.allows_target = false;
+      if (flags[g] == 0) touched.push_back(static_cast<uint8_t>(g));
+      flags[g] |= is_input ? kHasInput : kHasOutput;
+      if ((slots.allows[g] & (1 << types[i].kind)) == 0) flags[g] |= kExcludesTarget;
     }
     return true;
   };
-  if (!visit(schema.inputs(), in_types, true) || !visit(schema.outputs(), out_types, false)) {
+  if (!visit(slots.input_group, slots.variadic_input, in_types, true) ||
+      !visit(slots.output_group, slots.variadic_output, out_types, false)) {
     return false;
   }
-  for (const Group& g : groups) {
-    if (g.allows_target || !(g.has_input && g.has_output)) continue;
+  for (uint8_t g : touched) {
+    if (flags[g] != (kHasInput | kHasOutput | kExcludesTarget)) continue;
     d->reason = KeepReason::kSchema;
-    d->detail = absl::StrCat("type ", *g.type_str, " of ", node.op_type(), "-",
+    d->detail = absl::StrCat("type ", *slots.type_str[g], " of ", node.op_type(), "-",
                              schema.SinceVersion(), " excludes ", target_name_);
     return false;
   }
-  auto slot_ok = [&](const std::vector<onnx::OpSchema::FormalParameter>& formals, int i) {
-    const std::string& type_str = Formal(formals, i)->GetTypeStr();
-    for (const Group& g : groups) {
-      if (*g.type_str == type_str) return g.allows_target;
-    }
-    return true;
+  auto slot_ok = [&](const std::vector<uint8_t>& groups, bool variadic, int i) {
+    return (flags[group(groups, variadic, i)] & kExcludesTarget) == 0;
   };
   bool any16 = false;
   for (int i = 0; i < static_cast<int>(in_types.size()); ++i) {
     if (!in_types[i].Is(kFloat)) continue;
-    d->input16[i] = slot_ok(schema.inputs(), i);
+    d->input16[i] = slot_ok(slots.input_group, slots.variadic_input, i);
     if (!d->input16[i]) d->float32_inputs.push_back(i);
     any16 |= d->input16[i] != 0;
   }
   for (int o = 0; o < static_cast<int>(out_types.size()); ++o) {
     if (!out_types[o].Is(kFloat)) continue;
-    d->output16[o] = slot_ok(schema.outputs(), o);
+    d->output16[o] = slot_ok(slots.output_group, slots.variadic_output, o);
     any16 |= d->output16[o] != 0;
   }
   if (!any16) {
@@ -167,7 +176,7 @@ NodeDecision OpPolicy::Decide(const graph::GraphIndex& index, const graph::TypeT
     d.converted = true;
     return d;
   }
-  const onnx::OpSchema* schema = schemas_.Find(node);
+  const onnx::OpSchema* schema = schemas_.Get(s, n);
   if (!ApplySchema(*schema, node, in_types, out_types, &d)) {
     d.input16.assign(node.input_size(), 0);
     d.output16.assign(node.output_size(), 0);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "graph/element_types.h"
@@ -34,14 +35,26 @@ struct NodeDecision {
 
 class OpPolicy {
  public:
-  OpPolicy(const ConvertOptions& options, const graph::SchemaLookup& schemas,
-           int32_t target_type);
+  // `schemas` must outlive the policy.
+  OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& schemas, int32_t target_type);
 
   // Decides node `n` of scope `s`; `types` holds the input model's element types.
   NodeDecision Decide(const graph::GraphIndex& index, const graph::TypeTable& types, int s,
                       int n) const;
 
  private:
+  // A schema's formal parameters grouped by type string, computed once per schema: nodes of one
+  // op repeat thousands of times in large graphs.
+  struct SchemaSlots {
+    std::vector<uint8_t> input_group;      // per formal input: its group
+    std::vector<uint8_t> output_group;     // per formal output: its group
+    bool variadic_input = false;           // the last formal input stands for a variadic tail
+    bool variadic_output = false;
+    std::vector<const std::string*> type_str;  // per group (owned by the schema)
+    std::vector<uint8_t> allows;  // per group: bit k if it allows the target type of kind k
+  };
+  const SchemaSlots& Slots(const onnx::OpSchema& schema) const;
+
   bool Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* d) const;
   // Applies the schema's type constraints; false if the node must stay float32.
   bool ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& node,
@@ -49,7 +62,7 @@ class OpPolicy {
                    const absl::InlinedVector<graph::ValueType, 4>& out_types,
                    NodeDecision* d) const;
 
-  const graph::SchemaLookup& schemas_;
+  const graph::NodeSchemas& schemas_;
   int32_t target_;
   // onnx's interned type strings of tensor / seq / optional of the target type, by ValueType kind.
   onnx::DataType target_types_[4] = {nullptr, nullptr, nullptr, nullptr};
@@ -57,6 +70,7 @@ class OpPolicy {
   absl::flat_hash_set<std::string> op_block_;
   absl::flat_hash_set<std::string> node_block_;
   absl::flat_hash_set<int> index_block_;
+  mutable absl::flat_hash_map<const onnx::OpSchema*, SchemaSlots> slots_;
 };
 
 }  // namespace halfcast::convert

@@ -1,5 +1,6 @@
 #include "graph/element_types.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -11,6 +12,8 @@
 
 namespace halfcast::graph {
 namespace {
+
+bool IsDefaultDomain(absl::string_view domain) { return domain.empty() || domain == "ai.onnx"; }
 
 std::string NormalizeDomain(absl::string_view domain) {
   return domain == "ai.onnx" ? std::string() : std::string(domain);
@@ -43,17 +46,31 @@ const onnx::OpSchema::FormalParameter* Formal(
   return last.GetOption() == onnx::OpSchema::Variadic ? &last : nullptr;
 }
 
-// Collects types of one graph (declared ones) into the table. `s` is the graph's scope.
-void CollectDeclared(const onnx::GraphProto& graph, int s, TypeTable* table) {
-  for (const auto& v : graph.input()) table->SetIfUnknown(s, v.name(), FromTypeProto(v.type()));
-  for (const auto& t : graph.initializer()) table->SetIfUnknown(s, t.name(), TensorOf(t.data_type()));
+// Collects types of one graph (declared ones) into the table. `s` is the graph's scope; `graph`
+// is that scope's graph or its copy after onnx's shape inference, whose main graph lists the
+// initializers as extra inputs after the original ones.
+void CollectDeclared(const onnx::GraphProto& graph, const GraphIndex& index, int s,
+                     TypeTable* table) {
+  const Scope& scope = index.scope(s);
+  const int inputs = std::min(graph.input_size(), static_cast<int>(scope.inputs.size()));
+  for (int i = 0; i < inputs; ++i) {
+    table->SetIfUnknown(scope.inputs[i], FromTypeProto(graph.input(i).type()));
+  }
+  const int initializers =
+      std::min(graph.initializer_size(), static_cast<int>(scope.initializers.size()));
+  for (int i = 0; i < initializers; ++i) {
+    table->SetIfUnknown(scope.initializers[i], TensorOf(graph.initializer(i).data_type()));
+  }
   for (const auto& t : graph.sparse_initializer()) {
     table->SetIfUnknown(s, t.values().name(), TensorOf(t.values().data_type()));
   }
   for (const auto& v : graph.value_info()) {
     table->SetIfUnknown(s, v.name(), FromTypeProto(v.type()));
   }
-  for (const auto& v : graph.output()) table->SetIfUnknown(s, v.name(), FromTypeProto(v.type()));
+  const int outputs = std::min(graph.output_size(), static_cast<int>(scope.outputs.size()));
+  for (int i = 0; i < outputs; ++i) {
+    table->SetIfUnknown(scope.outputs[i], FromTypeProto(graph.output(i).type()));
+  }
 }
 
 void CollectScopes(onnx::GraphProto* graph, std::vector<onnx::GraphProto*>* out) {
@@ -96,22 +113,22 @@ absl::Status InferWithOnnx(onnx::ModelProto& model, const GraphIndex& index, Typ
   if (static_cast<int>(graphs.size()) != index.size()) {
     return absl::InternalError("onnx shape inference changed the graph structure");
   }
-  for (int s = 0; s < index.size(); ++s) CollectDeclared(*graphs[s], s, table);
+  for (int s = 0; s < index.size(); ++s) CollectDeclared(*graphs[s], index, s, table);
   return absl::OkStatus();
 }
 
 class SchemaPropagation {
  public:
-  SchemaPropagation(const GraphIndex& index, const SchemaLookup& schemas, TypeTable* table)
+  SchemaPropagation(const GraphIndex& index, const NodeSchemas& schemas, TypeTable* table)
       : index_(index), schemas_(schemas), table_(table) {}
 
   void Run(int s) {
     const onnx::GraphProto& graph = *index_.scope(s).graph;
     for (int n = 0; n < graph.node_size(); ++n) {
       const onnx::NodeProto& node = graph.node(n);
-      const std::vector<int>& subs = index_.scope(s).node_subgraphs[n];
+      const absl::Span<const int> subs = index_.scope(s).node_subgraphs[n];
       for (int sub : subs) {
-        SeedBodyInputs(s, node, sub);
+        SeedBodyInputs(s, n, sub);
         Run(sub);
       }
       for (int o = 0; o < node.output_size(); ++o) {
@@ -124,33 +141,35 @@ class SchemaPropagation {
 
  private:
   // Loop and Scan bodies may leave the types of their inputs out; they follow the node's inputs.
-  void SeedBodyInputs(int s, const onnx::NodeProto& node, int sub) {
-    const onnx::GraphProto& body = *index_.scope(sub).graph;
+  void SeedBodyInputs(int s, int n, int sub) {
+    const onnx::NodeProto& node = index_.scope(s).graph->node(n);
+    const std::vector<int>& body_inputs = index_.scope(sub).inputs;
+    const int count = std::min(static_cast<int>(body_inputs.size()), node.input_size());
     if (node.op_type() == "Loop") {
-      for (int i = 2; i < body.input_size() && i < node.input_size(); ++i) {
-        table_->SetIfUnknown(sub, body.input(i).name(), table_->Get(s, node.input(i)));
+      for (int i = 2; i < count; ++i) {
+        table_->SetIfUnknown(body_inputs[i], table_->Get(index_.InputId(s, n, i)));
       }
-      if (body.input_size() > 0) table_->SetIfUnknown(sub, body.input(0).name(), TensorOf(7));
-      if (body.input_size() > 1) table_->SetIfUnknown(sub, body.input(1).name(), TensorOf(9));
+      if (!body_inputs.empty()) table_->SetIfUnknown(body_inputs[0], TensorOf(7));
+      if (body_inputs.size() > 1) table_->SetIfUnknown(body_inputs[1], TensorOf(9));
     } else if (node.op_type() == "Scan") {
-      for (int i = 0; i < body.input_size() && i < node.input_size(); ++i) {
-        ValueType t = table_->Get(s, node.input(i));
-        if (t.kind == ValueType::kTensor) table_->SetIfUnknown(sub, body.input(i).name(), t);
+      for (int i = 0; i < count; ++i) {
+        ValueType t = table_->Get(index_.InputId(s, n, i));
+        if (t.kind == ValueType::kTensor) table_->SetIfUnknown(body_inputs[i], t);
       }
     }
   }
 
-  ValueType OutputType(int s, int n, const std::vector<int>& subs, int o) {
+  ValueType OutputType(int s, int n, absl::Span<const int> subs, int o) {
     const onnx::NodeProto& node = index_.scope(s).graph->node(n);
     const std::string& op = node.op_type();
-    const bool onnx_domain = NormalizeDomain(node.domain()).empty();
+    const bool onnx_domain = IsDefaultDomain(node.domain());
     if (onnx_domain && !subs.empty()) {
       // If: the branch outputs; Loop: body outputs after `cond`; Scan: body outputs.
       const int body_slot = op == "Loop" ? o + 1 : o;
       for (int sub : subs) {
         const onnx::GraphProto& body = *index_.scope(sub).graph;
         if (body_slot >= body.output_size()) continue;
-        ValueType t = table_->Get(sub, body.output(body_slot).name());
+        ValueType t = table_->Get(index_.scope(sub).outputs[body_slot]);
         if (t.known()) return t;
       }
       return {};
@@ -175,7 +194,7 @@ class SchemaPropagation {
       const onnx::AttributeProto* value = FindAttr(node, "value");
       return TensorOf(value ? value->t().data_type() : onnx::TensorProto::FLOAT);
     }
-    const onnx::OpSchema* schema = schemas_.Find(node);
+    const onnx::OpSchema* schema = schemas_.Get(s, n);
     if (schema == nullptr) return {};
     const auto* formal = Formal(schema->outputs(), o);
     if (formal == nullptr) return {};
@@ -200,7 +219,7 @@ class SchemaPropagation {
     // Without `dtype`, the *Like ops, EyeLike and Bernoulli produce their input's type.
     if (op == "RandomNormalLike" || op == "RandomUniformLike" || op == "EyeLike" ||
         op == "Bernoulli") {
-      return node.input_size() > 0 ? table_->Get(s, node.input(0)) : ValueType{};
+      return node.input_size() > 0 ? table_->Get(index_.InputId(s, n, 0)) : ValueType{};
     }
     // An attribute left at its schema default (RandomNormal's dtype defaults to float).
     for (const char* name : {"dtype", "output_datatype"}) {
@@ -213,7 +232,7 @@ class SchemaPropagation {
   }
 
   const GraphIndex& index_;
-  const SchemaLookup& schemas_;
+  const NodeSchemas& schemas_;
   TypeTable* table_;
 };
 
@@ -341,25 +360,33 @@ int SchemaLookup::ModelOpset(absl::string_view domain) const {
 
 const onnx::OpSchema* SchemaLookup::Find(const onnx::NodeProto& node) const {
   if (IsLocalFunction(node)) return nullptr;
-  const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
-  if (default_domain) {
-    auto cached = default_domain_cache_.find(node.op_type());
-    if (cached != default_domain_cache_.end()) return cached->second;
-  }
+  // Cached by (domain, op type) as written: the registry's lookup goes through three string-keyed
+  // maps, and the same few ops repeat thousands of times in large graphs.
+  auto& by_op = cache_[node.domain()];
+  if (auto cached = by_op.find(node.op_type()); cached != by_op.end()) return cached->second;
   const std::string domain = NormalizeDomain(node.domain());
   auto it = opsets_.find(domain);
   const onnx::OpSchema* schema =
       it == opsets_.end() ? nullptr
                           : onnx::OpSchemaRegistry::Schema(node.op_type(), it->second, domain);
-  if (default_domain) default_domain_cache_.emplace(node.op_type(), schema);
+  by_op.emplace(node.op_type(), schema);
   return schema;
 }
 
+NodeSchemas::NodeSchemas(const GraphIndex& index, const SchemaLookup& lookup) : lookup_(lookup) {
+  schemas_.resize(index.size());
+  for (int s = 0; s < index.size(); ++s) {
+    const onnx::GraphProto& graph = *index.scope(s).graph;
+    schemas_[s].reserve(graph.node_size());
+    for (const onnx::NodeProto& node : graph.node()) schemas_[s].push_back(lookup.Find(node));
+  }
+}
+
 absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const GraphIndex& index,
-                                            const SchemaLookup& schemas, bool use_shape_inference,
+                                            const NodeSchemas& schemas, bool use_shape_inference,
                                             std::vector<std::string>* notes) {
   TypeTable table(&index);
-  for (int s = 0; s < index.size(); ++s) CollectDeclared(*index.scope(s).graph, s, &table);
+  for (int s = 0; s < index.size(); ++s) CollectDeclared(*index.scope(s).graph, index, s, &table);
   // The schemas' constraints give the same element types onnx's inference would for every op
   // they decide, in linear time; onnx's inference (much slower on large graphs) only runs when
   // some used value is left untyped (sequence ops, ops with inference-only type rules).
@@ -369,7 +396,7 @@ absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const Graph
   if (!use_shape_inference) return status;
   // A value from an op onnx does not know stays untyped whatever onnx infers, and onnx 1.12's
   // inference can crash on a node reading such a value (found by tests/fuzz): do not run it.
-  HALFCAST_RETURN_IF_ERROR(CheckAllUsedTyped(index, table, &schemas));
+  HALFCAST_RETURN_IF_ERROR(CheckAllUsedTyped(index, table, &schemas.lookup()));
   absl::Status inferred = InferWithOnnx(model, index, &table);
   if (!inferred.ok()) {
     notes->push_back(absl::StrCat(inferred.message(), "; element types taken from op schemas"));

@@ -56,8 +56,23 @@ class SchemaLookup {
  private:
   absl::flat_hash_map<std::string, int> opsets_;
   absl::flat_hash_set<std::string> functions_;  // "domain\n" + name
-  // Schemas of default-domain ops by op type: the registry's lookup is slow on large graphs.
-  mutable absl::flat_hash_map<std::string, const onnx::OpSchema*> default_domain_cache_;
+  // Find's results by domain (as written in the node) and op type.
+  mutable absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, const onnx::OpSchema*>>
+      cache_;
+};
+
+// The schema of every node of an index (SchemaLookup::Find, looked up once per node).
+class NodeSchemas {
+ public:
+  // `lookup` must outlive this object.
+  NodeSchemas(const GraphIndex& index, const SchemaLookup& lookup);
+  // nullptr as SchemaLookup::Find.
+  const onnx::OpSchema* Get(int s, int n) const { return schemas_[s][n]; }
+  const SchemaLookup& lookup() const { return lookup_; }
+
+ private:
+  const SchemaLookup& lookup_;
+  std::vector<std::vector<const onnx::OpSchema*>> schemas_;
 };
 
 // Element types by value id (GraphIndex).
@@ -88,7 +103,7 @@ class TypeTable {
 // model.mutable_graph()). Appends notes (shape inference failures, newer opsets) to `notes`.
 // InvalidArgument naming a value that is used but whose type cannot be determined.
 absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const GraphIndex& index,
-                                            const SchemaLookup& schemas, bool use_shape_inference,
+                                            const NodeSchemas& schemas, bool use_shape_inference,
                                             std::vector<std::string>* notes);
 
 }  // namespace halfcast::graph

@@ -1,5 +1,7 @@
 #include "graph/graph_index.h"
 
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <utility>
 
@@ -66,54 +68,80 @@ class IndexBuilder {
       scope.parent = parent;
       scope.owner_node = owner;
       scope.path = std::move(path);
-      scope.node_subgraphs.resize(graph->node_size());
-      scope.node_inputs.resize(graph->node_size());
-      scope.node_outputs.resize(graph->node_size());
+      size_t defs = graph->input_size() + graph->initializer_size() +
+                    graph->sparse_initializer_size();
+      size_t inputs = 0;
+      for (const onnx::NodeProto& node : graph->node()) {
+        defs += node.output_size();
+        inputs += node.input_size();
+      }
+      std::vector<ValueDef>* values = index_->values_.get();
+      scope.defs = ValueSet(defs, ValueNameHash{values}, ValueNameEq{values});
+      if (parent < 0) values->reserve(defs);
+      scope.node_inputs.begin.reserve(graph->node_size() + 1);
+      scope.node_inputs.ids.reserve(inputs);
+      scope.node_outputs.begin.reserve(graph->node_size() + 1);
+      scope.node_outputs.ids.reserve(defs);
+      scope.node_subgraphs.begin.reserve(graph->node_size() + 1);
+      scope.inputs.reserve(graph->input_size());
+      scope.initializers.reserve(graph->initializer_size());
     }
     for (int i = 0; i < graph->input_size(); ++i) {
-      HALFCAST_RETURN_IF_ERROR(Define(s, graph->input(i).name(), ValueDef::kGraphInput, i, 0));
+      HALFCAST_ASSIGN_OR_RETURN(int id,
+                                Define(s, graph->input(i).name(), ValueDef::kGraphInput, i, 0));
+      scopes[s].inputs.push_back(id);
     }
     for (int i = 0; i < graph->initializer_size(); ++i) {
-      HALFCAST_RETURN_IF_ERROR(
-          Define(s, graph->initializer(i).name(), ValueDef::kInitializer, i, 0));
+      HALFCAST_ASSIGN_OR_RETURN(
+          int id, Define(s, graph->initializer(i).name(), ValueDef::kInitializer, i, 0));
+      scopes[s].initializers.push_back(id);
     }
     for (int i = 0; i < graph->sparse_initializer_size(); ++i) {
       HALFCAST_RETURN_IF_ERROR(Define(s, graph->sparse_initializer(i).values().name(),
-                                      ValueDef::kSparseInitializer, i, 0));
+                                      ValueDef::kSparseInitializer, i, 0)
+                                   .status());
     }
     for (int n = 0; n < graph->node_size(); ++n) {
       onnx::NodeProto& node = *graph->mutable_node(n);
       // Outputs are defined after the node's subgraphs are visited, so while visiting a node the
       // defs maps hold exactly what it (and its subgraphs) may read.
-      std::vector<int>& inputs = scopes[s].node_inputs[n];
-      inputs.reserve(node.input_size());
       for (const std::string& in : node.input()) {
-        if (in.empty()) {
-          inputs.push_back(-1);
-          continue;
+        int id = -1;
+        if (!in.empty()) {
+          id = index_->Resolve(s, in);
+          if (id < 0) return NotDefinedError(*graph, scopes[s].path, n, in);
         }
-        const int id = index_->Resolve(s, in);
-        if (id < 0) return NotDefinedError(*graph, scopes[s].path, n, in);
-        inputs.push_back(id);
+        scopes[s].node_inputs.ids.push_back(id);
       }
-      absl::Status sub_status;
-      std::vector<int> subs;
-      const std::string prefix =
-          scopes[s].path.empty() ? std::string() : absl::StrCat(scopes[s].path, "/");
-      ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string& label) {
-        if (!sub_status.ok()) return;
-        subs.push_back(static_cast<int>(scopes.size()));
-        sub_status = Visit(sub, s, n, absl::StrCat(prefix, NodeLabel(node, n), "/", label));
-      });
-      HALFCAST_RETURN_IF_ERROR(sub_status);
-      scopes[s].node_subgraphs[n] = std::move(subs);
-      std::vector<int>& outputs = scopes[s].node_outputs[n];
-      outputs.assign(node.output_size(), -1);
-      for (int o = 0; o < node.output_size(); ++o) {
-        if (node.output(o).empty()) continue;
-        HALFCAST_RETURN_IF_ERROR(Define(s, node.output(o), ValueDef::kNodeOutput, n, o));
-        outputs[o] = index_->value_count() - 1;
+      scopes[s].node_inputs.Close();
+      bool has_subgraphs = false;
+      for (const onnx::AttributeProto& attr : node.attribute()) {
+        has_subgraphs |= attr.has_g() || attr.graphs_size() > 0;
       }
+      if (has_subgraphs) {
+        absl::Status sub_status;
+        std::vector<int> subs;
+        const std::string prefix =
+            scopes[s].path.empty() ? std::string() : absl::StrCat(scopes[s].path, "/");
+        ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string& label) {
+          if (!sub_status.ok()) return;
+          subs.push_back(static_cast<int>(scopes.size()));
+          sub_status = Visit(sub, s, n, absl::StrCat(prefix, NodeLabel(node, n), "/", label));
+        });
+        HALFCAST_RETURN_IF_ERROR(sub_status);
+        for (int sub : subs) scopes[s].node_subgraphs.ids.push_back(sub);
+      }
+      scopes[s].node_subgraphs.Close();
+      int o = 0;
+      for (const std::string& out : node.output()) {
+        int id = -1;
+        if (!out.empty()) {
+          HALFCAST_ASSIGN_OR_RETURN(id, Define(s, out, ValueDef::kNodeOutput, n, o));
+        }
+        scopes[s].node_outputs.ids.push_back(id);
+        ++o;
+      }
+      scopes[s].node_outputs.Close();
     }
     for (const onnx::ValueInfoProto& out : graph->output()) {
       const int id = index_->Resolve(s, out.name());
@@ -128,22 +156,20 @@ class IndexBuilder {
   }
 
  private:
-  absl::Status Define(int s, const std::string& name, ValueDef::Kind kind, int index, int slot) {
+  // Returns the id of the new value (of the graph input, for an initializer giving its default).
+  absl::StatusOr<int> Define(int s, const std::string& name, ValueDef::Kind kind, int index,
+                             int slot) {
     Scope& scope = index_->scopes_[s];
-    auto it = scope.defs.find(name);
-    if (it != scope.defs.end()) {
-      // A graph input with an initializer of the same name is a default value, not a clash.
-      if (kind != ValueDef::kNodeOutput &&
-          index_->values_[it->second].kind == ValueDef::kGraphInput) {
-        return absl::OkStatus();
-      }
-      return absl::InvalidArgumentError(
-          absl::StrCat("value '", name, "' is defined twice in ", InScope(scope.path)));
-    }
-    const int id = index_->value_count();
-    index_->values_.push_back(ValueDef{kind, index, slot, s, name});
-    scope.defs.emplace(index_->values_.back().name, id);
-    return absl::OkStatus();
+    std::vector<ValueDef>& values = *index_->values_;
+    const int id = static_cast<int>(values.size());
+    values.push_back(ValueDef{kind, index, slot, s, index_->StoreName(name)});
+    auto [it, inserted] = scope.defs.insert(id);
+    if (inserted) return id;
+    values.pop_back();
+    // A graph input with an initializer of the same name is a default value, not a clash.
+    if (kind != ValueDef::kNodeOutput && values[*it].kind == ValueDef::kGraphInput) return *it;
+    return absl::InvalidArgumentError(
+        absl::StrCat("value '", name, "' is defined twice in ", InScope(scope.path)));
   }
 
   static absl::Status NotDefinedError(const onnx::GraphProto& graph, const std::string& path,
@@ -188,33 +214,62 @@ absl::StatusOr<GraphIndex> GraphIndex::Build(onnx::GraphProto* main) {
   return index;
 }
 
+absl::string_view GraphIndex::StoreName(absl::string_view name) {
+  if (name.size() > name_left_) {
+    constexpr size_t kBlock = size_t{64} << 10;
+    const size_t size = std::max(kBlock, name.size());
+    name_blocks_.emplace_back(new char[size]);
+    name_next_ = name_blocks_.back().get();
+    name_left_ = size;
+  }
+  std::memcpy(name_next_, name.data(), name.size());
+  const absl::string_view stored(name_next_, name.size());
+  name_next_ += name.size();
+  name_left_ -= name.size();
+  return stored;
+}
+
 const ValueDef* GraphIndex::LocalDef(int s, absl::string_view name) const {
   const auto& defs = scopes_[s].defs;
   auto it = defs.find(name);
-  return it == defs.end() ? nullptr : &values_[it->second];
+  return it == defs.end() ? nullptr : &(*values_)[*it];
 }
 
 int GraphIndex::Resolve(int s, absl::string_view name) const {
   for (; s >= 0; s = scopes_[s].parent) {
     auto it = scopes_[s].defs.find(name);
-    if (it != scopes_[s].defs.end()) return it->second;
+    if (it != scopes_[s].defs.end()) return *it;
   }
   return -1;
 }
 
 int GraphIndex::DefiningScope(int s, absl::string_view name) const {
   const int id = Resolve(s, name);
-  return id < 0 ? -1 : values_[id].scope;
+  return id < 0 ? -1 : (*values_)[id].scope;
 }
 
-NameGenerator::NameGenerator(const GraphIndex& index) {
-  existing_.reserve(index.value_count() * 2);
-  for (int id = 0; id < index.value_count(); ++id) existing_.insert(index.value(id).name);
+bool GraphIndex::DefinedAnywhere(absl::string_view name) const {
+  for (const Scope& scope : scopes_) {
+    if (scope.defs.contains(name)) return true;
+  }
+  return false;
+}
+
+NameGenerator::NameGenerator(const GraphIndex& index) : index_(index) {
+  size_t count = 0;
   for (const Scope& scope : index.scopes()) {
-    for (const onnx::NodeProto& node : scope.graph->node()) {
-      if (!node.name().empty()) existing_.insert(node.name());
+    count += scope.graph->node_size() + scope.graph->value_info_size();
+  }
+  others_.reserve(count);
+  for (int s = 0; s < index.size(); ++s) {
+    const onnx::GraphProto& graph = *index.scope(s).graph;
+    for (int n = 0; n < graph.node_size(); ++n) {
+      const std::string& name = graph.node(n).name();
+      if (!name.empty() && !others_.insert(name).second) duplicates_.emplace_back(s, n);
     }
-    for (const auto& v : scope.graph->value_info()) existing_.insert(v.name());
+  }
+  for (const Scope& scope : index.scopes()) {
+    for (const auto& v : scope.graph->value_info()) others_.insert(v.name());
   }
 }
 

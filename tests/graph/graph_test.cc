@@ -110,7 +110,8 @@ TEST(ElementTypesTest, SchemaPropagationTypesWhatInferenceIsNotAskedFor) {
       y = Add(a, r)
     })");
   ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
-  SchemaLookup schemas(model);
+  SchemaLookup lookup(model);
+  NodeSchemas schemas(index, lookup);
   std::vector<std::string> notes;
   ASSERT_OK_AND_ASSIGN(TypeTable types,
                        InferElementTypes(model, index, schemas, /*use_shape_inference=*/false,
@@ -137,7 +138,8 @@ TEST(ElementTypesTest, SubgraphOutputsTypeTheirOwner) {
     attr.mutable_g()->mutable_output(0)->clear_type();
   }
   ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
-  SchemaLookup schemas(model);
+  SchemaLookup lookup(model);
+  NodeSchemas schemas(index, lookup);
   std::vector<std::string> notes;
   ASSERT_OK_AND_ASSIGN(TypeTable types, InferElementTypes(model, index, schemas, false, &notes));
   EXPECT_TRUE(types.Get(0, "z").Is(kF32));
