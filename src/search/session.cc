@@ -12,6 +12,7 @@
 #include "numerics/float16.h"
 #include "search/feeds.h"
 #include "search/tensor_values.h"
+#include "search/user_code.h"
 
 namespace halfcast::search {
 namespace {
@@ -165,7 +166,8 @@ absl::Status Session::RunReference(const std::vector<TensorMap>& feeds) {
   for (const TensorMap& feed : feeds) {
     RunOptions run_options;
     run_options.return_all_values = want_values;
-    absl::StatusOr<TensorMap> values = evaluator_->Run(model_, feed, run_options);
+    absl::StatusOr<TensorMap> values = CallUserCode(
+        "the evaluator", [&] { return evaluator_->Run(model_, feed, run_options); });
     if (!values.ok()) {
       return absl::Status(values.status().code(),
                           absl::StrCat("evaluating the float32 model: ", values.status().message()));
@@ -287,7 +289,9 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
       if (!reused.empty()) run_options.precomputed = &reused;
     }
     absl::StatusOr<TensorMap> values =
-        evaluator_->Run(converted->model, candidate_feeds_[f], run_options);
+        CallUserCode("the evaluator", [&] {
+          return evaluator_->Run(converted->model, candidate_feeds_[f], run_options);
+        });
     if (!values.ok()) {
       return absl::Status(values.status().code(),
                           absl::StrCat("evaluating a candidate with ", blocked.size(),
@@ -410,7 +414,11 @@ absl::Status Session::Report(const std::vector<Segment>& segments) {
   progress.segments = segments;
   progress.evaluations = evaluations_;
   progress.elapsed_seconds = elapsed_seconds();
-  if (!options_.progress(progress)) {
+  HALFCAST_ASSIGN_OR_RETURN(
+      const bool go_on, CallUserCode("the progress callback", [&]() -> absl::StatusOr<bool> {
+        return options_.progress(progress);
+      }));
+  if (!go_on) {
     return absl::CancelledError(absl::StrCat(
         "mixed-precision search cancelled by the progress callback after ", evaluations_,
         " evaluations"));

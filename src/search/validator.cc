@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "numerics/float16.h"
 #include "search/tensor_values.h"
+#include "search/user_code.h"
 
 namespace halfcast::search {
 namespace {
@@ -157,7 +158,8 @@ absl::StatusOr<Verdict> Validator::Judge(const TensorMap& reference,
   }
   verdict.score = std::max(worst, 0.0);
   if (validate_fn_) {
-    absl::StatusOr<bool> accepted = validate_fn_(reference, candidate);
+    absl::StatusOr<bool> accepted =
+        CallUserCode("validate_fn", [&] { return validate_fn_(reference, candidate); });
     if (!accepted.ok()) return accepted.status();
     if (!*accepted) {
       verdict.valid = false;

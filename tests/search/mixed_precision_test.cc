@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <new>
 #include <set>
 #include <string>
 #include <vector>
@@ -267,6 +268,29 @@ TEST(CustomEvaluatorTest, EvaluatorErrorsStopTheSearch) {
   options.evaluator = &failing;
   EXPECT_THAT(AutoConvertMixedPrecision(ParseModelText(kOverflowChain), kChainFeeds, options),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("float32 model: no GPU")));
+}
+
+// Callbacks must not throw, but one that does stops the search with an error, not an unwind.
+TEST(CustomEvaluatorTest, ThrowingCallbacksBecomeErrors) {
+  class Throwing : public Evaluator {
+   public:
+    absl::StatusOr<TensorMap> Run(const onnx::ModelProto&, const TensorMap&,
+                                  const RunOptions&) override {
+      throw std::bad_alloc();
+    }
+  } throwing;
+  MixedPrecisionOptions options;
+  options.rtol = 0.01;
+  options.evaluator = &throwing;
+  EXPECT_THAT(AutoConvertMixedPrecision(ParseModelText(kOverflowChain), kChainFeeds, options),
+              StatusIs(absl::StatusCode::kUnknown, HasSubstr("the evaluator threw an exception")));
+
+  MixedPrecisionOptions with_progress;
+  with_progress.rtol = 0.01;
+  with_progress.progress = [](const SearchProgress&) -> bool { throw 42; };
+  EXPECT_THAT(
+      AutoConvertMixedPrecision(ParseModelText(kOverflowChain), kChainFeeds, with_progress),
+      StatusIs(absl::StatusCode::kUnknown, HasSubstr("the progress callback threw")));
 }
 
 TEST(BadInputTest, ClearErrors) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -128,6 +129,15 @@ TEST(ValidatorTest, ValidateFnErrorIsReturned) {
   });
   EXPECT_THAT(failing.Judge({{"y", Floats({1})}}, {{"y", Floats({1})}}),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("user check broke")));
+}
+
+TEST(ValidatorTest, ValidateFnExceptionBecomesAnError) {
+  Validator throwing(std::nullopt, [](const TensorMap&, const TensorMap&) -> absl::StatusOr<bool> {
+    throw std::runtime_error("index out of range in the user's check");
+  });
+  EXPECT_THAT(throwing.Judge({{"y", Floats({1})}}, {{"y", Floats({1})}}),
+              StatusIs(absl::StatusCode::kUnknown,
+                       HasSubstr("validate_fn threw an exception: index out of range")));
 }
 
 TEST(ValidatorTest, OutputSetsMustMatch) {
