@@ -1,6 +1,7 @@
 // Conv, ConvTranspose, pools and LRN against naive loops and hand-computed values.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Conv2D{2, 4, 8, 8, 6, 3, 3, 2, 2, 1},                  // groups, stride, pad
                       Conv2D{1, 4, 9, 9, 4, 3, 3, 4, 1, 1},                  // depthwise
                       Conv2D{1, 4, 10, 10, 4, 3, 3, 4, 2, 1},                // depthwise strided
+                      Conv2D{2, 3, 11, 14, 3, 5, 5, 3, 1, 2},                // depthwise 5x5
+                      Conv2D{1, 3, 12, 13, 3, 5, 5, 3, 2, 1},                // ... strided
+                      Conv2D{1, 2, 20, 37, 2, 3, 3, 2, 1, 0},                // ... no padding
+                      Conv2D{1, 2, 4, 3, 2, 3, 3, 2, 2, 2},                  // ... all border
+                      Conv2D{1, 3, 2, 40, 3, 5, 5, 3, 1, 2},                 // ... 2 rows, 5x5
                       Conv2D{1, 5, 6, 7, 3, 1, 1},                           // pointwise
                       Conv2D{1, 3, 11, 11, 2, 3, 3, 1, 1, 2, 2},             // dilated
                       Conv2D{1, 2, 5, 5, 2, 5, 5, 1, 3, 2},                  // kernel > input
@@ -95,6 +101,19 @@ TEST(ConvTest, OneAndThreeDimensionalMatchTwoDimensional) {
   ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out3,
                        RunNode("y = Conv <strides = [1, 1, 2]> (x, w)", 11, {&x3, &w3}));
   ExpectClose(out3[0], {1, 2, 1, 1, 5}, expected);
+}
+
+TEST(ConvTest, DepthwiseTapsInThePaddingAddNothingEvenForInfiniteWeights) {
+  // One input row: the kernel's top and bottom rows fall in the padding for every output, so
+  // their infinite weights must not meet the padding's zeros (inf * 0 would be NaN).
+  const float inf = std::numeric_limits<float>::infinity();
+  const Tensor x = FloatTensor({1, 1, 1, 8}, {1, 2, 3, 4, 5, 6, 7, 8});
+  const Tensor w = FloatTensor({1, 1, 3, 3}, {inf, inf, inf, 1, 10, 100, -inf, -inf, -inf});
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunNode("y = Conv <group = 1, pads = [1, 1, 1, 1]> (x, w)", 11, {&x, &w}));
+  // y[o] = x[o-1] + 10 x[o] + 100 x[o+1], zero beyond the row.
+  ExpectClose(out[0], {1, 1, 1, 8}, {210, 321, 432, 543, 654, 765, 876, 87});
 }
 
 TEST(ConvTest, AutoPadSameUpperAndLower) {

@@ -12,13 +12,19 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "eval/kernel.h"
+#include "eval/kernels/conv_depthwise_avx.h"
 #include "eval/kernels/linalg_util.h"
+
+#define HALFCAST_DEPTHWISE_NAMESPACE generic
+#include "eval/kernels/conv_depthwise_row.h"
+#undef HALFCAST_DEPTHWISE_NAMESPACE
 
 namespace halfcast::eval {
 namespace {
@@ -166,46 +172,129 @@ void Im2Col(const Window& w, const T* in, int64_t channels, int64_t row_begin, i
   }
 }
 
-// One channel of a 1-D or 2-D depthwise convolution, one output row at a time so the row being
-// accumulated stays in L1 while every tap adds its shifted input row.
+// The fast path of Depthwise2D: a square 3x3 or 5x5 kernel, stride 1 or 2 along the row,
+// no dilation; on x86-64 CPUs with AVX, the copy built for AVX (8 floats a step instead of 4).
+// Returns nullptr for other windows.
 template <typename T>
-void DepthwiseChannel2D(const Window& w, const T* in, const T* weights, T* out) {
-  const bool two_d = w.rank() == 2;
-  const int64_t in_h = two_d ? w.in[0] : 1, out_h = two_d ? w.out[0] : 1;
-  const int64_t k_h = two_d ? w.kernel[0] : 1, s_h = two_d ? w.strides[0] : 1;
-  const int64_t d_h = two_d ? w.dilations[0] : 1, p_h = two_d ? w.pad_begin[0] : 0;
-  const int64_t in_w = w.in.back(), out_w = w.out.back(), k_w = w.kernel.back();
-  const int64_t s_w = w.strides.back(), d_w = w.dilations.back(), p_w = w.pad_begin.back();
-  // Per kernel column: the output range whose input column is inside the row.
-  std::vector<int64_t> lo(k_w), hi(k_w);
-  for (int64_t kw = 0; kw < k_w; ++kw) {
-    const int64_t base = kw * d_w - p_w;
-    lo[kw] = std::min(out_w, std::max<int64_t>(0, CeilDiv(-base, s_w)));
-    hi[kw] = std::max(lo[kw], std::min(out_w, FloorDiv(in_w - 1 - base, s_w) + 1));
+using DepthwiseRowFn = void (*)(const T* const*, const T*, int64_t, int64_t, int64_t, T*);
+template <typename T>
+DepthwiseRowFn<T> DepthwiseRowKernel(int64_t k_h, int64_t k_w, int64_t s_w, int64_t d_h,
+                                     int64_t d_w) {
+  if (k_h != k_w || d_h != 1 || d_w != 1 || (k_w != 3 && k_w != 5) || (s_w != 1 && s_w != 2)) {
+    return nullptr;
   }
-  for (int64_t oh = 0; oh < out_h; ++oh) {
-    T* row = out + oh * out_w;
-    for (int64_t kh = 0; kh < k_h; ++kh) {
-      const int64_t ih = oh * s_h - p_h + kh * d_h;
-      if (ih < 0 || ih >= in_h) continue;
-      const T* src = in + ih * in_w;
-      for (int64_t kw = 0; kw < k_w; ++kw) {
-        const T weight = weights[kh * k_w + kw];
-        const int64_t base = kw * d_w - p_w;
-        if (s_w == 1) {
-          for (int64_t o = lo[kw]; o < hi[kw]; ++o) row[o] += weight * src[o + base];
-        } else {
-          for (int64_t o = lo[kw]; o < hi[kw]; ++o) row[o] += weight * src[o * s_w + base];
+#if defined(HALFCAST_HAVE_AVX_DEPTHWISE)
+  if constexpr (std::is_same_v<T, float>) {
+    static const bool avx = __builtin_cpu_supports("avx");
+    if (avx) return depthwise::avx::RowKernelF32(static_cast<int>(k_w), static_cast<int>(s_w));
+  }
+#endif
+  if (k_w == 3) {
+    return s_w == 1 ? depthwise::generic::Row<T, 3, 1> : depthwise::generic::Row<T, 3, 2>;
+  }
+  return s_w == 1 ? depthwise::generic::Row<T, 5, 1> : depthwise::generic::Row<T, 5, 2>;
+}
+
+// A 1-D or 2-D depthwise convolution: the geometry every channel shares, worked out once per
+// node. Each output is the sum of its taps inside the input, from +0 in (kh, kw) order, written
+// once (the output need not start zeroed). Columns whose taps all lie inside the input row go
+// through the register-blocked row kernel of conv_depthwise_row.h, which sums in the same order.
+template <typename T>
+class Depthwise2D {
+ public:
+  explicit Depthwise2D(const Window& w) {
+    const bool two_d = w.rank() == 2;
+    in_h_ = two_d ? w.in[0] : 1;
+    out_h_ = two_d ? w.out[0] : 1;
+    k_h_ = two_d ? w.kernel[0] : 1;
+    s_h_ = two_d ? w.strides[0] : 1;
+    d_h_ = two_d ? w.dilations[0] : 1;
+    p_h_ = two_d ? w.pad_begin[0] : 0;
+    in_w_ = w.in.back();
+    out_w_ = w.out.back();
+    k_w_ = w.kernel.back();
+    s_w_ = w.strides.back();
+    d_w_ = w.dilations.back();
+    p_w_ = w.pad_begin.back();
+    kw_begin_.resize(out_w_);
+    kw_end_.resize(out_w_);
+    for (int64_t o = 0; o < out_w_; ++o) {
+      TapRange(o * s_w_ - p_w_, d_w_, k_w_, in_w_, &kw_begin_[o], &kw_end_[o]);
+      if (kw_begin_[o] == 0 && kw_end_[o] == k_w_) {
+        if (inner_end_ <= inner_begin_) inner_begin_ = o;
+        inner_end_ = o + 1;
+      }
+    }
+    interior_ = DepthwiseRowKernel<T>(k_h_, k_w_, s_w_, d_h_, d_w_);
+    if (interior_ != nullptr && inner_begin_ < inner_end_) zero_row_.assign(in_w_, T(0));
+  }
+
+  void Channel(const T* in, const T* weights, T* out) const {
+    for (int64_t oh = 0; oh < out_h_; ++oh) {
+      T* row = out + oh * out_w_;
+      const int64_t top = oh * s_h_ - p_h_;
+      int64_t kh_begin, kh_end;
+      TapRange(top, d_h_, k_h_, in_h_, &kh_begin, &kh_end);
+      int64_t skip_begin = 0, skip_end = 0;  // columns the row kernel wrote
+      if (!zero_row_.empty() && kh_begin < kh_end) {
+        // Kernel rows in the padding read a zero row with zero weights: they add +0, which
+        // leaves every sum as skipping them would (a sum from +0 is never -0), even for
+        // infinite weights. The row kernels take k <= 5.
+        const T* rows[5];
+        T masked[25];
+        const T* row_weights = weights;
+        for (int64_t kh = 0; kh < k_h_; ++kh) {
+          if (kh >= kh_begin && kh < kh_end) {
+            rows[kh] = in + (top + kh * d_h_) * in_w_;
+            continue;
+          }
+          if (row_weights == weights) {
+            std::copy_n(weights, k_h_ * k_w_, masked);
+            row_weights = masked;
+          }
+          rows[kh] = zero_row_.data();
+          std::fill_n(masked + kh * k_w_, k_w_, T(0));
         }
+        interior_(rows, row_weights, p_w_, inner_begin_, inner_end_, row);
+        skip_begin = inner_begin_;
+        skip_end = inner_end_;
+      }
+      for (int64_t o = 0; o < out_w_; ++o) {
+        if (o == skip_begin && skip_begin < skip_end) {
+          o = skip_end - 1;
+          continue;
+        }
+        const int64_t left = o * s_w_ - p_w_;
+        T acc = T(0);
+        for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
+          const T* src = in + (top + kh * d_h_) * in_w_ + left;
+          const T* w = weights + kh * k_w_;
+          for (int64_t kw = kw_begin_[o]; kw < kw_end_[o]; ++kw) acc += w[kw] * src[kw * d_w_];
+        }
+        row[o] = acc;
       }
     }
   }
-}
 
-// One channel of an N-D depthwise convolution: out += sum over taps of weight * shifted input.
+ private:
+  // The taps k in [0, k_size) whose input index start + k * dilation lies in [0, in_size).
+  static void TapRange(int64_t start, int64_t dilation, int64_t k_size, int64_t in_size,
+                       int64_t* begin, int64_t* end) {
+    *begin = std::clamp<int64_t>(CeilDiv(-start, dilation), 0, k_size);
+    *end = std::clamp<int64_t>(FloorDiv(in_size - 1 - start, dilation) + 1, *begin, k_size);
+  }
+
+  int64_t in_h_, out_h_, k_h_, s_h_, d_h_, p_h_, in_w_, out_w_, k_w_, s_w_, d_w_, p_w_;
+  std::vector<int64_t> kw_begin_, kw_end_;  // per output column: its taps inside the row
+  DepthwiseRowFn<T> interior_ = nullptr;
+  int64_t inner_begin_ = 0, inner_end_ = 0;  // columns whose taps are all inside the row
+  std::vector<T> zero_row_;                  // non-empty when the row kernel is used
+};
+
+// One channel of a 3-D or higher depthwise convolution: out (zeroed) += sum over taps of weight *
+// shifted input.
 template <typename T>
 void DepthwiseChannel(const Window& w, const T* in, const T* weights, T* out) {
-  if (w.rank() <= 2) return DepthwiseChannel2D(w, in, weights, out);
   const int64_t taps = ShapeProduct(w.kernel, 0, w.rank());
   const int64_t rows = ShapeProduct(w.out, 0, w.rank() - 1);
   const int64_t s = w.strides.back();
@@ -263,17 +352,17 @@ absl::Status ConvTyped(KernelContext& context, const Tensor& x, const Tensor& we
                                       absl::StrJoin(weights.shape(), ","), "]"));
   }
   if (bias != nullptr && bias->element_count() != maps) {
-    return context.Error(absl::StrCat("bias has ", bias->element_count(), " values for ", maps,
-                                      " output channels"));
+    return context.Error(
+        absl::StrCat("bias has ", bias->element_count(), " values for ", maps, " output channels"));
   }
   std::vector<int64_t> out_shape = {batch, maps};
   out_shape.insert(out_shape.end(), w.out.begin(), w.out.end());
   const int64_t cg = channels / group, mg = maps / group;
-  // The depthwise loop accumulates into zeros; the GEMM paths write every element.
+  // The N-D depthwise loop accumulates into zeros; the other paths write every element.
   const bool depthwise = cg == 1 && mg == 1;
-  HALFCAST_ASSIGN_OR_RETURN(Tensor y,
-                            depthwise ? context.NewTensor(x.type(), out_shape)
-                                      : context.NewUninitializedTensor(x.type(), out_shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y, depthwise && w.rank() > 2
+                                          ? context.NewTensor(x.type(), out_shape)
+                                          : context.NewUninitializedTensor(x.type(), out_shape));
   const int64_t in_size = ShapeProduct(w.in, 0, w.rank());
   const int64_t out_size = ShapeProduct(w.out, 0, w.rank());
   const int64_t taps = ShapeProduct(w.kernel, 0, w.rank());
@@ -282,10 +371,16 @@ absl::Status ConvTyped(KernelContext& context, const Tensor& x, const Tensor& we
   T* py = y.mutable_data<T>();
   const int threads = out_size * taps * cg * mg * group > (1 << 16) ? context.threads() : 1;
   const bool pointwise =
-      taps == 1 && std::all_of(w.strides.begin(), w.strides.end(), [](int64_t s) { return s == 1; }) &&
+      taps == 1 &&
+      std::all_of(w.strides.begin(), w.strides.end(), [](int64_t s) { return s == 1; }) &&
       std::all_of(w.pad_begin.begin(), w.pad_begin.end(), [](int64_t p) { return p == 0; }) &&
       std::all_of(w.pad_end.begin(), w.pad_end.end(), [](int64_t p) { return p == 0; });
-  if (depthwise) {
+  if (depthwise && w.rank() <= 2) {
+    const Depthwise2D<T> plan(w);
+    linalg::ParallelFor(threads, batch * group, [&](int64_t i) {
+      plan.Channel(px + i * in_size, pw + (i % group) * taps, py + i * out_size);
+    });
+  } else if (depthwise) {
     linalg::ParallelFor(threads, batch * group, [&](int64_t i) {
       DepthwiseChannel(w, px + i * in_size, pw + (i % group) * taps, py + i * out_size);
     });

@@ -134,6 +134,27 @@ std::vector<T> ResizePass(const std::vector<T>& in, const std::vector<int64_t>& 
   const int64_t inner = ShapeProduct(shape, dim + 1, shape.size());
   const int64_t in_len = shape[dim], out_len = static_cast<int64_t>(taps.size());
   std::vector<T> out(outer * out_len * inner);
+  if (inner == 1) {
+    // The last dimension: one element per tap, so no row copies or row accumulator. Same sums in
+    // the same order as below.
+    for (int64_t p = 0; p < outer; ++p) {
+      const T* src = in.data() + p * in_len;
+      T* dst = out.data() + p * out_len;
+      for (int64_t o = 0; o < out_len; ++o) {
+        const OutputTaps& t = taps[o];
+        if (t.extrapolate) {
+          dst[o] = static_cast<T>(extrapolation);
+        } else if (t.taps.size() == 1 && t.taps[0].weight == 1) {
+          dst[o] = src[t.taps[0].index];
+        } else {
+          double sum = 0.0;
+          for (const Tap& tap : t.taps) sum += tap.weight * src[tap.index];
+          dst[o] = static_cast<T>(sum);
+        }
+      }
+    }
+    return out;
+  }
   std::vector<double> accumulator(inner);
   for (int64_t p = 0; p < outer; ++p) {
     const T* src = in.data() + p * in_len * inner;
