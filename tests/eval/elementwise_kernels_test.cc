@@ -45,6 +45,26 @@ TEST(ElementwiseKernelsTest, CastFloatToIntSaturatesAndMapsNaNToZero) {
   EXPECT_THAT(ValuesOf<bool>(out["b"]), ElementsAre(true, true, true, true, false));
 }
 
+// Found by tests/fuzz/evaluate_fuzzer.cc (UBSan): an integer Pow beyond the type's range went
+// through an undefined double -> integer cast.
+TEST(ElementwiseKernelsTest, IntegerPowSaturates) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 15]>
+    g (int32[4] a, int32[4] e) => (int32[4] p) {
+      p = Pow(a, e)
+    }
+  )");
+  const int32_t a[4] = {10, -10, 2, 3};
+  const int32_t e[4] = {20, 21, 10, 2};
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(TensorMap out,
+                       evaluator.Run(model, {{"a", Tensor::Copy(DataType::kInt32, {4}, a)},
+                                             {"e", Tensor::Copy(DataType::kInt32, {4}, e)}}));
+  EXPECT_THAT(ValuesOf<int32_t>(out["p"]),
+              ElementsAre(std::numeric_limits<int32_t>::max(),
+                          std::numeric_limits<int32_t>::min(), 1024, 9));
+}
+
 TEST(ElementwiseKernelsTest, IntegerDivisionByZeroIsAnErrorAndTruncates) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>

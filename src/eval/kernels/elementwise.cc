@@ -370,6 +370,27 @@ absl::Status Mod(KernelContext& ctx) {
   }, "Mod");
 }
 
+// A value (widened to double) converted to the numeric or bool type To. 16-bit float targets
+// are produced by CastTensor from float32, rounding to nearest even.
+template <typename To>
+To ConvertValue(double v) {
+  if constexpr (std::is_same_v<To, bool>) {
+    return v != 0;
+  } else if constexpr (std::is_floating_point_v<To>) {
+    return static_cast<To>(v);
+  } else {
+    // Out-of-range and NaN conversions are undefined in C++; saturate instead.
+    if (v != v) return 0;
+    if (v <= static_cast<double>(std::numeric_limits<To>::lowest())) {
+      return std::numeric_limits<To>::lowest();
+    }
+    if (v >= static_cast<double>(std::numeric_limits<To>::max())) {
+      return std::numeric_limits<To>::max();
+    }
+    return static_cast<To>(v);
+  }
+}
+
 // Pow: the exponent may have another type than the base (opset 12+); the result has the base's.
 absl::Status Pow(KernelContext& ctx) {
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* a, ctx.RequiredInput(0));
@@ -386,7 +407,8 @@ absl::Status Pow(KernelContext& ctx) {
                         if constexpr (std::is_same_v<T, float> && std::is_same_v<E, float>) {
                           return std::pow(x, e);
                         }
-                        return static_cast<T>(
+                        // Integer results beyond T's range saturate (a plain cast is UB).
+                        return ConvertValue<T>(
                             std::pow(static_cast<double>(x), static_cast<double>(e)));
                       });
       ctx.set_output(0, std::move(y));
@@ -535,27 +557,6 @@ absl::Status Where(KernelContext& ctx) {
 
 // ---------------------------------------------------------------------------------------------
 // Cast, CastLike, Identity, Dropout.
-
-// A value (widened to double) converted to the numeric or bool type To. 16-bit float targets
-// are produced by CastTensor from float32, rounding to nearest even.
-template <typename To>
-To ConvertValue(double v) {
-  if constexpr (std::is_same_v<To, bool>) {
-    return v != 0;
-  } else if constexpr (std::is_floating_point_v<To>) {
-    return static_cast<To>(v);
-  } else {
-    // Out-of-range and NaN conversions are undefined in C++; saturate instead.
-    if (v != v) return 0;
-    if (v <= static_cast<double>(std::numeric_limits<To>::lowest())) {
-      return std::numeric_limits<To>::lowest();
-    }
-    if (v >= static_cast<double>(std::numeric_limits<To>::max())) {
-      return std::numeric_limits<To>::max();
-    }
-    return static_cast<To>(v);
-  }
-}
 
 template <typename From, typename To>
 void ConvertArray(const From* in, To* out, int64_t n) {
