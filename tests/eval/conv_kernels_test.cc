@@ -258,6 +258,39 @@ TEST(PoolTest, GlobalPoolsAndDilatedMaxPool) {
   ExpectClose(dilated[0], {1, 1, 3}, {5, 9, 3});
 }
 
+TEST(PoolTest, MaxPoolWithoutIndicesMatchesMaxPoolWithIndices) {
+  // Two code paths: the maxima alone, and maxima with their indices.
+  const Tensor x = RandomTensor({2, 3, 9, 11}, 21);
+  const char* attributes =
+      "<kernel_shape = [3, 2], strides = [2, 3], pads = [1, 0, 2, 1], dilations = [1, 2], "
+      "ceil_mode = 1> (x)";
+  ASSERT_OK_AND_ASSIGN(std::vector<Tensor> alone,
+                       RunNode(absl::StrCat("y = MaxPool ", attributes), 11, {&x}));
+  ASSERT_OK_AND_ASSIGN(std::vector<Tensor> with_indices,
+                       RunNode(absl::StrCat("y, i = MaxPool ", attributes), 11, {&x}));
+  ASSERT_EQ(alone[0].shape(), with_indices[0].shape());
+  EXPECT_EQ(Values(alone[0]), Values(with_indices[0]));
+  // Each maximum is the input value its index names.
+  const std::vector<float> in = Values(x);
+  const int64_t* idx = with_indices[1].data<int64_t>();
+  for (int64_t i = 0; i < alone[0].element_count(); ++i) {
+    EXPECT_EQ(Values(alone[0])[i], in[idx[i]]) << i;
+  }
+}
+
+TEST(PoolTest, GlobalAveragePoolOfLargePlanesMatchesDoubleSum) {
+  const Tensor x = RandomTensor({1, 3, 7, 13}, 22);  // 91 values a plane: 8-wide sums + a tail
+  ASSERT_OK_AND_ASSIGN(std::vector<Tensor> avg, RunNode("y = GlobalAveragePool(x)", 11, {&x}));
+  const std::vector<float> in = Values(x);
+  std::vector<float> expected;
+  for (int c = 0; c < 3; ++c) {
+    double sum = 0;
+    for (int i = 0; i < 91; ++i) sum += in[c * 91 + i];
+    expected.push_back(static_cast<float>(sum / 91));
+  }
+  ExpectClose(avg[0], {1, 3, 1, 1}, expected, 1e-6f, 1e-6f);
+}
+
 TEST(LrnTest, MatchesFormula) {
   const Tensor x = RandomTensor({1, 5, 2, 2}, 11);
   ASSERT_OK_AND_ASSIGN(
