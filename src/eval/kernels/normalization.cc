@@ -97,7 +97,7 @@ absl::Status BatchNormTyped(KernelContext& context, const Tensor& x) {
     a[p] = static_cast<T>(factor);
     b[p] = static_cast<T>(bias[p] - mean[p] * factor);
   }
-  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewTensor(x.type(), shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewUninitializedTensor(x.type(), shape));
   const T* px = x.data<T>();
   T* py = y.mutable_data<T>();
   for (int64_t n = 0; n < batch; ++n) {
@@ -133,7 +133,7 @@ absl::Status InstanceNormTyped(KernelContext& context, const Tensor& x) {
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* bias, context.RequiredInput(2));
   HALFCAST_RETURN_IF_ERROR(CheckParameter(context, x, *scale, 1, channels));
   HALFCAST_RETURN_IF_ERROR(CheckParameter(context, x, *bias, 2, channels));
-  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewTensor(x.type(), shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewUninitializedTensor(x.type(), shape));
   const T* px = x.data<T>();
   T* py = y.mutable_data<T>();
   for (int64_t n = 0; n < batch; ++n) {
@@ -215,7 +215,7 @@ absl::Status LayerNormTyped(KernelContext& context, const Tensor& x) {
   }
   std::vector<int64_t> stat_shape = shape;
   for (int64_t i = axis; i < rank; ++i) stat_shape[i] = 1;
-  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewTensor(x.type(), shape));
+  HALFCAST_ASSIGN_OR_RETURN(Tensor y, context.NewUninitializedTensor(x.type(), shape));
   HALFCAST_ASSIGN_OR_RETURN(Tensor mean_out, context.NewTensor(x.type(), stat_shape));
   HALFCAST_ASSIGN_OR_RETURN(Tensor inv_std_out, context.NewTensor(x.type(), stat_shape));
   const T* px = x.data<T>();
