@@ -74,24 +74,6 @@ std::string KeptSummary(const ConvertReport& report) {
   return text;
 }
 
-bool HasExternalData(const onnx::GraphProto& graph) {
-  for (const onnx::TensorProto& tensor : graph.initializer()) {
-    if (tensor.data_location() == onnx::TensorProto::EXTERNAL) return true;
-  }
-  for (const onnx::NodeProto& node : graph.node()) {
-    for (const onnx::AttributeProto& attribute : node.attribute()) {
-      if (attribute.has_t() && attribute.t().data_location() == onnx::TensorProto::EXTERNAL) {
-        return true;
-      }
-      if (attribute.has_g() && HasExternalData(attribute.g())) return true;
-      for (const onnx::GraphProto& body : attribute.graphs()) {
-        if (HasExternalData(body)) return true;
-      }
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 const CommandSpec kConvertSpec = {
@@ -146,21 +128,9 @@ absl::StatusOr<int> ConvertCommand(const ParsedArgs& args, std::ostream& out, st
     if (level >= LogLevel::kWarning) err << "halfcast convert: " << message << "\n";
   };
 
-  // One parse serves both paths: without external data the model is complete and converts in
-  // memory, consuming it (no copy of the weights); with external data ConvertFile streams the
-  // tensors so the whole model is never one message in memory.
-  LoadOptions load;
-  load.load_external_data = false;
-  HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, LoadModel(input, load));
-  ConvertReport report;
-  if (HasExternalData(model.graph())) {
-    HALFCAST_ASSIGN_OR_RETURN(report, ConvertFile(input, output, options, save));
-  } else {
-    HALFCAST_ASSIGN_OR_RETURN(ConvertResult result,
-                              ConvertFloatToFloat16(std::move(model), options));
-    HALFCAST_RETURN_IF_ERROR(SaveModel(result.model, output, save));
-    report = std::move(result.report);
-  }
+  // ConvertFile serves every model: one parse (on an arena, the fastest for large graphs); a
+  // complete model converts in memory, one with external data streams its tensors.
+  HALFCAST_ASSIGN_OR_RETURN(const ConvertReport report, ConvertFile(input, output, options, save));
   if (report_path.has_value()) {
     HALFCAST_RETURN_IF_ERROR(
         WriteReportOrRemoveOutput(*report_path, ReportToJson(report) + "\n", output, save));

@@ -2,9 +2,12 @@
 //   graph index -> element types -> op policy -> precision plan -> passes -> cleanup -> report.
 // The passes run over every graph scope (main graph first, then the subgraphs of its nodes in
 // order, recursively), so no pass can forget an If/Loop/Scan body.
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -19,10 +22,12 @@
 #include "convert/cast_cleanup.h"
 #include "convert/op_policy.h"
 #include "convert/tensor_convert.h"
+#include "google/protobuf/arena.h"
 #include "graph/element_types.h"
 #include "graph/graph_index.h"
 #include "halfcast/convert.h"
 #include "io/external_data.h"
+#include "io/model_io_internal.h"
 #include "numerics/bulk_convert.h"
 #include "numerics/float16.h"
 
@@ -65,8 +70,31 @@ class Conversion {
   const absl::flat_hash_set<const onnx::TensorProto*>& external_to_convert() const {
     return external_to_convert_;
   }
+  // Whether some initializer (any type, any scope) is stored as external data.
+  bool has_external_initializers() const { return has_external_initializers_; }
 
  private:
+  // The precision plan of one node (OpPolicy's decision, stored compactly: large graphs have
+  // hundreds of thousands of nodes, and fresh memory costs page faults).
+  struct NodePlan {
+    bool relevant = false;   // reads or writes a float32 value
+    bool converted = false;  // computes in the target type
+    // A converted Constant (not sparse), whose output follows its users. Decided before
+    // rewriting: Produced16 must not look at the graph, whose nodes move.
+    bool constant_follows_uses = false;
+    KeepReason reason = KeepReason::kOpBlockList;  // when !converted
+    int kept_info = -1;  // index into kept_info_, for nodes with a detail or float32 inputs
+  };
+  struct KeptInfo {
+    std::string detail;
+    absl::InlinedVector<int, 1> float32_inputs;
+  };
+  struct ScopePlan {
+    std::vector<NodePlan> nodes;
+    std::vector<uint8_t> input16;   // per node input (flat, as GraphIndex's node_inputs): 16-bit
+    std::vector<uint8_t> output16;  // per node output (flat, as node_outputs)
+  };
+
   struct ScopeRewrite {
     // Casts made for this scope, each with the node it follows (-1: before every node).
     std::vector<std::pair<int, onnx::NodeProto*>> casts;
@@ -88,10 +116,16 @@ class Conversion {
   }
   bool OwnerConverted(int s) const {
     const graph::Scope& scope = index_->scope(s);
-    return decisions_[scope.parent][scope.owner_node].converted;
+    return plan_[scope.parent].nodes[scope.owner_node].converted;
   }
   bool OutputWants16(int s, absl::string_view name) const {
     return s == 0 ? !KeptIo(name) : OwnerConverted(s);
+  }
+  bool Input16(int s, int n, int i) const {
+    return plan_[s].input16[index_->scope(s).node_inputs.begin[n] + i] != 0;
+  }
+  bool Output16(int s, int n, int o) const {
+    return plan_[s].output16[index_->scope(s).node_outputs.begin[n] + o] != 0;
   }
   bool FollowsUses(int id) const { return wants_[id] == 0 || (wants_[id] & 2) != 0; }
   // Whether the float32 value `id` is produced in the target type.
@@ -128,10 +162,8 @@ class Conversion {
   std::unique_ptr<graph::TypeTable> types_;
   std::unique_ptr<graph::NameGenerator> names_;
   absl::flat_hash_set<std::string> keep_io_names_;
-  std::vector<std::vector<NodeDecision>> decisions_;
-  // Per scope and node: a converted Constant (not sparse), whose output follows its users.
-  // Decided before rewriting: Produced16 must not look at the graph, whose nodes move.
-  std::vector<std::vector<bool>> constant_follows_uses_;
+  std::vector<ScopePlan> plan_;
+  std::vector<KeptInfo> kept_info_;
   // Per value id: 1 if some use wants float32, | 2 if some use wants 16-bit.
   std::vector<uint8_t> wants_;
   std::vector<ScopeRewrite> rewrite_;
@@ -139,6 +171,7 @@ class Conversion {
   absl::flat_hash_set<std::string> shared_;
   absl::flat_hash_map<const onnx::OpSchema*, std::array<bool, 2>> float_default_attrs_;
   bool stream_external_ = false;
+  bool has_external_initializers_ = false;
   absl::flat_hash_set<const onnx::TensorProto*> external_to_convert_;
 };
 
@@ -154,10 +187,9 @@ bool Conversion::Produced16(int id) const {
     case graph::ValueDef::kSparseInitializer:
       return false;  // sparse tensors stay as they are; 16-bit users get a Cast
     case graph::ValueDef::kNodeOutput: {
-      const NodeDecision& decision = decisions_[d][def->index];
       // A converted constant is stored in whatever type its users want (float32 if all are).
-      if (constant_follows_uses_[d][def->index]) return FollowsUses(id);
-      return decision.output16[def->slot] != 0;
+      if (plan_[d].nodes[def->index].constant_follows_uses) return FollowsUses(id);
+      return Output16(d, def->index, def->slot);
     }
   }
   return false;
@@ -267,22 +299,33 @@ void Conversion::AddOpsetNotes() {
 
 void Conversion::Decide() {
   OpPolicy policy(options_, *node_schemas_, target_);
-  decisions_.resize(index_->size());
-  constant_follows_uses_.resize(index_->size());
+  plan_.resize(index_->size());
   for (int s = 0; s < index_->size(); ++s) {
-    const onnx::GraphProto& graph = *index_->scope(s).graph;
-    decisions_[s].reserve(graph.node_size());
-    constant_follows_uses_[s].assign(graph.node_size(), false);
-    for (int n = 0; n < graph.node_size(); ++n) {
-      decisions_[s].push_back(policy.Decide(*index_, *types_, s, n));
-      const onnx::NodeProto& node = graph.node(n);
-      if (node.op_type() != "Constant" || !IsOnnxDomain(node.domain()) ||
-          !decisions_[s][n].converted) {
-        continue;
+    const graph::Scope& scope = index_->scope(s);
+    const onnx::GraphProto& graph = *scope.graph;
+    ScopePlan& plan = plan_[s];
+    plan.nodes.resize(scope.node_count());
+    plan.input16.assign(scope.node_inputs.ids.size(), 0);
+    plan.output16.assign(scope.node_outputs.ids.size(), 0);
+    for (int n = 0; n < scope.node_count(); ++n) {
+      const NodeDecision d = policy.Decide(*index_, *types_, s, n);
+      NodePlan& node_plan = plan.nodes[n];
+      node_plan.relevant = d.relevant;
+      node_plan.converted = d.converted;
+      node_plan.reason = d.reason;
+      std::copy(d.input16.begin(), d.input16.end(),
+                plan.input16.begin() + scope.node_inputs.begin[n]);
+      std::copy(d.output16.begin(), d.output16.end(),
+                plan.output16.begin() + scope.node_outputs.begin[n]);
+      if (!d.detail.empty() || !d.float32_inputs.empty()) {
+        node_plan.kept_info = static_cast<int>(kept_info_.size());
+        kept_info_.push_back({d.detail, d.float32_inputs});
       }
+      const onnx::NodeProto& node = graph.node(n);
+      if (node.op_type() != "Constant" || !IsOnnxDomain(node.domain()) || !d.converted) continue;
       bool sparse = false;
       for (const auto& attr : node.attribute()) sparse |= attr.name() == "sparse_value";
-      constant_follows_uses_[s][n] = !sparse;
+      node_plan.constant_follows_uses = !sparse;
     }
   }
 }
@@ -307,12 +350,9 @@ void Conversion::CollectUses() {
   };
   for (int s = 0; s < index_->size(); ++s) {
     const graph::Scope& scope = index_->scope(s);
-    for (int n = 0; n < scope.graph->node_size(); ++n) {
-      const NodeDecision& d = decisions_[s][n];
-      for (int i = 0; i < scope.graph->node(n).input_size(); ++i) {
-        use(index_->InputId(s, n, i), d.input16[i] != 0);
-      }
-    }
+    // Flat over all node inputs: plan.input16 is laid out as the index's node_inputs.
+    const std::vector<int>& input_ids = scope.node_inputs.ids;
+    for (size_t k = 0; k < input_ids.size(); ++k) use(input_ids[k], plan_[s].input16[k] != 0);
     for (int j = 0; j < scope.graph->output_size(); ++j) {
       use(scope.outputs[j], OutputWants16(s, scope.graph->output(j).name()));
     }
@@ -334,16 +374,18 @@ absl::Status Conversion::ConvertConstants(int s) {
   const std::vector<int>& initializer_ids = index_->scope(s).initializers;
   for (int i = 0; i < static_cast<int>(initializer_ids.size()); ++i) {
     onnx::TensorProto& t = *graph->mutable_initializer(i);
+    const bool external = t.data_location() == onnx::TensorProto::EXTERNAL;
+    has_external_initializers_ |= external;
     if (t.data_type() != kFloat || !Produced16(initializer_ids[i])) continue;
     ++report_->initializers_converted;
-    if (stream_external_ && t.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (stream_external_ && external) {
       external_to_convert_.insert(&t);
       continue;
     }
     HALFCAST_RETURN_IF_ERROR(ConvertTensor(&t, t.name()));
   }
   for (int n = 0; n < index_->scope(s).node_count(); ++n) {
-    const NodeDecision& d = decisions_[s][n];
+    const NodePlan& d = plan_[s].nodes[n];
     onnx::NodeProto* node = graph->mutable_node(n);
     if (!d.converted || !d.relevant) continue;
     const std::string& op = node->op_type();
@@ -511,12 +553,15 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
     }
   }
   for (int n = 0; n < index_->scope(s).node_count(); ++n) {
-    const NodeDecision& d = decisions_[s][n];
-    onnx::NodeProto* node = graph->mutable_node(n);
-    for (int i = 0; i < node->input_size(); ++i) {
-      const int id = index_->InputId(s, n, i);
+    const absl::Span<const int> inputs = index_->scope(s).node_inputs[n];
+    for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
+      const int id = inputs[i];
       if (!types_->Get(id).Is(kFloat)) continue;
-      const absl::string_view name = Lookup(s, id, d.input16[i] != 0);
+      const bool want16 = Input16(s, n, i);
+      // Most inputs read their value as it is, under its own name: no need to look at the node.
+      if (Produced16(id) == want16 && renamed_.empty()) continue;
+      const absl::string_view name = Lookup(s, id, want16);
+      onnx::NodeProto* node = graph->mutable_node(n);
       if (name != node->input(i)) node->set_input(i, std::string(name));
     }
   }
@@ -581,16 +626,20 @@ void Conversion::Materialize(int s) {
 }
 
 void Conversion::AddKeptInfo(int s, int n) {
-  const NodeDecision& d = decisions_[s][n];
-  if (!d.relevant) return;
+  const NodePlan& d = plan_[s].nodes[n];
+  if (!d.relevant || (d.converted && d.kept_info < 0)) return;
   const onnx::NodeProto& node = index_->scope(s).graph->node(n);
+  const KeptInfo* info = d.kept_info < 0 ? nullptr : &kept_info_[d.kept_info];
   if (!d.converted) {
     report_->kept_nodes.push_back({index_->scope(s).path, static_cast<std::size_t>(n), node.name(),
-                                   node.op_type(), d.reason, d.detail});
+                                   node.op_type(), d.reason, info ? info->detail : ""});
   }
-  for (int i : d.float32_inputs) {
+  if (info == nullptr) return;
+  for (int i : info->float32_inputs) {
+    // The name in the input model: the node reads a Cast's output by now.
     report_->float32_inputs.push_back({index_->scope(s).path, static_cast<std::size_t>(n),
-                                       node.name(), node.op_type(), i, node.input(i)});
+                                       node.name(), node.op_type(), i,
+                                       std::string(index_->value(index_->InputId(s, n, i)).name)});
   }
 }
 
@@ -739,6 +788,34 @@ absl::Status StreamTensor(onnx::TensorProto* tensor, const std::string& in_dir, 
   return out->EndTensor(tensor);
 }
 
+// onnx builds its schema registry (every op of every opset: about 10 ms) on first use. This
+// builds it on another core while the caller's thread reads the model, and joins when destroyed.
+// onnx guards the registry with a function-local static, so a lookup made meanwhile just waits.
+class SchemaRegistryWarmer {
+ public:
+  SchemaRegistryWarmer() {
+    try {
+      thread_ = std::thread([] {
+        try {
+          onnx::OpSchemaRegistry::Schema("Cast", 13, "");
+        } catch (...) {
+          // The converter's own lookups will meet the same problem and report it.
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread: the registry is built on first use instead.
+    }
+  }
+  ~SchemaRegistryWarmer() {
+    if (thread_.joinable()) thread_.join();
+  }
+  SchemaRegistryWarmer(const SchemaRegistryWarmer&) = delete;
+  SchemaRegistryWarmer& operator=(const SchemaRegistryWarmer&) = delete;
+
+ private:
+  std::thread thread_;
+};
+
 absl::Status ValidateOptions(const ConvertOptions& options) {
   if (options.target != TargetType::kFloat16 && options.target != TargetType::kBFloat16) {
     return absl::InvalidArgumentError("target must be float16 or bfloat16");
@@ -786,19 +863,27 @@ absl::StatusOr<ConvertReport> ConvertFile(const std::string& input_path,
                                           const ConvertOptions& options,
                                           const SaveOptions& save_options) {
   HALFCAST_RETURN_IF_ERROR(convert::ValidateOptions(options));
+  // The model lives on an arena: it parses about twice as fast as on the heap for graphs of many
+  // small nodes, and goes away at once instead of message by message. Only the graph's messages
+  // are on it; tensor bytes are on the heap (or never loaded, for external data).
+  google::protobuf::Arena arena(io::ModelArenaOptions());
+  onnx::ModelProto& model = *google::protobuf::Arena::CreateMessage<onnx::ModelProto>(&arena);
   LoadOptions load;
   load.load_external_data = false;
-  HALFCAST_ASSIGN_OR_RETURN(onnx::ModelProto model, LoadModel(input_path, load));
+  {
+    convert::SchemaRegistryWarmer warm;
+    HALFCAST_RETURN_IF_ERROR(io::LoadModelInto(input_path, load, &model));
+  }
   ConvertReport report;
   convert::Conversion conversion(&model, options, &report);
   conversion.StreamExternalData();
   HALFCAST_RETURN_IF_ERROR(conversion.Run());
-  std::vector<onnx::TensorProto*> external;
-  convert::CollectExternalTensors(model.mutable_graph(), &external);
-  if (external.empty()) {
+  if (!conversion.has_external_initializers()) {
     HALFCAST_RETURN_IF_ERROR(SaveModel(model, output_path, save_options));
     return report;
   }
+  std::vector<onnx::TensorProto*> external;
+  convert::CollectExternalTensors(model.mutable_graph(), &external);
   // Tensors stored outside the input are rewritten into the output's side file; nothing appears
   // at output_path until CommitModelWithExternalData succeeds.
   HALFCAST_ASSIGN_OR_RETURN(
@@ -824,7 +909,8 @@ absl::StatusOr<ConvertReport> ConvertFile(const std::string& input_path,
     }
   }
   report.bytes_after = convert::CountTensorBytes(model.graph());
-  HALFCAST_RETURN_IF_ERROR(io::CommitModelWithExternalData(model, writer.get()));
+  HALFCAST_RETURN_IF_ERROR(
+      io::CommitModelWithExternalData(model, writer.get(), save_options.sync));
   return report;
 }
 

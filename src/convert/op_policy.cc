@@ -35,20 +35,24 @@ OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& sche
 }
 
 bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* d) const {
-  if (op_block_.contains(node.op_type())) {
+  // A schema's name is the node's op type, so the answer is cached with the schema's slots.
+  const onnx::OpSchema* schema = schemas_.Get(s, n);
+  const bool op_blocked =
+      schema != nullptr ? Slots(*schema).op_blocked : op_block_.contains(node.op_type());
+  if (op_blocked) {
     d->reason = KeepReason::kOpBlockList;
     d->detail = absl::StrCat("op type ", node.op_type(), " is in op_block_list");
-  } else if (!node.name().empty() && node_block_.contains(node.name())) {
+  } else if (!node_block_.empty() && !node.name().empty() && node_block_.contains(node.name())) {
     d->reason = KeepReason::kNodeBlockList;
     d->detail = absl::StrCat("node name '", node.name(), "' is in node_block_list");
-  } else if (s == 0 && index_block_.contains(n)) {
+  } else if (s == 0 && !index_block_.empty() && index_block_.contains(n)) {
     d->reason = KeepReason::kNodeBlockList;
     d->detail = absl::StrCat("node index ", n, " is in node_index_block_list");
   } else if (schemas_.lookup().IsLocalFunction(node)) {
     d->reason = KeepReason::kModelFunction;
     d->detail = absl::StrCat("calls the model-local function ", node.domain(), ".",
                              node.op_type());
-  } else if (schemas_.Get(s, n) == nullptr) {
+  } else if (schema == nullptr) {
     d->reason = KeepReason::kModelFunction;
     d->detail = schemas_.lookup().ModelOpset(node.domain()) == 0
                     ? absl::StrCat("domain '", node.domain(), "' is not imported by the model")
@@ -64,6 +68,7 @@ const OpPolicy::SchemaSlots& OpPolicy::Slots(const onnx::OpSchema& schema) const
   auto [it, inserted] = slots_.try_emplace(&schema);
   if (!inserted) return it->second;
   SchemaSlots& slots = it->second;
+  slots.op_blocked = op_block_.contains(schema.Name());
   auto group_of = [&](const onnx::OpSchema::FormalParameter& formal) -> uint8_t {
     for (size_t g = 0; g < slots.type_str.size(); ++g) {
       if (*slots.type_str[g] == formal.GetTypeStr()) return static_cast<uint8_t>(g);
@@ -158,17 +163,19 @@ bool OpPolicy::ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& 
 NodeDecision OpPolicy::Decide(const graph::GraphIndex& index, const graph::TypeTable& types,
                               int s, int n) const {
   const onnx::NodeProto& node = index.scope(s).graph->node(n);
+  const absl::Span<const int> inputs = index.scope(s).node_inputs[n];
+  const absl::Span<const int> outputs = index.scope(s).node_outputs[n];
   NodeDecision d;
-  d.input16.assign(node.input_size(), 0);
-  d.output16.assign(node.output_size(), 0);
-  absl::InlinedVector<graph::ValueType, 4> in_types(node.input_size());
-  absl::InlinedVector<graph::ValueType, 4> out_types(node.output_size());
-  for (int i = 0; i < node.input_size(); ++i) {
-    in_types[i] = types.Get(index.InputId(s, n, i));
+  d.input16.assign(inputs.size(), 0);
+  d.output16.assign(outputs.size(), 0);
+  absl::InlinedVector<graph::ValueType, 4> in_types(inputs.size());
+  absl::InlinedVector<graph::ValueType, 4> out_types(outputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    in_types[i] = types.Get(inputs[i]);
     d.relevant |= in_types[i].Is(kFloat);
   }
-  for (int o = 0; o < node.output_size(); ++o) {
-    out_types[o] = types.Get(index.OutputId(s, n, o));
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    out_types[o] = types.Get(outputs[o]);
     d.relevant |= out_types[o].Is(kFloat);
   }
   if (Blocked(s, n, node, &d)) return d;
@@ -178,8 +185,8 @@ NodeDecision OpPolicy::Decide(const graph::GraphIndex& index, const graph::TypeT
   }
   const onnx::OpSchema* schema = schemas_.Get(s, n);
   if (!ApplySchema(*schema, node, in_types, out_types, &d)) {
-    d.input16.assign(node.input_size(), 0);
-    d.output16.assign(node.output_size(), 0);
+    d.input16.assign(inputs.size(), 0);
+    d.output16.assign(outputs.size(), 0);
     return d;
   }
   d.converted = true;

@@ -52,6 +52,7 @@ class OpPolicy {
     bool variadic_output = false;
     std::vector<const std::string*> type_str;  // per group (owned by the schema)
     std::vector<uint8_t> allows;  // per group: bit k if it allows the target type of kind k
+    bool op_blocked = false;      // the op type is in op_block_list
   };
   const SchemaSlots& Slots(const onnx::OpSchema& schema) const;
 

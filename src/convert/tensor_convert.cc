@@ -80,15 +80,16 @@ absl::Status ConvertTensorTo16(onnx::TensorProto* tensor, const ClipSettings& cl
     }
     // In place, front to back: a chunk's 16-bit results go to a small buffer first and then to
     // bytes [2*start, 2*(start+n)), which only overlap input already read (that of this chunk and
-    // earlier ones). protobuf allocates strings with new, so the floats are 4-byte aligned.
-    constexpr int64_t kChunk = 16384;
-    std::vector<uint16_t> out(std::min(kChunk, count));
+    // earlier ones). protobuf allocates strings with new, so the floats are 4-byte aligned. The
+    // buffer is on the stack: graphs hold tens of thousands of small tensors.
+    constexpr int64_t kChunk = 8192;
+    uint16_t out[kChunk];
     char* bytes = raw->data();
     for (int64_t start = 0; start < count; start += kChunk) {
       const int64_t n = std::min(kChunk, count - start);
-      numerics::ConvertFloatTo16(reinterpret_cast<const float*>(bytes + start * 4), out.data(), n,
+      numerics::ConvertFloatTo16(reinterpret_cast<const float*>(bytes + start * 4), out, n,
                                  clip.target, clip.clip, counts);
-      std::memcpy(bytes + start * 2, out.data(), n * 2);
+      std::memcpy(bytes + start * 2, out, n * 2);
     }
     raw->resize(count * 2);
   } else {

@@ -123,16 +123,16 @@ class SchemaPropagation {
       : index_(index), schemas_(schemas), table_(table) {}
 
   void Run(int s) {
-    const onnx::GraphProto& graph = *index_.scope(s).graph;
-    for (int n = 0; n < graph.node_size(); ++n) {
-      const onnx::NodeProto& node = graph.node(n);
-      const absl::Span<const int> subs = index_.scope(s).node_subgraphs[n];
+    const Scope& scope = index_.scope(s);
+    for (int n = 0; n < scope.node_count(); ++n) {
+      const absl::Span<const int> subs = scope.node_subgraphs[n];
       for (int sub : subs) {
         SeedBodyInputs(s, n, sub);
         Run(sub);
       }
-      for (int o = 0; o < node.output_size(); ++o) {
-        const int id = index_.OutputId(s, n, o);
+      const absl::Span<const int> outputs = scope.node_outputs[n];
+      for (int o = 0; o < static_cast<int>(outputs.size()); ++o) {
+        const int id = outputs[o];
         if (id < 0 || table_->Get(id).known()) continue;
         table_->SetIfUnknown(id, OutputType(s, n, subs, o));
       }
@@ -267,10 +267,10 @@ absl::Status CheckAllUsedTyped(const GraphIndex& index, const TypeTable& table,
           "cannot determine the element type of value '", name, "' (", producer, ", used by ",
           used_by, "); declare it in value_info or enable shape inference"));
     };
-    for (int n = 0; n < graph.node_size(); ++n) {
-      for (int i = 0; i < graph.node(n).input_size(); ++i) {
-        const int id = index.InputId(s, n, i);
-        if (id < 0 || table.Get(id).known()) continue;
+    for (int n = 0; n < index.scope(s).node_count(); ++n) {
+      const absl::Span<const int> inputs = index.scope(s).node_inputs[n];
+      for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
+        if (inputs[i] < 0 || table.Get(inputs[i]).known()) continue;
         absl::Status st = check(graph.node(n).input(i), n);
         if (!st.ok()) return st;
       }

@@ -1,4 +1,7 @@
 // ConvertFile: path-based conversion streaming external data, and the real models.
+#include <dlfcn.h>
+
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <ostream>
@@ -24,6 +27,10 @@ using ::halfcast::testing::ParseModelText;
 using ::halfcast::testing::StatusIs;
 using ::halfcast::testing::TempDir;
 using ::testing::HasSubstr;
+
+// fsync calls made by this process; counted by the fsync below, which the library (linked
+// statically into this test) calls instead of libc's.
+std::atomic<int> fsync_calls{0};
 
 onnx::ModelProto ModelWithWeights(int n) {
   onnx::ModelProto model = ParseModelText(R"(
@@ -98,6 +105,40 @@ TEST(ConvertFileTest, ErrorsLeaveNoOutput) {
   testing::WriteFileBytes(in + ".data", "short");
   EXPECT_FALSE(ConvertFile(in, out, {}).ok());
   EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(ConvertFileTest, SyncFlushesWhatItWrites) {
+  TempDir dir;
+  const std::string external = dir.File("external.onnx");
+  const std::string plain = dir.File("plain.onnx");
+  SaveOptions save;
+  save.external_data = true;
+  save.external_data_threshold = 64;
+  ASSERT_OK(SaveModel(ModelWithWeights(1000), external, save));
+  ASSERT_OK(SaveModel(ModelWithWeights(1000), plain));
+  SaveOptions plain_save;
+  for (bool sync : {false, true}) {
+    save.sync = sync;
+    plain_save.sync = sync;
+    // Streaming external data: the side file, the model file and their folder.
+    fsync_calls = 0;
+    ASSERT_OK(ConvertFile(external, dir.File(sync ? "a1.onnx" : "a0.onnx"), {}, save).status());
+    if (sync) {
+      EXPECT_GE(fsync_calls.load(), 3) << "external data";
+    } else {
+      EXPECT_EQ(fsync_calls.load(), 0) << "external data";
+    }
+    // In memory: the model file and its folder.
+    fsync_calls = 0;
+    ASSERT_OK(ConvertFile(plain, dir.File(sync ? "b1.onnx" : "b0.onnx"), {}, plain_save).status());
+    if (sync) {
+      EXPECT_GE(fsync_calls.load(), 2) << "in memory";
+    } else {
+      EXPECT_EQ(fsync_calls.load(), 0) << "in memory";
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto synced, LoadModel(dir.File("a1.onnx")));
+  EXPECT_OK(CheckConverted(synced));
 }
 
 // Every real model converts, with keep_io_types off and on, into a model that passes onnx's
@@ -200,3 +241,9 @@ INSTANTIATE_TEST_SUITE_P(Models, RealModelTest,
 
 }  // namespace
 }  // namespace halfcast
+
+extern "C" int fsync(int fd) {
+  ++halfcast::fsync_calls;
+  static const auto real = reinterpret_cast<int (*)(int)>(dlsym(RTLD_NEXT, "fsync"));
+  return real(fd);
+}

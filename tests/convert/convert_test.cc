@@ -356,6 +356,29 @@ TEST(ConvertTest, ResizeScalesStayFloat32AndEmptyScalesStayEmpty) {
                     {{"x", FloatTensor({1, 1, 2, 2}, {1.0f, 2.0f, 3.0f, 4.0f})}}, 1e-2f);
 }
 
+TEST(ConvertTest, ReportNamesFloat32InputsAsInTheInputModel) {
+  // `s` is computed in float16, so Resize reads it through a Cast to float32: the report still
+  // names the value the user knows.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 1, 2, 2] x, float[4] k) => (float[1, 1, 4, 4] y) <float[0] roi = {}> {
+      s = Abs(k)
+      y = Resize(x, roi, s)
+    })");
+  ConvertOptions options;
+  options.op_block_list = {};
+  ConvertResult result = Convert(model, options);
+  EXPECT_EQ(CountOps(result.model.graph(), "Cast"), 1);
+  ASSERT_EQ(result.report.float32_inputs.size(), 1u);
+  EXPECT_EQ(result.report.float32_inputs[0].input, 2);
+  EXPECT_EQ(result.report.float32_inputs[0].value, "s");
+  EXPECT_EQ(result.report.float32_inputs[0].op_type, "Resize");
+  ExpectSameNumbers(model, result.model,
+                    {{"x", FloatTensor({1, 1, 2, 2}, {1.0f, 2.0f, 3.0f, 4.0f})},
+                     {"k", FloatTensor({4}, {1.0f, -1.0f, 2.0f, -2.0f})}},
+                    1e-2f);
+}
+
 TEST(ConvertTest, OpWhoseSchemaExcludesTheTargetStaysFloat32) {
   // Sin-7 accepts float16 but not bfloat16.
   onnx::ModelProto model = ParseModelText(R"(
