@@ -144,5 +144,69 @@ TEST(ElementwiseKernelsTest, RangeAndEyeLike) {
   EXPECT_THAT(ValuesOf<uint16_t>(out["e"]), ElementsAre(0, 0x3C00, 0, 0, 0, 0x3C00));
 }
 
+// Broadcasting walks merged dimensions where it can (H and W of [N, C, H, W] * [C, 1, 1]); every
+// pattern must still pair the right elements. Checked against index arithmetic.
+TEST(ElementwiseKernelsTest, BroadcastPatternsPairTheRightElements) {
+  struct Case {
+    std::vector<int64_t> a, b, out;
+  };
+  const Case cases[] = {
+      {{2, 3, 4, 5}, {3, 1, 1}, {2, 3, 4, 5}},  // per-channel: H and W merge
+      {{2, 1, 4, 5}, {3, 4, 1}, {2, 3, 4, 5}},  // both sides broadcast
+      {{2, 3, 1, 5}, {1, 3, 4, 1}, {2, 3, 4, 5}},
+      {{1, 1, 4, 5}, {2, 3, 1, 1}, {2, 3, 4, 5}},  // outer product of blocks
+      {{6}, {2, 1, 6}, {2, 1, 6}},
+  };
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[?] a, float[?] b) => (float[?] sum, float[?] where_out) {
+      sum = Add(a, b)
+      positive = Greater(a, b)
+      where_out = Where(positive, a, b)
+    }
+  )");
+  // Any rank: make the declared inputs shape-free.
+  for (auto* input :
+       {model.mutable_graph()->mutable_input(0), model.mutable_graph()->mutable_input(1)}) {
+    input->mutable_type()->mutable_tensor_type()->clear_shape();
+  }
+  ReferenceEvaluator evaluator;
+  for (const Case& c : cases) {
+    auto count = [](const std::vector<int64_t>& shape) {
+      int64_t n = 1;
+      for (int64_t d : shape) n *= d;
+      return n;
+    };
+    std::vector<float> a(count(c.a)), b(count(c.b));
+    for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i);
+    for (size_t i = 0; i < b.size(); ++i) b[i] = 0.5f + 1000.0f * static_cast<float>(i % 7);
+    ASSERT_OK_AND_ASSIGN(
+        TensorMap out,
+        evaluator.Run(model, {{"a", Tensor::Copy(DataType::kFloat, c.a, a.data())},
+                              {"b", Tensor::Copy(DataType::kFloat, c.b, b.data())}}));
+    ASSERT_EQ(out["sum"].shape(), c.out);
+    // Index of an output position in an input aligned on the right, 1-sized dimensions fixed.
+    auto source = [&](const std::vector<int64_t>& in, int64_t flat) {
+      int64_t index = 0, stride = 1;
+      for (size_t d = c.out.size(); d-- > 0;) {
+        const int64_t position = flat % c.out[d];
+        flat /= c.out[d];
+        const size_t offset = c.out.size() - in.size();
+        if (d < offset) continue;
+        if (in[d - offset] != 1) index += position * stride;
+        stride *= in[d - offset];
+      }
+      return index;
+    };
+    const std::vector<float> sum = ValuesOf<float>(out["sum"]);
+    const std::vector<float> chosen = ValuesOf<float>(out["where_out"]);
+    for (int64_t i = 0; i < count(c.out); ++i) {
+      const float x = a[source(c.a, i)], y = b[source(c.b, i)];
+      ASSERT_EQ(sum[i], x + y) << "element " << i;
+      ASSERT_EQ(chosen[i], x > y ? x : y) << "element " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace halfcast

@@ -75,24 +75,38 @@ void ForEachBroadcastRow(const std::vector<int64_t>& out_shape,
   int64_t total = 1;
   for (int64_t d : out_shape) total *= d;
   if (total == 0) return;
-  const std::size_t rank = out_shape.size();
   std::array<int64_t, N> steps{};
   std::array<int64_t, N> offsets{};
-  if (rank == 0) {
+  if (out_shape.empty()) {
     row(offsets, steps, int64_t{0}, int64_t{1});
     return;
   }
-  const int64_t length = out_shape[rank - 1];
-  for (std::size_t k = 0; k < N; ++k) steps[k] = strides[k][rank - 1];
+  // Merge each dimension into the next where every input walks the two as one (as [C, H, W]
+  // times [C, 1, 1] walks H and W): fewer, longer rows, the same elements in the same order.
+  std::vector<int64_t> shape = out_shape;
+  std::array<std::vector<int64_t>, N> merged = strides;
+  for (std::size_t d = shape.size() - 1; d-- > 0;) {
+    bool mergeable = true;
+    for (std::size_t k = 0; k < N; ++k) {
+      mergeable = mergeable && merged[k][d] == merged[k][d + 1] * shape[d + 1];
+    }
+    if (!mergeable) continue;
+    shape[d + 1] *= shape[d];
+    shape.erase(shape.begin() + d);
+    for (std::size_t k = 0; k < N; ++k) merged[k].erase(merged[k].begin() + d);
+  }
+  const std::size_t rank = shape.size();
+  const int64_t length = shape[rank - 1];
+  for (std::size_t k = 0; k < N; ++k) steps[k] = merged[k][rank - 1];
   std::vector<int64_t> index(rank, 0);
   for (int64_t out = 0; out < total; out += length) {
     row(offsets, steps, out, length);
     // Advance the outer index (all but the innermost dimension) like an odometer.
     for (std::size_t d = rank - 1; d-- > 0;) {
       ++index[d];
-      for (std::size_t k = 0; k < N; ++k) offsets[k] += strides[k][d];
-      if (index[d] < out_shape[d]) break;
-      for (std::size_t k = 0; k < N; ++k) offsets[k] -= strides[k][d] * out_shape[d];
+      for (std::size_t k = 0; k < N; ++k) offsets[k] += merged[k][d];
+      if (index[d] < shape[d]) break;
+      for (std::size_t k = 0; k < N; ++k) offsets[k] -= merged[k][d] * shape[d];
       index[d] = 0;
     }
   }
