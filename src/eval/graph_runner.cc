@@ -7,6 +7,7 @@
 #include <optional>
 #include <queue>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -79,9 +80,15 @@ std::string NodeLabel(const onnx::NodeProto& node) {
   return absl::StrCat(node.op_type(), " node '", node.name(), "'");
 }
 
+// Free names per graph, computed once: bodies nest, and planning each level asks again.
+// unordered_map: references to its values stay valid while the recursion inserts.
+using FreeNameMemo = std::unordered_map<const onnx::GraphProto*, absl::flat_hash_set<std::string>>;
+
 // Names `graph` (and bodies nested in it) read or return without defining them: values of
 // enclosing graphs.
-void CollectFreeNames(const onnx::GraphProto& graph, absl::flat_hash_set<std::string>* free) {
+const absl::flat_hash_set<std::string>& FreeNames(const onnx::GraphProto& graph,
+                                                  FreeNameMemo* memo) {
+  if (auto it = memo->find(&graph); it != memo->end()) return it->second;
   absl::flat_hash_set<std::string> defined;
   for (const auto& v : graph.input()) defined.insert(v.name());
   for (const auto& t : graph.initializer()) defined.insert(t.name());
@@ -89,23 +96,24 @@ void CollectFreeNames(const onnx::GraphProto& graph, absl::flat_hash_set<std::st
   for (const auto& n : graph.node()) {
     for (const auto& o : n.output()) defined.insert(o);
   }
+  absl::flat_hash_set<std::string> free;
+  auto add = [&](const std::string& name) {
+    if (!name.empty() && !defined.contains(name)) free.insert(name);
+  };
   for (const auto& n : graph.node()) {
-    for (const auto& i : n.input()) {
-      if (!i.empty() && !defined.contains(i)) free->insert(i);
-    }
+    for (const auto& i : n.input()) add(i);
     for (const auto& a : n.attribute()) {
-      absl::flat_hash_set<std::string> nested;
-      if (a.has_g()) CollectFreeNames(a.g(), &nested);
-      for (const auto& g : a.graphs()) CollectFreeNames(g, &nested);
-      for (const auto& name : nested) {
-        if (!defined.contains(name)) free->insert(name);
+      if (a.has_g()) {
+        for (const auto& name : FreeNames(a.g(), memo)) add(name);
+      }
+      for (const auto& g : a.graphs()) {
+        for (const auto& name : FreeNames(g, memo)) add(name);
       }
     }
   }
   // A body may pass an enclosing graph's value straight through as an output.
-  for (const auto& o : graph.output()) {
-    if (!defined.contains(o.name())) free->insert(o.name());
-  }
+  for (const auto& o : graph.output()) add(o.name());
+  return memo->emplace(&graph, std::move(free)).first->second;
 }
 
 // A tensor for an initializer: raw data is used in place (the model outlives the run).
@@ -212,6 +220,7 @@ absl::StatusOr<std::vector<Tensor>> InvokeKernel(const Step& step,
 struct PlanContext {
   const absl::flat_hash_map<std::string, int>* opsets;
   const std::string* base_dir;  // for initializers stored as external data
+  FreeNameMemo* free_names;
 };
 
 // A Constant node whose value the plan decodes once: no inputs, one output.
@@ -372,8 +381,14 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
     for (const auto& i : node.input()) step.inputs.push_back(i.empty() ? -1 : use(i));
     absl::flat_hash_set<std::string> body_names;
     for (const auto& a : node.attribute()) {
-      if (a.has_g()) CollectFreeNames(a.g(), &body_names);
-      for (const auto& g : a.graphs()) CollectFreeNames(g, &body_names);
+      if (a.has_g()) {
+        const auto& names = FreeNames(a.g(), context.free_names);
+        body_names.insert(names.begin(), names.end());
+      }
+      for (const auto& g : a.graphs()) {
+        const auto& names = FreeNames(g, context.free_names);
+        body_names.insert(names.begin(), names.end());
+      }
     }
     for (const auto& name : body_names) use(name);
     std::sort(step.uses.begin(), step.uses.end());
@@ -472,7 +487,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
       add_constant(slot, std::move(value));
     }
   }
-  // CollectFreeNames gave the parent a slot for every name this body reads from outside. The
+  // FreeNames gave the parent a slot for every name this body reads from outside. The
   // parent's constants are constants here too.
   std::vector<int> outer_slots(outer.begin(), outer.end());
   std::sort(outer_slots.begin(), outer_slots.end());
@@ -719,7 +734,8 @@ absl::StatusOr<std::unique_ptr<ModelPlan>> ModelPlan::Create(
                        ? options.intra_op_threads
                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const absl::flat_hash_map<std::string, int> opsets = ImportedOpsets(model);
-  const PlanContext context{&opsets, &plan->options_.external_data_dir};
+  FreeNameMemo free_names;
+  const PlanContext context{&opsets, &plan->options_.external_data_dir, &free_names};
   HALFCAST_ASSIGN_OR_RETURN(plan->main_, BuildPlan(model.graph(), context, /*parent=*/nullptr));
   return plan;
 }
