@@ -172,27 +172,23 @@ void Im2Col(const Window& w, const T* in, int64_t channels, int64_t row_begin, i
   }
 }
 
-// The fast path of Depthwise2D: a square 3x3 or 5x5 kernel, stride 1 or 2 along the row,
-// no dilation; on x86-64 CPUs with AVX, the copy built for AVX (8 floats a step instead of 4).
-// Returns nullptr for other windows.
+// The fast path of Depthwise2D: the row kernel for `rows` kernel rows inside the input of a
+// square 3x3 or 5x5 kernel with stride 1 or 2 along the row and no dilation; on x86-64 CPUs with
+// AVX, the copy built for AVX (8 floats a step instead of 4). nullptr for other windows.
 template <typename T>
-using DepthwiseRowFn = void (*)(const T* const*, const T*, int64_t, int64_t, int64_t, T*);
+using DepthwiseRowFn = depthwise::generic::RowFn<T>;
 template <typename T>
-DepthwiseRowFn<T> DepthwiseRowKernel(int64_t k_h, int64_t k_w, int64_t s_w, int64_t d_h,
-                                     int64_t d_w) {
-  if (k_h != k_w || d_h != 1 || d_w != 1 || (k_w != 3 && k_w != 5) || (s_w != 1 && s_w != 2)) {
-    return nullptr;
-  }
+DepthwiseRowFn<T> DepthwiseRowKernel(int64_t rows, int64_t k_h, int64_t k_w, int64_t s_w,
+                                     int64_t d_h, int64_t d_w) {
+  if (k_h != k_w || d_h != 1 || d_w != 1 || k_w > 5) return nullptr;
+  const int r = static_cast<int>(rows), k = static_cast<int>(k_w), s = static_cast<int>(s_w);
 #if defined(HALFCAST_HAVE_AVX_DEPTHWISE)
   if constexpr (std::is_same_v<T, float>) {
     static const bool avx = __builtin_cpu_supports("avx");
-    if (avx) return depthwise::avx::RowKernelF32(static_cast<int>(k_w), static_cast<int>(s_w));
+    if (avx) return depthwise::avx::RowKernelF32(r, k, s);
   }
 #endif
-  if (k_w == 3) {
-    return s_w == 1 ? depthwise::generic::Row<T, 3, 1> : depthwise::generic::Row<T, 3, 2>;
-  }
-  return s_w == 1 ? depthwise::generic::Row<T, 5, 1> : depthwise::generic::Row<T, 5, 2>;
+  return depthwise::generic::RowKernel<T>(r, k, s);
 }
 
 // A 1-D or 2-D depthwise convolution: the geometry every channel shares, worked out once per
@@ -225,8 +221,11 @@ class Depthwise2D {
         inner_end_ = o + 1;
       }
     }
-    interior_ = DepthwiseRowKernel<T>(k_h_, k_w_, s_w_, d_h_, d_w_);
-    if (interior_ != nullptr && inner_begin_ < inner_end_) zero_row_.assign(in_w_, T(0));
+    if (inner_begin_ < inner_end_) {
+      for (int64_t rows = 1; rows <= std::min<int64_t>(k_h_, 5); ++rows) {
+        interior_[rows] = DepthwiseRowKernel<T>(rows, k_h_, k_w_, s_w_, d_h_, d_w_);
+      }
+    }
   }
 
   void Channel(const T* in, const T* weights, T* out) const {
@@ -236,26 +235,14 @@ class Depthwise2D {
       int64_t kh_begin, kh_end;
       TapRange(top, d_h_, k_h_, in_h_, &kh_begin, &kh_end);
       int64_t skip_begin = 0, skip_end = 0;  // columns the row kernel wrote
-      if (!zero_row_.empty() && kh_begin < kh_end) {
-        // Kernel rows in the padding read a zero row with zero weights: they add +0, which
-        // leaves every sum as skipping them would (a sum from +0 is never -0), even for
-        // infinite weights. The row kernels take k <= 5.
+      const DepthwiseRowFn<T> interior =
+          kh_end > kh_begin ? interior_[std::min<int64_t>(kh_end - kh_begin, 5)] : nullptr;
+      if (interior != nullptr) {
         const T* rows[5];
-        T masked[25];
-        const T* row_weights = weights;
-        for (int64_t kh = 0; kh < k_h_; ++kh) {
-          if (kh >= kh_begin && kh < kh_end) {
-            rows[kh] = in + (top + kh * d_h_) * in_w_;
-            continue;
-          }
-          if (row_weights == weights) {
-            std::copy_n(weights, k_h_ * k_w_, masked);
-            row_weights = masked;
-          }
-          rows[kh] = zero_row_.data();
-          std::fill_n(masked + kh * k_w_, k_w_, T(0));
+        for (int64_t kh = kh_begin; kh < kh_end; ++kh) {
+          rows[kh - kh_begin] = in + (top + kh * d_h_) * in_w_;
         }
-        interior_(rows, row_weights, p_w_, inner_begin_, inner_end_, row);
+        interior(rows, weights + kh_begin * k_w_, p_w_, inner_begin_, inner_end_, row);
         skip_begin = inner_begin_;
         skip_end = inner_end_;
       }
@@ -286,9 +273,9 @@ class Depthwise2D {
 
   int64_t in_h_, out_h_, k_h_, s_h_, d_h_, p_h_, in_w_, out_w_, k_w_, s_w_, d_w_, p_w_;
   std::vector<int64_t> kw_begin_, kw_end_;  // per output column: its taps inside the row
-  DepthwiseRowFn<T> interior_ = nullptr;
+  // Row kernels by the number of kernel rows inside the input (1 to 5); nullptr where none fits.
+  DepthwiseRowFn<T> interior_[6] = {};
   int64_t inner_begin_ = 0, inner_end_ = 0;  // columns whose taps are all inside the row
-  std::vector<T> zero_row_;                  // non-empty when the row kernel is used
 };
 
 // One channel of a 3-D or higher depthwise convolution: out (zeroed) += sum over taps of weight *

@@ -9,9 +9,6 @@
 
 namespace halfcast::eval::depthwise::avx {
 
-RowF32 RowKernelF32(int k, int stride) {
-  if (k == 3) return stride == 1 ? Row<float, 3, 1> : Row<float, 3, 2>;
-  return stride == 1 ? Row<float, 5, 1> : Row<float, 5, 2>;
-}
+RowF32 RowKernelF32(int rows, int k, int stride) { return RowKernel<float>(rows, k, stride); }
 
 }  // namespace halfcast::eval::depthwise::avx

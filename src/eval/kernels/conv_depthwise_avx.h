@@ -9,8 +9,8 @@ namespace halfcast::eval::depthwise::avx {
 using RowF32 = void (*)(const float* const* rows, const float* weights, int64_t pad, int64_t begin,
                         int64_t end, float* out);
 
-// The AVX build of conv_depthwise_row.h's Row<float, k, stride>; k is 3 or 5, stride 1 or 2.
-RowF32 RowKernelF32(int k, int stride);
+// The AVX build of conv_depthwise_row.h's RowKernel<float>(rows, k, stride).
+RowF32 RowKernelF32(int rows, int k, int stride);
 
 }  // namespace halfcast::eval::depthwise::avx
 
