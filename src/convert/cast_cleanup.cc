@@ -45,7 +45,7 @@ class ScopeCleanup {
     std::vector<bool> remove(graph->node_size(), false);
     for (int n = 0; n < graph->node_size(); ++n) {
       onnx::NodeProto& node = *graph->mutable_node(n);
-      for (int i = 0; i < node.input_size(); ++i) {
+      for (int i = 0; !replace_.empty() && i < node.input_size(); ++i) {
         auto it = replace_.find(node.input(i));
         if (it != replace_.end()) node.set_input(i, it->second);
       }

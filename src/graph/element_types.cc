@@ -362,7 +362,7 @@ const onnx::OpSchema* SchemaLookup::Find(const onnx::NodeProto& node) const {
   if (IsLocalFunction(node)) return nullptr;
   // Cached by (domain, op type) as written: the registry's lookup goes through three string-keyed
   // maps, and the same few ops repeat thousands of times in large graphs.
-  auto& by_op = cache_[node.domain()];
+  auto& by_op = node.domain().empty() ? default_domain_cache_ : cache_[node.domain()];
   if (auto cached = by_op.find(node.op_type()); cached != by_op.end()) return cached->second;
   const std::string domain = NormalizeDomain(node.domain());
   auto it = opsets_.find(domain);
@@ -382,6 +382,32 @@ NodeSchemas::NodeSchemas(const GraphIndex& index, const SchemaLookup& lookup) : 
   }
 }
 
+namespace {
+
+// onnx 1.12's inference functions trust a node to match its schema (a Scan without
+// num_scan_inputs crashes them; found by tests/fuzz), so every node is checked first as onnx's
+// checker would (input and output counts, required attributes, attribute types). A node of an
+// opset newer than onnx knows may fail this too; the caller then goes on without onnx.
+absl::Status CheckNodesMatchSchemas(const GraphIndex& index, const NodeSchemas& schemas) {
+  for (int s = 0; s < index.size(); ++s) {
+    const onnx::GraphProto& graph = *index.scope(s).graph;
+    for (int n = 0; n < graph.node_size(); ++n) {
+      const onnx::OpSchema* schema = schemas.Get(s, n);
+      if (schema == nullptr) continue;
+      const onnx::NodeProto& node = graph.node(n);
+      absl::Status verified = CallOnnx("onnx", [&] { schema->Verify(node); });
+      if (!verified.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node '", NodeLabel(node, n), "' (", node.op_type(), ") does not match its schema ",
+            "(opset ", schema->SinceVersion(), "): ", verified.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const GraphIndex& index,
                                             const NodeSchemas& schemas, bool use_shape_inference,
                                             std::vector<std::string>* notes) {
@@ -397,7 +423,8 @@ absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const Graph
   // A value from an op onnx does not know stays untyped whatever onnx infers, and onnx 1.12's
   // inference can crash on a node reading such a value (found by tests/fuzz): do not run it.
   HALFCAST_RETURN_IF_ERROR(CheckAllUsedTyped(index, table, &schemas.lookup()));
-  absl::Status inferred = InferWithOnnx(model, index, &table);
+  absl::Status inferred = CheckNodesMatchSchemas(index, schemas);
+  if (inferred.ok()) inferred = InferWithOnnx(model, index, &table);
   if (!inferred.ok()) {
     notes->push_back(absl::StrCat(inferred.message(), "; element types taken from op schemas"));
   }

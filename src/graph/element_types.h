@@ -56,9 +56,10 @@ class SchemaLookup {
  private:
   absl::flat_hash_map<std::string, int> opsets_;
   absl::flat_hash_set<std::string> functions_;  // "domain\n" + name
-  // Find's results by domain (as written in the node) and op type.
-  mutable absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, const onnx::OpSchema*>>
-      cache_;
+  // Find's results by op type, for the empty domain and by domain (as written) for the others.
+  using OpCache = absl::flat_hash_map<std::string, const onnx::OpSchema*>;
+  mutable OpCache default_domain_cache_;
+  mutable absl::flat_hash_map<std::string, OpCache> cache_;
 };
 
 // The schema of every node of an index (SchemaLookup::Find, looked up once per node).
