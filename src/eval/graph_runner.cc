@@ -45,7 +45,8 @@ struct GraphPlan {
   std::vector<std::string> names;  // slot -> value name
   absl::flat_hash_map<std::string, int> slots;
   std::vector<int> input_slots;
-  // Initializers and Constant node outputs, decoded once and shared read-only by every run.
+  // Initializers, Constant node outputs, folded node outputs and the parent's constants a body
+  // reads: decoded or computed once, shared read-only by every run.
   std::vector<std::pair<int, Tensor>> constants;
   // Per slot: index in `constants` of a value every run shares (initializers a feed may replace
   // are not), -1 otherwise. Nodes reading only such values are folded into constants.
@@ -53,7 +54,7 @@ struct GraphPlan {
   std::vector<std::pair<int, int>> outer;  // (slot, slot of the same value in the parent graph)
   std::vector<char> node_output;           // per slot: output of a node, Constant nodes included
   std::vector<char> computed;  // per slot: output of a step (counts against the memory cap)
-  std::vector<Step> steps;     // topological order, Constant nodes excluded
+  std::vector<Step> steps;     // topological order, Constant and folded nodes excluded
   std::vector<int> output_slots;
   Schedule schedule;  // every output kept, nothing precomputed
 
@@ -68,7 +69,9 @@ struct GraphPlan {
 // plan's constants, the caller's feeds or an enclosing frame, so nothing shared is copied.
 struct Frame {
   explicit Frame(const GraphPlan& p)
-      : plan(&p), values(p.names.size()), at(p.names.size(), nullptr) {}
+      : plan(&p), values(p.names.size()), at(p.names.size(), nullptr) {
+    for (const auto& [slot, value] : p.constants) at[slot] = &value;
+  }
   const GraphPlan* plan;
   std::vector<Tensor> values;     // values bound or computed in this frame
   std::vector<const Tensor*> at;  // per slot; nullptr when absent
@@ -639,7 +642,6 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Sche
   const onnx::GraphProto& graph = *plan.graph;
   precomputed_ = options.precomputed;
   Frame frame(plan);
-  for (const auto& [slot, value] : plan.constants) frame.at[slot] = &value;
   absl::flat_hash_set<std::string> input_names;
   for (const auto& input : graph.input()) {
     input_names.insert(input.name());
@@ -689,7 +691,6 @@ absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const GraphPlan& plan,
                                                    inputs.size()));
   }
   Frame frame(plan);
-  for (const auto& [slot, value] : plan.constants) frame.at[slot] = &value;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const int slot = plan.input_slots[i];
     frame.values[slot] = std::move(inputs[i]);
@@ -728,7 +729,6 @@ absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const GraphPlan& plan,
 absl::StatusOr<std::unique_ptr<ModelPlan>> ModelPlan::Create(
     const onnx::ModelProto& model, const ReferenceEvaluatorOptions& options) {
   std::unique_ptr<ModelPlan> plan(new ModelPlan());
-  plan->model_ = &model;
   plan->options_ = options;
   plan->threads_ = options.intra_op_threads > 0
                        ? options.intra_op_threads

@@ -65,7 +65,6 @@ class ModelPlan {
  private:
   ModelPlan() = default;
 
-  const onnx::ModelProto* model_ = nullptr;
   ReferenceEvaluatorOptions options_;
   int threads_ = 1;
   std::unique_ptr<const GraphPlan> main_;
