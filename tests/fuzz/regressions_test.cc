@@ -52,5 +52,24 @@ TEST(FuzzRegressionTest, ValueOfAnUnknownOpWithoutValueInfo) {
                        AllOf(HasSubstr("value 'z'"), HasSubstr("ConstantOfShapeX"))));
 }
 
+// A Scan without its required num_scan_inputs crashed onnx 1.12's Scan inference, which runs
+// here because `k` (a Constant with a misspelt attribute) has no type otherwise.
+TEST(FuzzRegressionTest, NodeNotMatchingItsSchemaSkipsOnnxInference) {
+  const onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 16]>
+    g (float[2] init, float[3, 2] xs) => (float[2] total, float[3, 2] ys) {
+      k = Constant <valuf = float[1] {1.0}> ()
+      total, ys = Scan(init, xs) <body = b (float[2] acc, float[2] x)
+          => (float[2] next, float[2] y) {
+        next = Add(acc, x)
+        y = Mul(next, k)
+      }>
+    }
+  )");
+  EXPECT_THAT(ConvertFloatToFloat16(model, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("cannot determine the element type of value 'k'")));
+}
+
 }  // namespace
 }  // namespace halfcast
