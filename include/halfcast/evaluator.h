@@ -5,6 +5,10 @@
 //   feeds["x"] = halfcast::Tensor::Zeros(halfcast::DataType::kFloat, {1, 3, 48, 192});
 //   absl::StatusOr<halfcast::TensorMap> outputs = evaluator.Run(model, feeds);
 //
+//   // Many runs of one model: prepare once (as ONNX Runtime creates a session once).
+//   absl::StatusOr<std::unique_ptr<halfcast::PreparedModel>> prepared = evaluator.Prepare(model);
+//   if (prepared.ok()) outputs = (*prepared)->Run(feeds);
+//
 // The reference evaluator follows the ONNX operator specification for float32, float64, integer
 // and bool tensors. float16 and bfloat16 tensors are stored in 16 bits; each op reads them as
 // float32, computes in float32 and rounds every 16-bit output to nearest even, so overflow and
@@ -81,10 +85,11 @@ class ReferenceEvaluator : public Evaluator {
   absl::Status CheckSupported(const onnx::ModelProto& model) const;
 
   // Prepares `model` once for many runs: checks every op (as CheckSupported), plans every graph
-  // (If/Loop/Scan bodies included) and decodes initializers and Constant nodes. Run(model, ...)
-  // is Prepare followed by one run. Errors: those of Run that do not depend on the feeds or
-  // options (Unimplemented for an unsupported op, InvalidArgument for a malformed graph or
-  // tensor).
+  // (If/Loop/Scan bodies included), decodes initializers and Constant nodes, and computes the
+  // nodes that read only constants (one that fails there, or whose result would be much larger
+  // than its inputs, is left to the runs). Run(model, ...) is Prepare followed by one run.
+  // Errors: those of Run that do not depend on the feeds or options (Unimplemented for an
+  // unsupported op, InvalidArgument for a malformed graph or tensor).
   absl::StatusOr<std::unique_ptr<PreparedModel>> Prepare(const onnx::ModelProto& model) const;
 
   absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
