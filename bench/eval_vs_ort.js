@@ -6,9 +6,10 @@
 //   node bench/eval_vs_ort.js --bench BUILD/bench/halfcast_bench_eval [--repeat 20]
 //                             [--models tests/data/models] [--work DIR]
 //
-// Both sides get two untimed warm-up runs, then --repeat timed runs: the median of the process
-// CPU time per run (the steady figure on a shared machine: other processes stretch wall time,
-// not CPU time) and the median and minimum wall time.
+// Both sides set up once, untimed (ONNX Runtime creates its session, halfcast_bench_eval prepares
+// the model with ReferenceEvaluator::Prepare), then get two untimed warm-up runs and --repeat
+// timed runs: the median of the process CPU time per run (the steady figure on a shared machine:
+// other processes stretch wall time, not CPU time) and the median and minimum wall time.
 'use strict';
 
 const childProcess = require('child_process');
