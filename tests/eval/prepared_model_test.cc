@@ -185,7 +185,7 @@ TEST(PreparedModelTest, OptionsPerRunDoNotChangeThePlan) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'nope'")));
 }
 
-TEST(PreparedModelTest, PrepareReportsModelErrorsBeforeAnyRun) {
+TEST(PreparedModelTest, UnsupportedOpsFailPrepareBadConstantsTheRunsReachingThem) {
   onnx::ModelProto unsupported = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>
     g (bool c, float[2,2] x) => (float y) {
@@ -196,7 +196,8 @@ TEST(PreparedModelTest, PrepareReportsModelErrorsBeforeAnyRun) {
   ReferenceEvaluator evaluator;
   EXPECT_THAT(evaluator.Prepare(unsupported),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("Det")));
-  // A Constant whose data does not match its shape, in a branch no run may take.
+  // A Constant whose data does not match its shape: only a run taking its branch fails, so a
+  // broken branch that is never taken does not stop the model.
   onnx::ModelProto bad_constant = ParseModelText(kIfWithConstants);
   onnx::TensorProto* t = bad_constant.mutable_graph()
                              ->mutable_node(0)
@@ -207,7 +208,11 @@ TEST(PreparedModelTest, PrepareReportsModelErrorsBeforeAnyRun) {
                              ->mutable_t();
   ASSERT_EQ(t->float_data_size(), 2);
   t->add_float_data(4);
-  EXPECT_THAT(evaluator.Prepare(bad_constant),
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(bad_constant));
+  ASSERT_OK_AND_ASSIGN(TensorMap out,
+                       prepared->Run({{"c", Bool(false)}, {"x", Floats({2}, {1, 2})}}));
+  EXPECT_THAT(Values(out["y"]), ElementsAre(11, 22));
+  EXPECT_THAT(prepared->Run({{"c", Bool(true)}, {"x", Floats({2}, {1, 2})}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("Constant node")));
 }
 
