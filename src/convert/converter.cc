@@ -480,8 +480,9 @@ onnx::NodeProto* Conversion::MakeCast(int s, absl::string_view input, absl::stri
   return node;
 }
 
-// The name under which scope `s` reads `name` in the wanted precision, inserting a Cast into `s`
-// the first time a precision is missing (at most one per value and type per scope).
+// The name under which scope `s` reads value `id` in the wanted precision, inserting a Cast into
+// `s` the first time a precision is missing (at most one per value and type per scope). The view
+// is valid until the next Lookup.
 absl::string_view Conversion::Lookup(int s, int id, bool want16) {
   const graph::ValueDef* def = &index_->value(id);
   const int d = def->scope;
