@@ -164,6 +164,26 @@ TEST_P(RealModelTest, PassesCheckerAndStrictInference) {
   }
 }
 
+// ConvertFile parses onto an arena and converts there; the bytes it writes are those of the
+// in-memory conversion saved with SaveModel.
+TEST_P(RealModelTest, ConvertFileWritesWhatTheInMemoryConversionSaves) {
+  const std::string path = std::string(HALFCAST_TEST_DATA_DIR) + "/models/" + GetParam();
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto model, LoadModel(path));
+  TempDir dir;
+  for (bool keep_io : {false, true}) {
+    ConvertOptions options;
+    options.keep_io_types = keep_io;
+    ASSERT_OK_AND_ASSIGN(ConvertResult in_memory, ConvertFloatToFloat16(model, options));
+    ASSERT_OK(SaveModel(in_memory.model, dir.File("in_memory.onnx")));
+    ASSERT_OK_AND_ASSIGN(ConvertReport report,
+                         ConvertFile(path, dir.File("from_file.onnx"), options));
+    EXPECT_EQ(testing::ReadFileBytes(dir.File("from_file.onnx")),
+              testing::ReadFileBytes(dir.File("in_memory.onnx")))
+        << "keep_io_types=" << keep_io;
+    EXPECT_EQ(ReportToJson(report), ReportToJson(in_memory.report));
+  }
+}
+
 // The models the Python tool breaks (Silero VAD: If subgraphs reading outer values, Cast to
 // float) and the classifier load and run in ONNX Runtime, within rtol 0.01 / atol 0.001 of
 // float32 (issue 2's bound), on a deterministic feed.
