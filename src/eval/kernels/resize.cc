@@ -230,7 +230,13 @@ absl::Status RunResize(KernelContext& context, const Tensor& x, const ResizeSett
       current = ResizePass(current, current_shape, d, taps, settings.extrapolation);
       current_shape[d] = out_shape[d];
     }
-    if (!current.empty()) std::copy(current.begin(), current.end(), y.mutable_data<T>());
+    // An empty input resized to explicit non-zero sizes gives zeros (y is uninitialised).
+    T* out = y.mutable_data<T>();
+    if (current.empty()) {
+      std::fill(out, out + y.element_count(), T(0));
+    } else {
+      std::copy(current.begin(), current.end(), out);
+    }
     return absl::OkStatus();
   }, "Resize"));
   context.set_output(0, std::move(y));
