@@ -1,6 +1,7 @@
 // A model planned once and run many times (ReferenceEvaluator::Prepare): bodies planned with
 // their enclosing graph, Constants and initializers decoded once and shared between runs, and
 // tensors shared between values (Reshape and friends) without one run or value clobbering another.
+#include <cmath>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "halfcast/evaluator.h"
+#include "numerics/float16.h"
 #include "testing/onnx_text.h"
 #include "testing/status_matchers.h"
 
@@ -255,6 +257,44 @@ TEST(PreparedModelTest, NodesOnConstantsAreFoldedButFeedableInitializersAreNot) 
   EXPECT_THAT(Values(fed["y"]), ElementsAre(104, 205));
   EXPECT_THAT(Values(fed["z"]), ElementsAre(10, 17));
   EXPECT_THAT(Values(fed["b"]), ElementsAre(4));
+}
+
+TEST(PreparedModelTest, FoldedFloat16NodesRoundAsComputedOnesDo) {
+  // The same float16 chain twice: on an initializer (folded when preparing) and on a feed
+  // (computed per run): every node rounds to float16, and 300 * 300 overflows to inf.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float16[3] fed) => (float16[3] folded, float16[3] computed)
+        <float[3] w = {300.0, 1000.0, 0.5}, float[3] k = {300.0, 0.3, 0.25}> {
+      folded_product = Mul(w, k)
+      folded_sum = Add(w, k)
+      folded = Add(folded_product, folded_sum)
+      fed_product = Mul(fed, k)
+      fed_sum = Add(fed, k)
+      computed = Add(fed_product, fed_sum)
+    }
+  )");
+  // The text parser has no float16 literals: retype the initializers to float16 bit patterns.
+  auto set_halves = [](onnx::TensorProto* t, std::vector<float> values) {
+    t->set_data_type(onnx::TensorProto::FLOAT16);
+    t->clear_float_data();
+    for (float v : values) t->add_int32_data(numerics::FloatToHalf(v));
+  };
+  set_halves(model.mutable_graph()->mutable_initializer(0), {300, 1000, 0.5f});
+  set_halves(model.mutable_graph()->mutable_initializer(1), {300, 0.3f, 0.25f});
+  std::vector<uint16_t> fed_bits;
+  for (float v : {300.0f, 1000.0f, 0.5f}) fed_bits.push_back(numerics::FloatToHalf(v));
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  ASSERT_OK_AND_ASSIGN(
+      TensorMap out,
+      prepared->Run({{"fed", Tensor::Copy(DataType::kFloat16, {3}, fed_bits.data())}}));
+  ASSERT_EQ(out["folded"].type(), DataType::kFloat16);
+  const uint16_t* folded = out["folded"].data<uint16_t>();
+  const uint16_t* computed = out["computed"].data<uint16_t>();
+  EXPECT_EQ(std::vector<uint16_t>(folded, folded + 3),
+            std::vector<uint16_t>(computed, computed + 3));
+  EXPECT_TRUE(std::isinf(numerics::HalfToFloat(folded[0])));
 }
 
 TEST(PreparedModelTest, FoldingNeitherFailsNorFillsMemoryForABranchNoRunTakes) {
