@@ -20,7 +20,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -363,6 +362,64 @@ absl::Status TooBig(const std::string& path, size_t size, int64_t limit, bool ex
 // Bytes per write(2) when saving: few system calls for big models, little memory.
 constexpr int kWriteBlock = 1 << 20;
 
+// A buffered output stream over a file descriptor that writes large byte fields (tensor data)
+// straight from the message with write(2): protobuf hands them over through WriteAliasedRaw
+// once CodedOutputStream::EnableAliasing is on, instead of copying them through the buffer
+// (a copy of every weight, 8% of saving a 1.5 GB model).
+class FdOutputStream : public google::protobuf::io::ZeroCopyOutputStream {
+ public:
+  explicit FdOutputStream(int fd) : fd_(fd), buffer_(new char[kWriteBlock]) {}
+
+  bool Next(void** data, int* size) override {
+    if (used_ == kWriteBlock && !Flush()) return false;
+    *data = buffer_.get() + used_;
+    *size = kWriteBlock - used_;
+    count_ += kWriteBlock - used_;
+    used_ = kWriteBlock;
+    return true;
+  }
+  void BackUp(int count) override {
+    used_ -= count;
+    count_ -= count;
+  }
+  int64_t ByteCount() const override { return count_; }
+  bool AllowsAliasing() const override { return true; }
+  bool WriteAliasedRaw(const void* data, int size) override {
+    if (!Flush() || !WriteAll(static_cast<const char*>(data), size)) return false;
+    count_ += size;
+    return true;
+  }
+
+  // Writes what the buffer holds; false (see error()) if a write failed.
+  bool Flush() {
+    if (!WriteAll(buffer_.get(), used_)) return false;
+    used_ = 0;
+    return true;
+  }
+  int error() const { return error_; }
+
+ private:
+  bool WriteAll(const char* data, size_t size) {
+    while (size > 0 && error_ == 0) {
+      const ssize_t n = ::write(fd_, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = n < 0 ? errno : EIO;
+        break;
+      }
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return error_ == 0;
+  }
+
+  int fd_;
+  std::unique_ptr<char[]> buffer_;
+  int used_ = 0;  // bytes of buffer_ holding data
+  int64_t count_ = 0;
+  int error_ = 0;
+};
+
 // `external`: whether external data was asked for (for the error message).
 absl::Status WriteModelFile(const onnx::ModelProto& model, const std::string& path,
                             ReplacingSerializer* serializer, ExternalDataWriter* data,
@@ -373,13 +430,14 @@ absl::Status WriteModelFile(const onnx::ModelProto& model, const std::string& pa
   }
   HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(path));
   {
-    google::protobuf::io::FileOutputStream stream(file->fd(), kWriteBlock);
+    FdOutputStream stream(file->fd());
     {
       google::protobuf::io::CodedOutputStream coded(&stream);
       coded.SetSerializationDeterministic(true);
+      coded.EnableAliasing(true);
       serializer->Write(model, &coded);
     }
-    if (!stream.Flush()) return ErrnoToStatus(stream.GetErrno(), "cannot write", path);
+    if (!stream.Flush()) return ErrnoToStatus(stream.error(), "cannot write", path);
   }
   file->AddWritten(static_cast<int64_t>(size));
   if (data == nullptr) return file->Commit(sync);
