@@ -65,6 +65,32 @@ TEST(ElementwiseKernelsTest, IntegerPowSaturates) {
                           std::numeric_limits<int32_t>::min(), 1024, 9));
 }
 
+TEST(ElementwiseKernelsTest, IntegerAddSubMulWrapAround) {
+  // As numpy and ONNX Runtime: two's complement wrap-around, not undefined behaviour.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (int64[2] a, int32[2] b, uint16[2] c) => (int64[2] product, int32[2] sum, int32[2] diff,
+                                                uint16[2] square) {
+      product = Mul(a, a)
+      sum = Add(b, b)
+      diff = Sub(b, b)
+      square = Mul(c, c)
+    }
+  )");
+  const int64_t a[2] = {std::numeric_limits<int64_t>::max(), int64_t{1} << 32};
+  const int32_t b[2] = {std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min()};
+  const uint16_t c[2] = {65535, 300};
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(TensorMap out,
+                       evaluator.Run(model, {{"a", Tensor::Copy(DataType::kInt64, {2}, a)},
+                                             {"b", Tensor::Copy(DataType::kInt32, {2}, b)},
+                                             {"c", Tensor::Copy(DataType::kUint16, {2}, c)}}));
+  EXPECT_THAT(ValuesOf<int64_t>(out["product"]), ElementsAre(1, 0));
+  EXPECT_THAT(ValuesOf<int32_t>(out["sum"]), ElementsAre(-2, 0));
+  EXPECT_THAT(ValuesOf<int32_t>(out["diff"]), ElementsAre(0, 0));
+  EXPECT_THAT(ValuesOf<uint16_t>(out["square"]), ElementsAre(1, 90000 % 65536));
+}
+
 TEST(ElementwiseKernelsTest, IntegerDivisionByZeroIsAnErrorAndTruncates) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>

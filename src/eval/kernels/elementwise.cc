@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -286,14 +287,28 @@ absl::Status FoldInputs(KernelContext& ctx, Dispatch dispatch, Fn fn) {
 constexpr auto kNumeric = [](DataType t, auto&& fn) { return DispatchNumeric(t, fn); };
 constexpr auto kFloatOnly = [](DataType t, auto&& fn) { return DispatchFloat(t, fn); };
 
+// Integer +, - and * wrap around, as in numpy and ONNX Runtime. They are computed in an unsigned
+// type at least as wide as unsigned int: signed overflow, including that of integers promoted to
+// int (uint16 * uint16), is undefined in C++.
+template <typename T, typename Op>
+T Wrapping(T a, T b, Op op) {
+  if constexpr (std::is_integral_v<T>) {
+    using U = std::common_type_t<std::make_unsigned_t<T>, unsigned>;
+    return static_cast<T>(op(static_cast<U>(a), static_cast<U>(b)));
+  } else {
+    return op(a, b);
+  }
+}
+
 absl::Status Add(KernelContext& ctx) {
-  return FoldInputs(ctx, kNumeric, [](auto a, auto b) { return a + b; });
+  return FoldInputs(ctx, kNumeric, [](auto a, auto b) { return Wrapping(a, b, std::plus<>()); });
 }
 absl::Status Sub(KernelContext& ctx) {
-  return FoldInputs(ctx, kNumeric, [](auto a, auto b) { return a - b; });
+  return FoldInputs(ctx, kNumeric, [](auto a, auto b) { return Wrapping(a, b, std::minus<>()); });
 }
 absl::Status Mul(KernelContext& ctx) {
-  return FoldInputs(ctx, kNumeric, [](auto a, auto b) { return a * b; });
+  return FoldInputs(ctx, kNumeric,
+                    [](auto a, auto b) { return Wrapping(a, b, std::multiplies<>()); });
 }
 
 // numpy.maximum / minimum: NaN wins.
