@@ -74,6 +74,46 @@ TEST(GraphIndexTest, GraphOutputMustBeDefined) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'nothing'")));
 }
 
+TEST(GraphIndexTest, AValueDefinedTwiceIsAnErrorButAnInputsDefaultIsNot) {
+  onnx::ModelProto twice = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[3] x) => (float[3] y) {
+      y = Neg(x)
+      y = Relu(x)
+    })");
+  EXPECT_THAT(GraphIndex::Build(twice.mutable_graph()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'y' is defined twice")));
+  // An initializer named like a graph input is the input's default value: one value, one id.
+  onnx::ModelProto defaulted = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[3] x, float[3] w) => (float[3] y) <float[3] w = {1.0, 2.0, 3.0}> {
+      y = Add(x, w)
+    })");
+  ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(defaulted.mutable_graph()));
+  EXPECT_EQ(index.value_count(), 3);
+  EXPECT_EQ(index.scope(0).initializers[0], index.scope(0).inputs[1]);
+  EXPECT_EQ(index.InputId(0, 0, 1), index.scope(0).inputs[1]);
+  EXPECT_EQ(index.value(index.OutputId(0, 0, 0)).name, "y");
+}
+
+TEST(NameGeneratorTest, ListsEveryNodeWhoseNameAnEarlierNodeHas) {
+  onnx::ModelProto model = ParseModelText(kNested);
+  // Scopes in pre-order: main (s, If), then-branch (If, Relu), its branches (Add; Neg), else (Neg).
+  onnx::GraphProto* main = model.mutable_graph();
+  main->mutable_node(0)->set_name("n");
+  main->mutable_node(1)->set_name("m");
+  onnx::GraphProto* then_branch = main->mutable_node(1)->mutable_attribute(0)->mutable_g();
+  then_branch->mutable_node(1)->set_name("n");
+  onnx::GraphProto* else_branch = main->mutable_node(1)->mutable_attribute(1)->mutable_g();
+  else_branch->mutable_node(0)->set_name("m");
+  ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
+  NameGenerator names(index);
+  EXPECT_THAT(names.duplicate_node_names(),
+              ::testing::ElementsAre(std::pair<int, int>(1, 1), std::pair<int, int>(4, 0)));
+  EXPECT_EQ(names.Make("n"), "n_1");
+  EXPECT_EQ(names.Make("m"), "m_1");
+}
+
 TEST(NameGeneratorTest, NamesNeverClashInAnyScope) {
   onnx::ModelProto model = ParseModelText(kNested);
   ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));

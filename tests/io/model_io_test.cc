@@ -128,6 +128,36 @@ TEST(ModelIoTest, SaveLoadRoundTripIsExact) {
   EXPECT_THAT(FolderEntries(dir.path()), UnorderedElementsAre("m.onnx", "m.onnx.data"));
 }
 
+TEST(ModelIoTest, LoadsOntoAnArenaAndSavesTheSameBytes) {
+  // ConvertFile's path: the model parsed onto an arena of huge-page blocks (several blocks here,
+  // and big tensors beside them on the heap), saved with aliased writes of the tensor bytes.
+  TempDir dir;
+  onnx::ModelProto model = MakeModel();
+  for (int i = 0; i < 20000; ++i) {
+    onnx::NodeProto* node = model.mutable_graph()->add_node();
+    node->set_op_type("Identity");
+    node->add_input("x");
+    node->add_output(absl::StrCat("copy_", i));
+  }
+  *model.mutable_graph()->add_initializer() = FloatTensor("large", 1 << 20, 0.5f);
+  ASSERT_OK(SaveModel(model, dir.File("m.onnx")));
+  const std::string bytes = ReadFileBytes(dir.File("m.onnx"));
+  {
+    google::protobuf::Arena arena(io::ModelArenaOptions());
+    auto* loaded = google::protobuf::Arena::CreateMessage<onnx::ModelProto>(&arena);
+    ASSERT_OK(io::LoadModelInto(dir.File("m.onnx"), {}, loaded));
+    EXPECT_GT(arena.SpaceAllocated(), 2u << 20);
+    ExpectSameModulo(model, *loaded);
+    ASSERT_OK(SaveModel(*loaded, dir.File("again.onnx")));
+    EXPECT_EQ(ReadFileBytes(dir.File("again.onnx")), bytes);
+  }
+  google::protobuf::Arena arena(io::ModelArenaOptions());
+  auto* bad = google::protobuf::Arena::CreateMessage<onnx::ModelProto>(&arena);
+  WriteFileBytes(dir.File("bad.onnx"), bytes.substr(0, bytes.size() / 2));
+  EXPECT_THAT(io::LoadModelInto(dir.File("bad.onnx"), {}, bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad.onnx")));
+}
+
 TEST(ModelIoTest, ModelsSpanningManyReadChunksRoundTrip) {
   // LoadModel hands the file to protobuf in 16 MiB chunks and drops parsed pages: tensors that
   // straddle chunk boundaries must come back intact.
