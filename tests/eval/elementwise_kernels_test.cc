@@ -91,6 +91,24 @@ TEST(ElementwiseKernelsTest, IntegerAddSubMulWrapAround) {
   EXPECT_THAT(ValuesOf<uint16_t>(out["square"]), ElementsAre(1, 90000 % 65536));
 }
 
+TEST(ElementwiseKernelsTest, OldClipFloatBoundsSaturateForIntegers) {
+  // Clip-6 takes float attributes (default +-FLT_MAX); on integers they saturate to the type's
+  // range instead of an undefined out-of-range conversion.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 6]>
+    g (int16[3] x) => (int16[3] unbounded, int16[3] bounded) {
+      unbounded = Clip(x)
+      bounded = Clip <min = -5.0, max = 1e10> (x)
+    }
+  )");
+  const int16_t x[3] = {-32768, -7, 32767};
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(TensorMap out,
+                       evaluator.Run(model, {{"x", Tensor::Copy(DataType::kInt16, {3}, x)}}));
+  EXPECT_THAT(ValuesOf<int16_t>(out["unbounded"]), ElementsAre(-32768, -7, 32767));
+  EXPECT_THAT(ValuesOf<int16_t>(out["bounded"]), ElementsAre(-5, -5, 32767));
+}
+
 TEST(ElementwiseKernelsTest, IntegerDivisionByZeroIsAnErrorAndTruncates) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>

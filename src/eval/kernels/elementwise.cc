@@ -153,6 +153,9 @@ absl::Status HardSigmoid(KernelContext& ctx) {
   });
 }
 
+template <typename To>
+To ConvertValue(double v);  // below, with Cast
+
 // Clip: bounds are attributes before opset 11 and optional scalar inputs from 11 on.
 absl::Status Clip(KernelContext& ctx) {
   HALFCAST_ASSIGN_OR_RETURN(const Tensor* x, ctx.RequiredInput(0));
@@ -161,8 +164,9 @@ absl::Status Clip(KernelContext& ctx) {
     T lo = std::numeric_limits<T>::lowest();
     T hi = std::numeric_limits<T>::max();
     if (ctx.opset() < 11) {
-      lo = static_cast<T>(ctx.GetFloat("min", -std::numeric_limits<float>::max()));
-      hi = static_cast<T>(ctx.GetFloat("max", std::numeric_limits<float>::max()));
+      // Saturated: the float defaults (and any attribute) may lie outside an integer T's range.
+      lo = ConvertValue<T>(ctx.GetFloat("min", -std::numeric_limits<float>::max()));
+      hi = ConvertValue<T>(ctx.GetFloat("max", std::numeric_limits<float>::max()));
     } else {
       for (int i : {1, 2}) {
         const Tensor* bound = ctx.input(i);
