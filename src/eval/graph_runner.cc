@@ -260,6 +260,10 @@ int64_t FoldLimit(int64_t input_bytes) { return 2 * input_bytes + (int64_t{64} <
 // the node).
 std::optional<std::vector<Tensor>> Fold(const Step& step, const GraphPlan& plan) {
   const onnx::NodeProto& node = *step.node;
+  // A node without a wanted output never runs (schedules drop it), so it is not computed here.
+  if (std::all_of(step.outputs.begin(), step.outputs.end(), [](int slot) { return slot < 0; })) {
+    return std::nullopt;
+  }
   for (const auto& a : node.attribute()) {
     if (a.has_g() || a.graphs_size() > 0) return std::nullopt;
   }

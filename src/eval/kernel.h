@@ -47,9 +47,12 @@ class KernelContext {
   absl::StatusOr<const Tensor*> RequiredInput(int i) const;
 
   int output_count() const { return static_cast<int>(outputs_.size()); }
-  // An empty output name means the output is not wanted; kernels may still set it.
+  // An empty output name means the output is not wanted; kernels may still set it. Setting an
+  // output the node does not have (a malformed node with too few outputs) does nothing.
   bool output_wanted(int i) const { return i < node_.output_size() && !node_.output(i).empty(); }
-  void set_output(int i, Tensor tensor) { outputs_[i] = std::move(tensor); }
+  void set_output(int i, Tensor tensor) {
+    if (i >= 0 && i < static_cast<int>(outputs_.size())) outputs_[i] = std::move(tensor);
+  }
   // A zero-filled tensor for an output, after checking `shape`: dimensions >= 0, no overflow, and
   // its bytes within what the evaluator's memory cap has left (ResourceExhausted naming the node).
   // Kernels allocate through this so an absurd shape is an error, not an out-of-memory kill.

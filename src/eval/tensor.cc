@@ -73,10 +73,12 @@ bool IsKnownDataType(int32_t value) {
   return (value >= 1 && value <= 13) || value == 16;
 }
 
+// In uint64: a shape with a zero dimension may have others whose product overflows (it holds no
+// elements all the same), and signed overflow is undefined.
 int64_t UncheckedCount(const std::vector<int64_t>& shape) {
-  int64_t count = 1;
-  for (int64_t d : shape) count *= d;
-  return count;
+  uint64_t count = 1;
+  for (int64_t d : shape) count *= static_cast<uint64_t>(d);
+  return static_cast<int64_t>(count);
 }
 
 std::string ShapeString(const std::vector<int64_t>& shape) {

@@ -116,6 +116,14 @@ TEST(ConvTest, DepthwiseTapsInThePaddingAddNothingEvenForInfiniteWeights) {
   ExpectClose(out[0], {1, 1, 1, 8}, {210, 321, 432, 543, 654, 765, 876, 87});
 }
 
+TEST(ConvTest, WeightsOfRankBelowTwoAreAnError) {
+  // Found by the evaluator fuzz target: the kernel shape was read past the weights' shape.
+  const Tensor x = FloatTensor({1, 1, 3, 3}, std::vector<float>(9, 1.0f));
+  const Tensor w = FloatTensor({2}, {1, 2});
+  EXPECT_THAT(RunNode("y = Conv (x, w)", 11, {&x, &w}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("do not fit")));
+}
+
 TEST(ConvTest, AutoPadSameUpperAndLower) {
   // 1-D input of 4, kernel 2 of ones, stride 1: one pad, at the end (UPPER) or start (LOWER).
   const Tensor x = FloatTensor({1, 1, 4}, {1, 2, 3, 4});

@@ -376,6 +376,29 @@ TEST(PreparedModelTest, ReshapesShareTheirInputWithoutClobberingIt) {
   }
 }
 
+TEST(PreparedModelTest, MalformedNodesOnConstantsDoNotCrashPreparation) {
+  // Found by the evaluator fuzz target: a Constant with an input and no output, and a TopK with
+  // one output where the op writes two. Both read only initializers, so preparation would fold
+  // them; the first never runs (nothing reads it), the second keeps its one output.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x) => (float[2] y, float[1] top) <float[3] w = {1.0, 3.0, 2.0}, int64[1] k = {1}> {
+      y = Identity(x)
+      top = TopK(w, k)
+    }
+  )");
+  onnx::NodeProto* no_output = model.mutable_graph()->add_node();
+  no_output->set_op_type("Constant");
+  no_output->add_input("w");
+  ReferenceEvaluator evaluator;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PreparedModel> prepared, evaluator.Prepare(model));
+  RunOptions all;
+  all.return_all_values = true;
+  ASSERT_OK_AND_ASSIGN(TensorMap out, prepared->Run({{"x", Floats({2}, {5, 6})}}, all));
+  EXPECT_THAT(Values(out["y"]), ElementsAre(5, 6));
+  EXPECT_THAT(Values(out["top"]), ElementsAre(3));
+}
+
 TEST(PreparedModelTest, ThreadsRunOnePreparedModelAtOnce) {
   onnx::ModelProto model = ParseModelText(kIfWithConstants);
   ConstantsToRawData(model.mutable_graph());

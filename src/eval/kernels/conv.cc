@@ -314,9 +314,10 @@ absl::StatusOr<std::vector<int64_t>> SpatialShape(const KernelContext& context, 
 // kernel_shape from the attribute, checked against the weights' spatial dimensions.
 absl::StatusOr<std::vector<int64_t>> ConvKernelShape(const KernelContext& context,
                                                      const Tensor& weights, size_t rank) {
-  std::vector<int64_t> kernel(weights.shape().begin() + 2, weights.shape().end());
+  const std::vector<int64_t>& shape = weights.shape();
+  const std::vector<int64_t> kernel(shape.begin() + std::min<size_t>(2, shape.size()), shape.end());
   const std::vector<int64_t> attribute = context.GetInts("kernel_shape");
-  if (kernel.size() != rank || (!attribute.empty() && attribute != kernel)) {
+  if (shape.size() != rank + 2 || (!attribute.empty() && attribute != kernel)) {
     return context.Error(absl::StrCat("weights of shape [", absl::StrJoin(weights.shape(), ","),
                                       "] do not fit the input or kernel_shape"));
   }

@@ -199,9 +199,11 @@ inline std::vector<int64_t> Strides(const std::vector<int64_t>& shape) {
 template <typename T>
 void StridedCopy(const T* src, int64_t offset, const std::vector<int64_t>& shape,
                  const std::vector<int64_t>& strides, T* dst) {
+  // Nothing to copy if any dimension is 0 (checked first: the other dimensions' spans may then
+  // overflow).
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return;
   std::vector<int64_t> dims, steps;
   for (std::size_t k = 0; k < shape.size(); ++k) {
-    if (shape[k] == 0) return;
     if (shape[k] == 1) continue;
     if (!dims.empty() && steps.back() == strides[k] * shape[k]) {
       dims.back() *= shape[k];
