@@ -251,7 +251,7 @@ absl::StatusOr<Tensor> ConstantValue(const Step& step, const std::string& base_d
 }
 
 // Largest output a node computed from constants may have to be folded into the plan: more than
-// its inputs only by a small margin, so that a Expand, Tile or ConstantOfShape of a branch no
+// its inputs only by a small margin, so that an Expand, Tile or ConstantOfShape of a branch no
 // run takes does not fill memory when the model is prepared.
 int64_t FoldLimit(int64_t input_bytes) { return 2 * input_bytes + (int64_t{64} << 10); }
 
