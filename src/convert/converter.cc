@@ -223,7 +223,8 @@ absl::Status Conversion::CheckModel() {
   if (target_ == onnx::TensorProto::BFLOAT16 && schemas_.ModelOpset("") < 13) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bfloat16 needs opset 13 or newer (Cast accepts bfloat16 from opset 13 on); the model "
-        "imports opset ", schemas_.ModelOpset(""), " of the default domain"));
+        "imports opset ", schemas_.ModelOpset(""),
+        " of the default domain; upgrade it first (onnx.version_converter.convert_version)"));
   }
   // onnx's checker requires these of the main graph, and onnx 1.12's shape inference crashes
   // on a graph input without a type (found by tests/fuzz).

@@ -516,7 +516,9 @@ TEST(ConvertTest, Bfloat16NeedsOpset13) {
   ConvertOptions options;
   options.target = TargetType::kBFloat16;
   EXPECT_THAT(ConvertFloatToFloat16(model, options),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("opset 13")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("opset 13"), HasSubstr("imports opset 11"),
+                             HasSubstr("version_converter"))));
 }
 
 TEST(ConvertTest, InvalidOptionsAreInvalidArgument) {
