@@ -3,6 +3,7 @@
 // The passes run over every graph scope (main graph first, then the subgraphs of its nodes in
 // order, recursively), so no pass can forget an If/Loop/Scan body.
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <memory>
 #include <string>
@@ -796,6 +797,7 @@ absl::Status StreamTensor(onnx::TensorProto* tensor, const std::string& in_dir, 
 class SchemaRegistryWarmer {
  public:
   SchemaRegistryWarmer() {
+    if (built_.load(std::memory_order_acquire)) return;  // no thread once the registry exists
     try {
       thread_ = std::thread([] {
         try {
@@ -803,6 +805,7 @@ class SchemaRegistryWarmer {
         } catch (...) {
           // The converter's own lookups will meet the same problem and report it.
         }
+        built_.store(true, std::memory_order_release);
       });
     } catch (const std::system_error&) {
       // No thread: the registry is built on first use instead.
@@ -815,6 +818,7 @@ class SchemaRegistryWarmer {
   SchemaRegistryWarmer& operator=(const SchemaRegistryWarmer&) = delete;
 
  private:
+  static inline std::atomic<bool> built_{false};
   std::thread thread_;
 };
 
