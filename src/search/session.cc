@@ -44,26 +44,45 @@ void CollectSubgraphReads(const onnx::GraphProto& graph, std::vector<std::string
 
 // How far a candidate value strays from float32: max |c - r| relative to the reference's largest
 // finite magnitude; +inf when a finite reference element became inf or NaN.
-double Deviation(const Tensor& reference, const Tensor& candidate) {
-  if (reference.shape() != candidate.shape()) return kInf;
-  const std::vector<double> r = ToDoubles(reference);
-  const std::vector<double> c = ToDoubles(candidate);
+// Largest |c - r| over elements where r is finite, relative to the largest finite |r|;
+// infinite where c is not finite but r is.
+template <typename R, typename C>
+double DeviationOf(R r, C c, int64_t count) {
   double magnitude = 0;
   double deviation = 0;
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    if (!std::isfinite(r[i])) continue;
-    if (!std::isfinite(c[i])) return kInf;
-    magnitude = std::max(magnitude, std::fabs(r[i]));
-    deviation = std::max(deviation, std::fabs(c[i] - r[i]));
+  for (int64_t i = 0; i < count; ++i) {
+    const double ri = r(i);
+    if (!std::isfinite(ri)) continue;
+    const double ci = c(i);
+    if (!std::isfinite(ci)) return kInf;
+    magnitude = std::max(magnitude, std::fabs(ri));
+    deviation = std::max(deviation, std::fabs(ci - ri));
   }
   return deviation / (magnitude > 0 ? magnitude : 1.0);
 }
 
+// Of two float tensors (any 16-, 32- or 64-bit float type); infinite for different shapes or a
+// non-float tensor.
+double Deviation(const Tensor& reference, const Tensor& candidate) {
+  double deviation = kInf;
+  if (reference.shape() != candidate.shape()) return deviation;
+  WithFloatReader(reference, [&](auto r) {
+    WithFloatReader(candidate, [&](auto c) {
+      deviation = DeviationOf(r, c, reference.element_count());
+    });
+  });
+  return deviation;
+}
+
+// The largest finite |value| of a float tensor (0 for other types).
 double MaxFiniteMagnitude(const Tensor& tensor) {
   double magnitude = 0;
-  for (double v : ToDoubles(tensor)) {
-    if (std::isfinite(v)) magnitude = std::max(magnitude, std::fabs(v));
-  }
+  WithFloatReader(tensor, [&](auto read) {
+    for (int64_t i = 0; i < tensor.element_count(); ++i) {
+      const double v = read(i);
+      if (std::isfinite(v)) magnitude = std::max(magnitude, std::fabs(v));
+    }
+  });
   return magnitude;
 }
 

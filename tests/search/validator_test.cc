@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "numerics/float16.h"
+#include "search/tensor_values.h"
 #include "testing/status_matchers.h"
 
 namespace halfcast::search {
@@ -91,6 +92,30 @@ TEST(WidenNarrowTest, RoundsToTargetAndBack) {
   const int64_t ints[] = {7};
   EXPECT_EQ(NarrowFloat(Tensor::Copy(DataType::kInt64, {1}, ints), DataType::kFloat16).type(),
             DataType::kInt64);
+}
+
+TEST(TensorValuesTest, FloatReaderWidensEveryFloatTypeExactly) {
+  const float values[3] = {1.5f, -65504.0f, 3.0e-8f};
+  auto read_all = [](const Tensor& tensor) {
+    std::vector<double> out;
+    const bool read = WithFloatReader(tensor, [&](auto at) {
+      for (int64_t i = 0; i < tensor.element_count(); ++i) out.push_back(at(i));
+    });
+    EXPECT_TRUE(read);
+    return out;
+  };
+  const Tensor f32 = Tensor::Copy(DataType::kFloat, {3}, values);
+  EXPECT_EQ(read_all(f32), ToDoubles(f32));
+  const double doubles[2] = {0.1, -2.5};
+  const Tensor f64 = Tensor::Copy(DataType::kDouble, {2}, doubles);
+  EXPECT_EQ(read_all(f64), ToDoubles(f64));
+  for (DataType type : {DataType::kFloat16, DataType::kBFloat16}) {
+    const Tensor narrow = NarrowFloat(f32, type);
+    EXPECT_EQ(read_all(narrow), ToDoubles(narrow)) << DataTypeName(type);
+  }
+  const int64_t ints[1] = {7};
+  EXPECT_FALSE(WithFloatReader(Tensor::Copy(DataType::kInt64, {1}, ints),
+                               [](auto) { ADD_FAILURE() << "called for int64"; }));
 }
 
 TEST(ValidatorTest, ToleranceAndValidateFnMustBothPass) {
