@@ -4,7 +4,7 @@
 // Crashes, sanitizer reports and escaping exceptions are bugs; returned errors are fine.
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <utility>
 #include <string_view>
 #include <vector>
 
