@@ -143,7 +143,8 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
   HALFCAST_RETURN_IF_ERROR(report.status());
   if (report_path.has_value()) {
     HALFCAST_RETURN_IF_ERROR(
-        WriteReportOrRemoveOutput(*report_path, MixedPrecisionReportToJson(*report) + "\n", output, save));
+        WriteReportOrRemoveOutput(*report_path, MixedPrecisionReportToJson(*report) + "\n",
+                                  output, save));
   }
   if (!quiet) {
     int64_t searched = 0;

@@ -3,8 +3,8 @@
 // The passes run over every graph scope (main graph first, then the subgraphs of its nodes in
 // order, recursively), so no pass can forget an If/Loop/Scan body.
 #include <algorithm>
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -617,7 +617,9 @@ void Conversion::Materialize(int s) {
   std::vector<onnx::NodeProto*> order;
   order.reserve(nodes->size());
   size_t next = 0;
-  while (next < rw.casts.size() && rw.casts[next].first < 0) order.push_back(rw.casts[next++].second);
+  while (next < rw.casts.size() && rw.casts[next].first < 0) {
+    order.push_back(rw.casts[next++].second);
+  }
   for (int n = 0; n < count; ++n) {
     order.push_back(nodes->Mutable(n));
     while (next < rw.casts.size() && rw.casts[next].first == n) {

@@ -36,8 +36,9 @@ TEST(ResizeTest, EmptyInputToExplicitSizesGivesZeros) {
   // Outputs are allocated uninitialised: an input with no values must still fill every output.
   const Tensor empty = FloatTensor({2, 0}, {});
   const Tensor sizes = Int64Tensor({2}, {2, 3});
-  ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
-                       RunNode("y = Resize (x, , , sizes)", 13, {&empty, nullptr, nullptr, &sizes}));
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      RunNode("y = Resize (x, , , sizes)", 13, {&empty, nullptr, nullptr, &sizes}));
   ExpectClose(out[0], {2, 3}, {0, 0, 0, 0, 0, 0});
 }
 

@@ -36,7 +36,8 @@ TEST(FuzzRegressionTest, GraphInputWithoutType) {
                        HasSubstr("the main graph's input 'x' has no type")));
 
   model = ParseModelText(kEyeLike);
-  model.mutable_graph()->mutable_output(1)->mutable_type()->mutable_tensor_type()->clear_elem_type();
+  onnx::TypeProto* e_type = model.mutable_graph()->mutable_output(1)->mutable_type();
+  e_type->mutable_tensor_type()->clear_elem_type();
   EXPECT_THAT(ConvertFloatToFloat16(model, {}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("output 'e' is a tensor with no element type")));

@@ -119,8 +119,10 @@ int main(int argc, char** argv) {
     } else if (std::filesystem::is_regular_file(arg)) {
       files.push_back(arg);
     } else {
-      std::fprintf(stderr, "usage: %s [--mutations N] [--seed S] [--crash-file PATH] FILE_OR_DIR...\n"
-                   "'%s' is neither a file nor a folder\n", argv[0], arg.c_str());
+      std::fprintf(stderr,
+                   "usage: %s [--mutations N] [--seed S] [--crash-file PATH] FILE_OR_DIR...\n"
+                   "'%s' is neither a file nor a folder\n",
+                   argv[0], arg.c_str());
       return 2;
     }
   }
