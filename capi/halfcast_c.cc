@@ -226,6 +226,7 @@ constexpr OptionInfo kOptions[] = {
     {"atol", ValueKind::kDouble, false, true},
     {"strategy", ValueKind::kInt, false, true},
     {"max_evaluations", ValueKind::kInt, false, true},
+    {"fp16_ops", ValueKind::kStrings, true, true},
 };
 constexpr int kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
@@ -725,6 +726,7 @@ halfcast_status* halfcast_convert_options_set_strings(halfcast_convert_options* 
     halfcast::ConvertOptions& o = options->options;
     (option == HALFCAST_OPTION_KEEP_IO_NAMES   ? o.keep_io_names
      : option == HALFCAST_OPTION_OP_BLOCK_LIST ? o.op_block_list
+     : option == HALFCAST_OPTION_FP16_OPS      ? o.fp16_ops
                                                : o.node_block_list) = std::move(strings);
     return absl::OkStatus();
   });
@@ -836,8 +838,10 @@ halfcast_status* halfcast_mixed_precision_options_set_strings(
   return Guard([&]() -> absl::Status {
     HALFCAST_RETURN_IF_ERROR(
         halfcast::capi::CheckOption(option, halfcast::capi::ValueKind::kStrings, true));
-    HALFCAST_ASSIGN_OR_RETURN(options->options.op_block_list,
+    HALFCAST_ASSIGN_OR_RETURN(std::vector<std::string> strings,
                               halfcast::capi::ToStrings(option, values, count));
+    (option == HALFCAST_OPTION_FP16_OPS ? options->options.fp16_ops
+                                        : options->options.op_block_list) = std::move(strings);
     return absl::OkStatus();
   });
 }
@@ -968,6 +972,12 @@ halfcast_status* halfcast_report_get(const halfcast_report* report, halfcast_rep
         break;
       case HALFCAST_REPORT_EVALUATIONS:
         result = report->report.evaluations;
+        break;
+      case HALFCAST_REPORT_MATMUL_FLOPS_TOTAL:
+        result = r.matmul_flops.total;
+        break;
+      case HALFCAST_REPORT_MATMUL_FLOPS_16BIT:
+        result = r.matmul_flops.in_16bit;
         break;
       default:
         return absl::InvalidArgumentError(

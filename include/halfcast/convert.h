@@ -33,12 +33,14 @@ enum class KeepReason {
   kOpBlockList,    // its op type is in ConvertOptions::op_block_list
   kNodeBlockList,  // its name is in node_block_list, or its position in node_index_block_list
   kSchema,         // its ONNX schema at the model's opset does not accept the target type
-  kModelFunction,  // it calls a model-local function or an op of an unknown domain
+  kModelFunction,  // it calls a model-local function (ModelProto.functions)
   kSearch,         // mixed precision kept it to meet the accuracy bound
+  kUnknownOp,      // nothing describes its op (no schema in onnx or halfcast's tables) and
+                   // ConvertOptions::fp16_ops does not declare it 16-bit capable
 };
 
 // Stable lower-case name of a reason ("op_block_list", "node_block_list", "schema",
-// "model_function", "search").
+// "model_function", "search", "unknown_op").
 const char* KeepReasonName(KeepReason reason);
 
 struct KeptNode {
@@ -67,6 +69,27 @@ struct ClippedTensor {
   int64_t above_max = 0;       // finite values with |x| > max_finite_val lowered to it
 };
 
+// Who typed an op of the model, and how many nodes use it (all graph scopes).
+struct OpSourceCount {
+  std::string domain;  // "" for the default domain
+  std::string op_type;
+  int since_version = 0;  // of the schema used; 0 when none
+  // "onnx" (the linked onnx's schemas), "halfcast_table" (halfcast's own tables, for ops and
+  // versions newer than the linked onnx knows), "declared" (ConvertOptions::fp16_ops),
+  // "local_function", "unknown".
+  std::string source;
+  int64_t nodes = 0;
+};
+
+// Multiply-adds of the matrix products (MatMul, Gemm, their fused and quantized forms, attention)
+// per row of their activation input, counted where the shapes are known from initializers and
+// declared shapes; the share computed in 16 bits shows what the conversion gains.
+struct MatMulFlops {
+  int64_t total = 0;
+  int64_t in_16bit = 0;
+  int64_t nodes_unknown_shape = 0;  // matrix-product nodes whose size could not be told
+};
+
 struct ConvertReport {
   int64_t nodes_converted = 0;            // nodes computing in the target type
   std::vector<KeptNode> kept_nodes;       // nodes computing in float32, each with its reason
@@ -79,6 +102,8 @@ struct ConvertReport {
   uint64_t bytes_before = 0;              // tensor bytes of initializers + constants before
   uint64_t bytes_after = 0;               // ... and after
   std::vector<std::string> notes;         // e.g. "model uses opset 19; schemas of opset 17 used"
+  std::vector<OpSourceCount> op_sources;  // one entry per (domain, op type), sorted
+  MatMulFlops matmul_flops;
 };
 
 // The report as a JSON object (stable keys, for --report-json and tools).

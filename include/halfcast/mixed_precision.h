@@ -72,6 +72,8 @@ struct MixedPrecisionOptions {
   bool keep_io_types = false;
   TargetType target = TargetType::kFloat16;
   std::vector<std::string> op_block_list = DefaultOpBlockList();
+  // Custom ops declared 16-bit capable, as ConvertOptions::fp16_ops.
+  std::vector<std::string> fp16_ops;
   float min_positive_val = 1e-7f;
   float max_finite_val = 1e4f;
   SearchStrategy strategy = SearchStrategy::kErrorGuided;

@@ -61,6 +61,12 @@ struct ConvertOptions {
   // Positions of top-level graph nodes kept in float32; identifies nodes that have no name or
   // share one (mixed precision uses it).
   std::vector<std::size_t> node_index_block_list;
+  // Ops that nothing describes (no schema in onnx or halfcast's tables: a vendor's custom
+  // domain) declared 16-bit capable, each as "domain:op_type" (e.g. "com.example:MyGelu"): their
+  // float inputs and outputs take the target type instead of staying float32 behind Casts. An op
+  // that has a schema follows its schema; naming one here is noted in the report. Entries without
+  // a ':' or with an empty op type are InvalidArgument.
+  std::vector<std::string> fp16_ops;
   // Refuse (FailedPrecondition) a model that already holds float16/bfloat16 values,
   // initializers, tensor attributes or Casts to them. false: convert what is still float32.
   bool check_fp16_ready = true;

@@ -60,6 +60,7 @@ absl::StatusOr<MixedPrecisionOptions> OptionsFromFlags(const ParsedArgs& args) {
   HALFCAST_RETURN_IF_ERROR(ApplyConversionFlags(args, &conversion));
   options.target = conversion.target;
   options.op_block_list = conversion.op_block_list;
+  options.fp16_ops = conversion.fp16_ops;
   options.min_positive_val = conversion.min_positive_val;
   options.max_finite_val = conversion.max_finite_val;
   if (std::optional<std::string> text = args.Value("max-evaluations")) {

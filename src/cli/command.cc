@@ -97,6 +97,8 @@ std::vector<FlagSpec> ConversionFlags() {
       {"target", FlagKind::kValue, "TYPE", "float16 (default) or bfloat16"},
       {"op-block-list", FlagKind::kValue, "OPS",
        "op types kept in float32, replacing the default list ('' for none)"},
+      {"fp16-ops", FlagKind::kValue, "OPS",
+       "custom ops declared 16-bit capable, as domain:Op,... (e.g. com.example:MyGelu)"},
       {"min-positive-val", FlagKind::kValue, "X",
        "smallest magnitude of a non-zero constant (default 1e-7)"},
       {"max-finite-val", FlagKind::kValue, "X",
@@ -110,6 +112,9 @@ absl::Status ApplyConversionFlags(const ParsedArgs& args, ConvertOptions* option
   }
   if (std::optional<std::string> ops = args.Value("op-block-list")) {
     HALFCAST_ASSIGN_OR_RETURN(options->op_block_list, ParseList("op-block-list", *ops));
+  }
+  if (std::optional<std::string> ops = args.Value("fp16-ops")) {
+    HALFCAST_ASSIGN_OR_RETURN(options->fp16_ops, ParseList("fp16-ops", *ops));
   }
   // Range checks (negative, above the target's largest value) are the library's.
   if (std::optional<std::string> text = args.Value("min-positive-val")) {

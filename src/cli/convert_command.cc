@@ -3,9 +3,11 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/command.h"
 #include "common/status_macros.h"
@@ -113,6 +115,26 @@ std::string FormatConvertReport(const ConvertReport& report) {
   }
   absl::StrAppend(&text, "  tensor bytes: ", FormatBytes(report.bytes_before), " -> ",
                   FormatBytes(report.bytes_after), "\n");
+  const MatMulFlops& flops = report.matmul_flops;
+  if (flops.total > 0) {
+    absl::StrAppend(&text, "  matrix-product work in 16 bits: ",
+                    absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(flops.in_16bit) /
+                                                  static_cast<double>(flops.total)));
+    if (flops.nodes_unknown_shape > 0) {
+      absl::StrAppend(&text, " (", flops.nodes_unknown_shape, " nodes of unknown size left out)");
+    }
+    absl::StrAppend(&text, "\n");
+  }
+  std::map<std::string, std::vector<std::string>> by_source;
+  for (const OpSourceCount& op : report.op_sources) {
+    if (op.source == "onnx") continue;  // the usual case; only the others are news
+    by_source[op.source].push_back(
+        op.domain.empty() ? absl::StrCat(op.op_type, "-", op.since_version)
+                          : absl::StrCat(op.domain, ":", op.op_type));
+  }
+  for (const auto& [source, ops] : by_source) {
+    absl::StrAppend(&text, "  ops typed by ", source, ": ", absl::StrJoin(ops, ", "), "\n");
+  }
   for (const std::string& note : report.notes) absl::StrAppend(&text, "  note: ", note, "\n");
   return text;
 }

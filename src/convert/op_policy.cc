@@ -18,6 +18,11 @@ onnx::DataType Intern(const std::string& type_str) {
   }
 }
 
+// "domain:op_type", as fp16_ops spells ops; the op type alone for the default domain.
+std::string OpName(const onnx::NodeProto& node) {
+  return node.domain().empty() ? node.op_type() : absl::StrCat(node.domain(), ":", node.op_type());
+}
+
 }  // namespace
 
 OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& schemas,
@@ -28,10 +33,21 @@ OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& sche
       op_block_(options.op_block_list.begin(), options.op_block_list.end()),
       node_block_(options.node_block_list.begin(), options.node_block_list.end()) {
   for (std::size_t i : options.node_index_block_list) index_block_.insert(static_cast<int>(i));
+  for (const std::string& op : options.fp16_ops) {
+    const size_t colon = op.rfind(':');
+    declared16_.insert(absl::StrCat(ops::CanonicalDomain(absl::string_view(op).substr(0, colon)),
+                                    op.substr(colon)));
+  }
   for (auto kind : {graph::ValueType::kTensor, graph::ValueType::kSequence,
                     graph::ValueType::kOptional}) {
     target_types_[kind] = Intern(graph::ValueType{kind, target_}.SchemaString());
   }
+}
+
+bool OpPolicy::Declared16(const onnx::NodeProto& node) const {
+  return !declared16_.empty() &&
+         declared16_.contains(absl::StrCat(ops::CanonicalDomain(node.domain()), ":",
+                                           node.op_type()));
 }
 
 bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* d) const {
@@ -48,16 +64,18 @@ bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* 
   } else if (s == 0 && !index_block_.empty() && index_block_.contains(n)) {
     d->reason = KeepReason::kNodeBlockList;
     d->detail = absl::StrCat("node index ", n, " is in node_index_block_list");
-  } else if (schemas_.lookup().IsLocalFunction(node)) {
+  } else if (schemas_.Info(s, n).source == ops::OpSource::kLocalFunction) {
     d->reason = KeepReason::kModelFunction;
     d->detail = absl::StrCat("calls the model-local function ", node.domain(), ".",
                              node.op_type());
-  } else if (schema == nullptr) {
-    d->reason = KeepReason::kModelFunction;
+  } else if (schema == nullptr && !Declared16(node)) {
+    d->reason = KeepReason::kUnknownOp;
     d->detail = schemas_.lookup().ModelOpset(node.domain()) == 0
-                    ? absl::StrCat("domain '", node.domain(), "' is not imported by the model")
-                    : absl::StrCat("onnx has no schema for op ", node.op_type(), " in domain '",
-                                   node.domain(), "'");
+                    ? absl::StrCat("unknown op, kept float32: domain '", node.domain(),
+                                   "' is not imported by the model")
+                    : absl::StrCat("unknown op, kept float32: no schema in onnx or halfcast's "
+                                   "tables for ", OpName(node),
+                                   " (declare it in fp16_ops if it runs in 16 bits)");
   } else {
     return false;
   }
@@ -184,6 +202,12 @@ NodeDecision OpPolicy::Decide(const graph::GraphIndex& index, const graph::TypeT
     return d;
   }
   const onnx::OpSchema* schema = schemas_.Get(s, n);
+  if (schema == nullptr) {  // declared 16-bit capable (fp16_ops): every float slot converts
+    for (size_t i = 0; i < inputs.size(); ++i) d.input16[i] = in_types[i].Is(kFloat);
+    for (size_t o = 0; o < outputs.size(); ++o) d.output16[o] = out_types[o].Is(kFloat);
+    d.converted = true;
+    return d;
+  }
   if (!ApplySchema(*schema, node, in_types, out_types, &d)) {
     d.input16.assign(inputs.size(), 0);
     d.output16.assign(outputs.size(), 0);

@@ -1,9 +1,10 @@
 // Op policy: which nodes compute in the target type and which stay float32, slot by slot.
 //
 // A node stays float32 when its op type is in op_block_list, its name in node_block_list, its
-// top-level position in node_index_block_list, it calls a model-local function or an op whose
-// schema onnx does not know (custom domains), or its schema at the model's opset does not allow
-// the target type for a type parameter that ties a float input to a float output. A type
+// top-level position in node_index_block_list, it calls a model-local function or an op nothing
+// describes (custom domains, unless fp16_ops declares it), or its schema (onnx's or halfcast's
+// tables, ops/op_catalog.h) at the model's opset does not allow the target type for a type
+// parameter that ties a float input to a float output. A type
 // parameter (or fixed type) that binds only inputs, or only outputs, and excludes the target type
 // keeps just those slots float32 (Resize's `scales`, for one) while the node converts.
 #ifndef HALFCAST_CONVERT_OP_POLICY_H_
@@ -41,6 +42,8 @@ class OpPolicy {
   // Decides node `n` of scope `s`; `types` holds the input model's element types.
   NodeDecision Decide(const graph::GraphIndex& index, const graph::TypeTable& types, int s,
                       int n) const;
+  // Whether ConvertOptions::fp16_ops names the node's op.
+  bool Declared16(const onnx::NodeProto& node) const;
 
  private:
   // A schema's formal parameters grouped by type string, computed once per schema: nodes of one
@@ -71,6 +74,7 @@ class OpPolicy {
   absl::flat_hash_set<std::string> op_block_;
   absl::flat_hash_set<std::string> node_block_;
   absl::flat_hash_set<int> index_block_;
+  absl::flat_hash_set<std::string> declared16_;  // "domain:op_type", domain canonical
   mutable absl::flat_hash_map<const onnx::OpSchema*, SchemaSlots> slots_;
 };
 

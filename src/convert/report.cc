@@ -43,6 +43,8 @@ const char* KeepReasonName(KeepReason reason) {
       return "model_function";
     case KeepReason::kSearch:
       return "search";
+    case KeepReason::kUnknownOp:
+      return "unknown_op";
   }
   return "unknown";
 }
@@ -95,6 +97,21 @@ std::string ReportToJson(const ConvertReport& report) {
   absl::StrAppend(&out, "],\"bytes_before\":", report.bytes_before,
                   ",\"bytes_after\":", report.bytes_after, ",\"notes\":");
   AppendStringArray(&out, report.notes);
+  out.append(",\"op_sources\":[");
+  for (size_t i = 0; i < report.op_sources.size(); ++i) {
+    const OpSourceCount& op = report.op_sources[i];
+    if (i) out.push_back(',');
+    out.append("{\"domain\":");
+    AppendJsonString(&out, op.domain);
+    out.append(",\"op_type\":");
+    AppendJsonString(&out, op.op_type);
+    absl::StrAppend(&out, ",\"since_version\":", op.since_version, ",\"source\":");
+    AppendJsonString(&out, op.source);
+    absl::StrAppend(&out, ",\"nodes\":", op.nodes, "}");
+  }
+  absl::StrAppend(&out, "],\"matmul_flops\":{\"total\":", report.matmul_flops.total,
+                  ",\"in_16bit\":", report.matmul_flops.in_16bit,
+                  ",\"nodes_unknown_shape\":", report.matmul_flops.nodes_unknown_shape, "}");
   out.push_back('}');
   return out;
 }

@@ -15,10 +15,6 @@ namespace {
 
 bool IsDefaultDomain(absl::string_view domain) { return domain.empty() || domain == "ai.onnx"; }
 
-std::string NormalizeDomain(absl::string_view domain) {
-  return domain == "ai.onnx" ? std::string() : std::string(domain);
-}
-
 ValueType TypeFromString(const std::string& type_str) {
   try {
     return FromTypeProto(onnx::Utils::DataTypeUtils::ToTypeProto(
@@ -80,10 +76,52 @@ void CollectScopes(onnx::GraphProto* graph, std::vector<onnx::GraphProto*>* out)
   }
 }
 
+// The TypeProto of a known tensor, sequence or optional type, without shape.
+onnx::TypeProto ToTypeProto(ValueType type) {
+  onnx::TypeProto proto;
+  onnx::TypeProto* tensor = &proto;
+  if (type.kind == ValueType::kSequence) {
+    tensor = proto.mutable_sequence_type()->mutable_elem_type();
+  } else if (type.kind == ValueType::kOptional) {
+    tensor = proto.mutable_optional_type()->mutable_elem_type();
+  }
+  tensor->mutable_tensor_type()->set_elem_type(type.elem);
+  return proto;
+}
+
+// onnx's inference must not run its own (older) schema on an op a table describes, nor trip on
+// ops nothing describes: in the skeleton such nodes move to a domain onnx has no schemas for, so
+// it skips them, and their outputs are declared with the types already known.
+constexpr char kOpaqueDomain[] = "halfcast.opaque";
+
+void HideOpsOnnxDoesNotKnow(const std::vector<onnx::GraphProto*>& graphs, const GraphIndex& index,
+                            const NodeSchemas& schemas, const TypeTable& table) {
+  for (int s = 0; s < index.size(); ++s) {
+    onnx::GraphProto* graph = graphs[s];
+    for (int n = 0; n < graph->node_size(); ++n) {
+      const ops::OpSource source = schemas.Info(s, n).source;
+      if (source == ops::OpSource::kOnnx || source == ops::OpSource::kLocalFunction) continue;
+      graph->mutable_node(n)->set_domain(kOpaqueDomain);
+      const absl::Span<const int> outputs = index.scope(s).node_outputs[n];
+      for (int o = 0; o < static_cast<int>(outputs.size()); ++o) {
+        const ValueType type = table.Get(outputs[o]);
+        if (type.kind != ValueType::kTensor && type.kind != ValueType::kSequence &&
+            type.kind != ValueType::kOptional) {
+          continue;
+        }
+        onnx::ValueInfoProto* v = graph->add_value_info();
+        v->set_name(graph->node(n).output(o));
+        *v->mutable_type() = ToTypeProto(type);
+      }
+    }
+  }
+}
+
 // Runs onnx shape inference on a copy of the model whose main-graph initializers are replaced by
 // graph inputs of the same type and shape: types never depend on tensor values, and the copy then
 // costs nothing for large weights.
-absl::Status InferWithOnnx(onnx::ModelProto& model, const GraphIndex& index, TypeTable* table) {
+absl::Status InferWithOnnx(onnx::ModelProto& model, const GraphIndex& index,
+                           const NodeSchemas& schemas, TypeTable* table) {
   onnx::ModelProto skeleton;
   {
     google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
@@ -102,6 +140,15 @@ absl::Status InferWithOnnx(onnx::ModelProto& model, const GraphIndex& index, Typ
       auto* shape = tensor_type->mutable_shape();
       for (int64_t d : t.dims()) shape->add_dim()->set_dim_value(d);
     }
+    std::vector<onnx::GraphProto*> graphs;
+    CollectScopes(graph, &graphs);
+    if (static_cast<int>(graphs.size()) != index.size()) {
+      return absl::InternalError("the model's copy has other scopes than its index");
+    }
+    HideOpsOnnxDoesNotKnow(graphs, index, schemas, *table);
+    onnx::OperatorSetIdProto* opaque = skeleton.add_opset_import();
+    opaque->set_domain(kOpaqueDomain);
+    opaque->set_version(1);
   }
   absl::Status status = CallOnnx("onnx shape inference", [&] {
     onnx::shape_inference::InferShapes(skeleton, onnx::OpSchemaRegistry::Instance(),
@@ -236,10 +283,17 @@ class SchemaPropagation {
   TypeTable* table_;
 };
 
-// With `unknown_ops` set, only values produced by a node whose op has no schema (and is no
-// model-local function) count: onnx's inference cannot type those either.
+// What CheckAllUsedTyped is asked, and so what its error suggests.
+enum class TypedCheck {
+  kBeforeInference,   // shape inference is off: suggest turning it on
+  kOnnxCannotType,    // count only values from ops onnx does not know (nor can infer)
+  kAfterInference,    // shape inference ran and could not type the value
+};
+
+// The first used value without an element type, as an InvalidArgument error naming it, its
+// producer and a user.
 absl::Status CheckAllUsedTyped(const GraphIndex& index, const TypeTable& table,
-                               const SchemaLookup* unknown_ops = nullptr) {
+                               const NodeSchemas& schemas, TypedCheck mode) {
   for (int s = 0; s < index.size(); ++s) {
     const onnx::GraphProto& graph = *index.scope(s).graph;
     auto check = [&](const std::string& name, int node) -> absl::Status {
@@ -248,37 +302,44 @@ absl::Status CheckAllUsedTyped(const GraphIndex& index, const TypeTable& table,
           node < 0 ? std::string("a graph output")
                    : absl::StrCat("node '", NodeLabel(graph.node(node), node), "'");
       std::string producer = "a graph input";
+      std::string advice = mode == TypedCheck::kBeforeInference
+                               ? "declare it in value_info or enable shape inference"
+                               : "declare it in value_info";
       const int d = index.DefiningScope(s, name);
       const ValueDef* def = d < 0 ? nullptr : index.LocalDef(d, name);
-      const bool from_node = def != nullptr && def->kind == ValueDef::kNodeOutput;
-      if (from_node) {
+      if (def != nullptr && def->kind == ValueDef::kNodeOutput) {
         const onnx::NodeProto& node = index.scope(d).graph->node(def->index);
-        if (unknown_ops != nullptr &&
-            (unknown_ops->Find(node) != nullptr || unknown_ops->IsLocalFunction(node))) {
-          return absl::OkStatus();
+        const ops::OpSource source = schemas.Info(d, def->index).source;
+        const bool onnx_knows =
+            source == ops::OpSource::kOnnx || source == ops::OpSource::kLocalFunction;
+        if (mode == TypedCheck::kOnnxCannotType && onnx_knows) return absl::OkStatus();
+        const std::string op =
+            absl::StrCat(node.domain().empty() ? "" : absl::StrCat(node.domain(), "."),
+                         node.op_type());
+        producer = absl::StrCat("an output of node '", NodeLabel(node, def->index), "' (", op,
+                                ")");
+        if (source == ops::OpSource::kUnknown) {
+          advice = absl::StrCat("nothing describes op ", op,
+                                " (no schema in onnx or halfcast's tables), so its output types "
+                                "must be declared in value_info");
+        } else if (!onnx_knows) {
+          advice = absl::StrCat("the schema of ", op, " does not fix it; declare it in value_info");
         }
-        producer = absl::StrCat("an output of node '", NodeLabel(node, def->index), "' (",
-                                node.domain().empty() ? "" : absl::StrCat(node.domain(), "."),
-                                node.op_type(), ")");
-      } else if (unknown_ops != nullptr) {
+      } else if (mode == TypedCheck::kOnnxCannotType) {
         return absl::OkStatus();
       }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot determine the element type of value '", name, "' (", producer, ", used by ",
-          used_by, "); declare it in value_info or enable shape inference"));
+      return absl::InvalidArgumentError(absl::StrCat("cannot determine the element type of value '",
+                                                     name, "' (", producer, ", used by ", used_by,
+                                                     "); ", advice));
     };
     for (int n = 0; n < index.scope(s).node_count(); ++n) {
       const absl::Span<const int> inputs = index.scope(s).node_inputs[n];
       for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
         if (inputs[i] < 0 || table.Get(inputs[i]).known()) continue;
-        absl::Status st = check(graph.node(n).input(i), n);
-        if (!st.ok()) return st;
+        HALFCAST_RETURN_IF_ERROR(check(graph.node(n).input(i), n));
       }
     }
-    for (const auto& out : graph.output()) {
-      absl::Status st = check(out.name(), -1);
-      if (!st.ok()) return st;
-    }
+    for (const auto& out : graph.output()) HALFCAST_RETURN_IF_ERROR(check(out.name(), -1));
   }
   return absl::OkStatus();
 }
@@ -339,46 +400,13 @@ void SetElemType(onnx::TypeProto* type, int32_t elem) {
   }
 }
 
-SchemaLookup::SchemaLookup(const onnx::ModelProto& model) {
-  for (const auto& opset : model.opset_import()) {
-    opsets_[NormalizeDomain(opset.domain())] = static_cast<int>(opset.version());
-  }
-  for (const auto& function : model.functions()) {
-    functions_.insert(absl::StrCat(function.domain(), "\n", function.name()));
-  }
-}
-
-bool SchemaLookup::IsLocalFunction(const onnx::NodeProto& node) const {
-  if (functions_.empty()) return false;
-  return functions_.contains(absl::StrCat(node.domain(), "\n", node.op_type()));
-}
-
-int SchemaLookup::ModelOpset(absl::string_view domain) const {
-  auto it = opsets_.find(NormalizeDomain(domain));
-  return it == opsets_.end() ? 0 : it->second;
-}
-
-const onnx::OpSchema* SchemaLookup::Find(const onnx::NodeProto& node) const {
-  if (IsLocalFunction(node)) return nullptr;
-  // Cached by (domain, op type) as written: the registry's lookup goes through three string-keyed
-  // maps, and the same few ops repeat thousands of times in large graphs.
-  auto& by_op = node.domain().empty() ? default_domain_cache_ : cache_[node.domain()];
-  if (auto cached = by_op.find(node.op_type()); cached != by_op.end()) return cached->second;
-  const std::string domain = NormalizeDomain(node.domain());
-  auto it = opsets_.find(domain);
-  const onnx::OpSchema* schema =
-      it == opsets_.end() ? nullptr
-                          : onnx::OpSchemaRegistry::Schema(node.op_type(), it->second, domain);
-  by_op.emplace(node.op_type(), schema);
-  return schema;
-}
-
-NodeSchemas::NodeSchemas(const GraphIndex& index, const SchemaLookup& lookup) : lookup_(lookup) {
-  schemas_.resize(index.size());
+NodeSchemas::NodeSchemas(const GraphIndex& index, const ops::SchemaLookup& lookup)
+    : lookup_(lookup) {
+  infos_.resize(index.size());
   for (int s = 0; s < index.size(); ++s) {
     const onnx::GraphProto& graph = *index.scope(s).graph;
-    schemas_[s].reserve(graph.node_size());
-    for (const onnx::NodeProto& node : graph.node()) schemas_[s].push_back(lookup.Find(node));
+    infos_[s].reserve(graph.node_size());
+    for (const onnx::NodeProto& node : graph.node()) infos_[s].push_back(lookup.Info(node));
   }
 }
 
@@ -392,8 +420,9 @@ absl::Status CheckNodesMatchSchemas(const GraphIndex& index, const NodeSchemas& 
   for (int s = 0; s < index.size(); ++s) {
     const onnx::GraphProto& graph = *index.scope(s).graph;
     for (int n = 0; n < graph.node_size(); ++n) {
+      // Only nodes onnx's inference will see (see HideOpsOnnxDoesNotKnow).
+      if (schemas.Info(s, n).source != ops::OpSource::kOnnx) continue;
       const onnx::OpSchema* schema = schemas.Get(s, n);
-      if (schema == nullptr) continue;
       const onnx::NodeProto& node = graph.node(n);
       absl::Status verified = CallOnnx("onnx", [&] { schema->Verify(node); });
       if (!verified.ok()) {
@@ -417,19 +446,22 @@ absl::StatusOr<TypeTable> InferElementTypes(onnx::ModelProto& model, const Graph
   // they decide, in linear time; onnx's inference (much slower on large graphs) only runs when
   // some used value is left untyped (sequence ops, ops with inference-only type rules).
   SchemaPropagation(index, schemas, &table).Run(0);
-  absl::Status status = CheckAllUsedTyped(index, table);
-  if (status.ok()) return table;
-  if (!use_shape_inference) return status;
+  if (!use_shape_inference) {
+    HALFCAST_RETURN_IF_ERROR(
+        CheckAllUsedTyped(index, table, schemas, TypedCheck::kBeforeInference));
+    return table;
+  }
+  if (CheckAllUsedTyped(index, table, schemas, TypedCheck::kAfterInference).ok()) return table;
   // A value from an op onnx does not know stays untyped whatever onnx infers, and onnx 1.12's
   // inference can crash on a node reading such a value (found by tests/fuzz): do not run it.
-  HALFCAST_RETURN_IF_ERROR(CheckAllUsedTyped(index, table, &schemas.lookup()));
+  HALFCAST_RETURN_IF_ERROR(CheckAllUsedTyped(index, table, schemas, TypedCheck::kOnnxCannotType));
   absl::Status inferred = CheckNodesMatchSchemas(index, schemas);
-  if (inferred.ok()) inferred = InferWithOnnx(model, index, &table);
+  if (inferred.ok()) inferred = InferWithOnnx(model, index, schemas, &table);
   if (!inferred.ok()) {
     notes->push_back(absl::StrCat(inferred.message(), "; element types taken from op schemas"));
   }
   SchemaPropagation(index, schemas, &table).Run(0);
-  HALFCAST_RETURN_IF_ERROR(CheckAllUsedTyped(index, table));
+  HALFCAST_RETURN_IF_ERROR(CheckAllUsedTyped(index, table, schemas, TypedCheck::kAfterInference));
   return table;
 }
 

@@ -11,15 +11,16 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/graph_index.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
+#include "ops/op_catalog.h"
 
 namespace halfcast::graph {
 
@@ -41,39 +42,20 @@ struct ValueType {
 ValueType FromTypeProto(const onnx::TypeProto& type);
 void SetElemType(onnx::TypeProto* type, int32_t elem);
 
-// Finds op schemas the way the model's opset imports ask for them (one object per conversion: it
-// caches lookups, so it is not shared between threads). Opsets newer than the onnx
-// library knows get its newest schema of the op (Schema() clamps to the highest version known).
-class SchemaLookup {
- public:
-  explicit SchemaLookup(const onnx::ModelProto& model);
-  // nullptr for model-local functions, unknown domains and unknown ops.
-  const onnx::OpSchema* Find(const onnx::NodeProto& node) const;
-  bool IsLocalFunction(const onnx::NodeProto& node) const;
-  // Highest opset version onnx knows for `domain` and the model's import of it (0 if none).
-  int ModelOpset(absl::string_view domain) const;
-
- private:
-  absl::flat_hash_map<std::string, int> opsets_;
-  absl::flat_hash_set<std::string> functions_;  // "domain\n" + name
-  // Find's results by op type, for the empty domain and by domain (as written) for the others.
-  using OpCache = absl::flat_hash_map<std::string, const onnx::OpSchema*>;
-  mutable OpCache default_domain_cache_;
-  mutable absl::flat_hash_map<std::string, OpCache> cache_;
-};
-
 // The schema of every node of an index (SchemaLookup::Find, looked up once per node).
 class NodeSchemas {
  public:
   // `lookup` must outlive this object.
-  NodeSchemas(const GraphIndex& index, const SchemaLookup& lookup);
+  NodeSchemas(const GraphIndex& index, const ops::SchemaLookup& lookup);
   // nullptr as SchemaLookup::Find.
-  const onnx::OpSchema* Get(int s, int n) const { return schemas_[s][n]; }
-  const SchemaLookup& lookup() const { return lookup_; }
+  const onnx::OpSchema* Get(int s, int n) const { return infos_[s][n].schema; }
+  // The schema and who typed the op (ops::OpSource).
+  const ops::OpInfo& Info(int s, int n) const { return infos_[s][n]; }
+  const ops::SchemaLookup& lookup() const { return lookup_; }
 
  private:
-  const SchemaLookup& lookup_;
-  std::vector<std::vector<const onnx::OpSchema*>> schemas_;
+  const ops::SchemaLookup& lookup_;
+  std::vector<std::vector<ops::OpInfo>> infos_;
 };
 
 // Element types by value id (GraphIndex).

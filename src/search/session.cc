@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "graph/topo_sort.h"
 #include "numerics/float16.h"
 #include "search/feeds.h"
 #include "search/tensor_values.h"
@@ -92,6 +93,7 @@ ConvertOptions CandidateConvertOptions(const MixedPrecisionOptions& options) {
   ConvertOptions convert_options;
   convert_options.keep_io_types = options.keep_io_types;
   convert_options.op_block_list = options.op_block_list;
+  convert_options.fp16_ops = options.fp16_ops;
   convert_options.min_positive_val = options.min_positive_val;
   convert_options.max_finite_val = options.max_finite_val;
   convert_options.target = options.target;
@@ -108,8 +110,26 @@ void MarkSearchKept(const std::vector<std::size_t>& graph_positions, ConvertRepo
   }
 }
 
+namespace {
+
+// Node positions name candidates, so they must be those every conversion sees: the converter
+// sorts nodes that are out of order, and sorting is stable (a sorted graph stays as it is). So the
+// search works on `model` itself when it is in order, else on a sorted copy kept in `*sorted`. A
+// cycle is left for the first conversion to report.
+const onnx::ModelProto& InTopologicalOrder(const onnx::ModelProto& model,
+                                           std::optional<onnx::ModelProto>* sorted) {
+  if (graph::IsTopologicallySorted(model.graph())) return model;
+  sorted->emplace(model);
+  (void)graph::SortTopologically((*sorted)->mutable_graph());
+  return **sorted;
+}
+
+}  // namespace
+
 Session::Session(const onnx::ModelProto& model, const MixedPrecisionOptions& options)
-    : model_(model), options_(options), start_(std::chrono::steady_clock::now()) {}
+    : model_(InTopologicalOrder(model, &sorted_model_)),
+      options_(options),
+      start_(std::chrono::steady_clock::now()) {}
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(
     const onnx::ModelProto& model, const std::vector<TensorMap>& feeds,

@@ -76,7 +76,8 @@ class Session : public Trials {
   std::vector<double> NodeScores(const std::vector<TensorMap>& values) const;
   double elapsed_seconds() const;
 
-  const onnx::ModelProto& model_;
+  std::optional<onnx::ModelProto> sorted_model_;  // when the caller's nodes are out of order
+  const onnx::ModelProto& model_;                 // the caller's model or sorted_model_
   MixedPrecisionOptions options_;
   std::optional<Validator> validator_;
   std::unique_ptr<Evaluator> owned_evaluator_;

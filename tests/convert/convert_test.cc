@@ -400,30 +400,6 @@ TEST(ConvertTest, OpWhoseSchemaExcludesTheTargetStaysFloat32) {
   EXPECT_TRUE(Convert(model, options).report.kept_nodes.empty());
 }
 
-TEST(ConvertTest, UnknownDomainNodesStayFloat32) {
-  onnx::ModelProto model = ParseModelText(R"(
-    <ir_version: 8, opset_import: ["" : 17, "custom" : 1]>
-    g (float[3] x) => (float[3] y) {
-      a = Relu(x)
-      b = custom.Thing(a)
-      y = Neg(b)
-    })");
-  onnx::ValueInfoProto* info = model.mutable_graph()->add_value_info();
-  info->set_name("b");
-  info->mutable_type()->mutable_tensor_type()->set_elem_type(kF32);
-  absl::StatusOr<ConvertResult> result = ConvertFloatToFloat16(model, {});
-  ASSERT_OK(result.status());
-  ASSERT_EQ(result->report.kept_nodes.size(), 1u);
-  EXPECT_EQ(result->report.kept_nodes[0].reason, KeepReason::kModelFunction);
-  EXPECT_EQ(CountOps(result->model.graph(), "Cast"), 2);
-  EXPECT_EQ(ElemTypeOf(result->model.graph(), "b"), kF32);
-
-  // Without a declared type, b's type cannot be known: a clear error naming it.
-  model.mutable_graph()->clear_value_info();
-  EXPECT_THAT(ConvertFloatToFloat16(model, {}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'b'")));
-}
-
 TEST(ConvertTest, TypesArePropagatedFromSchemasWithoutShapeInference) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>
@@ -559,12 +535,6 @@ TEST(ConvertTest, MalformedGraphsAreClearErrors) {
       b = Relu(a)
       y = Neg(b)
     })";
-  const char* kUnsorted = R"(
-    <ir_version: 8, opset_import: ["" : 17]>
-    g (float[3] x) => (float[3] y) {
-      y = Neg(a)
-      a = Relu(x)
-    })";
   const char* kDangling = R"(
     <ir_version: 8, opset_import: ["" : 17]>
     g (float[3] x) => (float[3] y) {
@@ -578,8 +548,6 @@ TEST(ConvertTest, MalformedGraphsAreClearErrors) {
     })";
   EXPECT_THAT(ConvertFloatToFloat16(ParseModelText(kCycle), {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cycle")));
-  EXPECT_THAT(ConvertFloatToFloat16(ParseModelText(kUnsorted), {}),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("topological")));
   EXPECT_THAT(ConvertFloatToFloat16(ParseModelText(kDangling), {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'ghost'")));
   EXPECT_THAT(ConvertFloatToFloat16(ParseModelText(kTwice), {}),

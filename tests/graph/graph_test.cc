@@ -150,7 +150,7 @@ TEST(ElementTypesTest, SchemaPropagationTypesWhatInferenceIsNotAskedFor) {
       y = Add(a, r)
     })");
   ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
-  SchemaLookup lookup(model);
+  ops::SchemaLookup lookup(model);
   NodeSchemas schemas(index, lookup);
   std::vector<std::string> notes;
   ASSERT_OK_AND_ASSIGN(TypeTable types,
@@ -178,7 +178,7 @@ TEST(ElementTypesTest, SubgraphOutputsTypeTheirOwner) {
     attr.mutable_g()->mutable_output(0)->clear_type();
   }
   ASSERT_OK_AND_ASSIGN(GraphIndex index, GraphIndex::Build(model.mutable_graph()));
-  SchemaLookup lookup(model);
+  ops::SchemaLookup lookup(model);
   NodeSchemas schemas(index, lookup);
   std::vector<std::string> notes;
   ASSERT_OK_AND_ASSIGN(TypeTable types, InferElementTypes(model, index, schemas, false, &notes));
@@ -192,7 +192,7 @@ TEST(ElementTypesTest, NewerOpsetsUseTheNewestKnownSchema) {
     g (float[3] x) => (float[3] y) { y = Relu(x) })");
   model.mutable_opset_import(0)->set_version(21);
   model.set_ir_version(10);
-  SchemaLookup schemas(model);
+  ops::SchemaLookup schemas(model);
   const onnx::OpSchema* schema = schemas.Find(model.graph().node(0));
   ASSERT_NE(schema, nullptr);
   EXPECT_EQ(schema->SinceVersion(), 14);

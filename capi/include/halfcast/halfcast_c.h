@@ -324,7 +324,10 @@ typedef enum halfcast_option {
   /* int (M), a halfcast_search_strategy, default HALFCAST_STRATEGY_ERROR_GUIDED. */
   HALFCAST_OPTION_STRATEGY = 12,
   /* int (M), default 0 = no limit: reaching it fails with RESOURCE_EXHAUSTED. */
-  HALFCAST_OPTION_MAX_EVALUATIONS = 13
+  HALFCAST_OPTION_MAX_EVALUATIONS = 13,
+  /* strings (C, M), default empty: ops nothing describes (a vendor's custom domain) declared
+   * 16-bit capable, each "domain:op_type" (":op_type" for the default domain). */
+  HALFCAST_OPTION_FP16_OPS = 14
 } halfcast_option;
 
 /* A stable lower-case name of `option` ("keep_io_types", ...); NULL if unknown. */
@@ -439,7 +442,11 @@ typedef enum halfcast_report_value {
   HALFCAST_REPORT_BYTES_BEFORE = 6,   /* tensor bytes of initializers and constants */
   HALFCAST_REPORT_BYTES_AFTER = 7,
   HALFCAST_REPORT_EVALUATIONS = 8,   /* model runs of a mixed-precision search; 0 otherwise */
-  HALFCAST_REPORT_FLOAT32_INPUTS = 9 /* inputs of converted nodes kept float32 by their schema */
+  HALFCAST_REPORT_FLOAT32_INPUTS = 9, /* inputs of converted nodes kept float32 by their schema */
+  /* matrix-product multiply-adds per activation row (MatMul, Gemm, fused and quantized forms,
+   * attention) where shapes are known, and how many of them run in 16 bits */
+  HALFCAST_REPORT_MATMUL_FLOPS_TOTAL = 10,
+  HALFCAST_REPORT_MATMUL_FLOPS_16BIT = 11
 } halfcast_report_value;
 
 /* Stores one counter of `report` in `*out`. Unknown `value`: INVALID_ARGUMENT. */
@@ -447,7 +454,7 @@ HALFCAST_C_EXPORT halfcast_status* halfcast_report_get(const halfcast_report* re
                                                        halfcast_report_value value, int64_t* out);
 /* Kept node `index` (< HALFCAST_REPORT_NODES_KEPT): its graph ("" = main graph, else the path
  * of subgraph attributes), node name, op type, reason ("op_block_list", "node_block_list",
- * "schema", "model_function", "search") and detail, each borrowed from the report. Out
+ * "schema", "model_function", "search", "unknown_op") and detail, each borrowed from the report. Out
  * pointers may be NULL. Out of range: OUT_OF_RANGE. */
 HALFCAST_C_EXPORT halfcast_status* halfcast_report_kept_node(
     const halfcast_report* report, size_t index, const char** graph, const char** name,

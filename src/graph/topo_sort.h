@@ -1,0 +1,23 @@
+// Sorting a graph's nodes into topological order. Some exporters (keras2onnx, hand-edited
+// graphs) write valid graphs whose nodes are out of order; ONNX Runtime and the Python tool accept
+// them, so halfcast sorts them instead of refusing.
+#ifndef HALFCAST_GRAPH_TOPO_SORT_H_
+#define HALFCAST_GRAPH_TOPO_SORT_H_
+
+#include "absl/status/statusor.h"
+#include "onnx/onnx_pb.h"
+
+namespace halfcast::graph {
+
+// Reorders the nodes of `graph` and of every subgraph so each node comes after the producers of
+// the values it reads, including values its subgraphs read from the enclosing graph. Stable:
+// nodes already in order keep their positions, so a sorted graph is left exactly as it is.
+// Returns whether any node moved. InvalidArgument when the nodes form a cycle.
+absl::StatusOr<bool> SortTopologically(onnx::GraphProto* graph);
+
+// Whether no node of `graph` or of its subgraphs reads a value a later node of its graph makes.
+bool IsTopologicallySorted(const onnx::GraphProto& graph);
+
+}  // namespace halfcast::graph
+
+#endif  // HALFCAST_GRAPH_TOPO_SORT_H_

@@ -1,0 +1,124 @@
+#include "ops/op_catalog.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace halfcast::ops {
+namespace {
+
+std::string Key(absl::string_view domain, absl::string_view op_type) {
+  return absl::StrCat(CanonicalDomain(domain), "\n", op_type);
+}
+
+}  // namespace
+
+const char* OpSourceName(OpSource source) {
+  switch (source) {
+    case OpSource::kOnnx:
+      return "onnx";
+    case OpSource::kTable:
+      return "halfcast_table";
+    case OpSource::kLocalFunction:
+      return "local_function";
+    case OpSource::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+OpCatalog::OpCatalog(const std::vector<std::pair<const char*, absl::string_view>>& tables) {
+  for (const auto& [file, text] : tables) {
+    absl::StatusOr<std::vector<TableOp>> parsed = ParseOpTable(text, file);
+    if (!parsed.ok()) {
+      // Every builtin table is parsed by tests/ops; reaching this is a broken build.
+      std::abort();
+    }
+    for (TableOp& op : *parsed) ops_.push_back(std::move(op));
+  }
+  for (const TableOp& op : ops_) {
+    const onnx::OpSchema& schema = *op.schema;
+    by_op_[Key(schema.domain(), schema.Name())].push_back(&op);
+    int& newest = newest_[schema.domain()];
+    newest = std::max(newest, schema.SinceVersion());
+  }
+  for (auto& [key, records] : by_op_) {
+    std::sort(records.begin(), records.end(), [](const TableOp* a, const TableOp* b) {
+      return a->schema->SinceVersion() < b->schema->SinceVersion();
+    });
+  }
+}
+
+const OpCatalog& OpCatalog::Instance() {
+  // Destroyed at exit, unlike a leaked singleton: protobuf tags the string pointers of the
+  // schemas' attribute defaults, so leak checkers (the C API's valgrind test) would report a
+  // never-freed catalog as possibly lost.
+  static const OpCatalog kCatalog(BuiltinOpTables());
+  return kCatalog;
+}
+
+int OpCatalog::OnnxNewestOpset(absl::string_view domain) {
+  const auto& known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto it = known.find(std::string(CanonicalDomain(domain)));
+  return it == known.end() ? 0 : it->second.second;
+}
+
+int OpCatalog::TableNewestOpset(absl::string_view domain) const {
+  auto it = newest_.find(CanonicalDomain(domain));
+  return it == newest_.end() ? 0 : it->second;
+}
+
+OpInfo OpCatalog::Find(absl::string_view domain, absl::string_view op_type, int opset) const {
+  const std::string canonical(CanonicalDomain(domain));
+  OpInfo found;
+  found.schema = onnx::OpSchemaRegistry::Schema(std::string(op_type), opset, canonical);
+  if (found.schema != nullptr) found.source = OpSource::kOnnx;
+  auto it = by_op_.find(Key(canonical, op_type));
+  if (it == by_op_.end()) return found;
+  // The newest record not above the model's opset; onnx keeps a tie.
+  for (auto r = it->second.rbegin(); r != it->second.rend(); ++r) {
+    const onnx::OpSchema* schema = (*r)->schema.get();
+    if (schema->SinceVersion() > opset) continue;
+    if (found.schema == nullptr || schema->SinceVersion() > found.schema->SinceVersion()) {
+      found = OpInfo{schema, OpSource::kTable, *r};
+    }
+    break;
+  }
+  return found;
+}
+
+SchemaLookup::SchemaLookup(const onnx::ModelProto& model, const OpCatalog& catalog)
+    : catalog_(catalog) {
+  for (const auto& opset : model.opset_import()) {
+    opsets_[std::string(CanonicalDomain(opset.domain()))] = static_cast<int>(opset.version());
+  }
+  for (const auto& function : model.functions()) {
+    functions_.insert(absl::StrCat(function.domain(), "\n", function.name()));
+  }
+}
+
+bool SchemaLookup::IsLocalFunction(const onnx::NodeProto& node) const {
+  if (functions_.empty()) return false;
+  return functions_.contains(absl::StrCat(node.domain(), "\n", node.op_type()));
+}
+
+int SchemaLookup::ModelOpset(absl::string_view domain) const {
+  auto it = opsets_.find(CanonicalDomain(domain));
+  return it == opsets_.end() ? 0 : it->second;
+}
+
+OpInfo SchemaLookup::Info(const onnx::NodeProto& node) const {
+  if (IsLocalFunction(node)) return OpInfo{nullptr, OpSource::kLocalFunction, nullptr};
+  // Cached by (domain, op type) as written: the registry's lookup goes through three string-keyed
+  // maps, and the same few ops repeat thousands of times in large graphs.
+  auto& by_op = node.domain().empty() ? default_domain_cache_ : cache_[node.domain()];
+  if (auto cached = by_op.find(node.op_type()); cached != by_op.end()) return cached->second;
+  const int opset = ModelOpset(node.domain());
+  const OpInfo info = opset == 0 ? OpInfo{} : catalog_.Find(node.domain(), node.op_type(), opset);
+  by_op.emplace(node.op_type(), info);
+  return info;
+}
+
+}  // namespace halfcast::ops

@@ -1,0 +1,99 @@
+// Where halfcast's knowledge of ops lives: onnx's schema registry and halfcast's own tables
+// (op_table.h), behind one lookup that the converter's op policy, the element-type propagation
+// and the evaluator share.
+//
+// For a node, the schema used is the one with the highest since-version not above the model's
+// import of the node's domain, from onnx or from a table; onnx wins a tie, so a newer linked onnx
+// that knows an op takes over from the table by itself. Models importing opsets newer than
+// anything knows get the newest schema known.
+#ifndef HALFCAST_OPS_OP_CATALOG_H_
+#define HALFCAST_OPS_OP_CATALOG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
+#include "onnx/defs/schema.h"
+#include "onnx/onnx_pb.h"
+#include "ops/op_table.h"
+
+namespace halfcast::ops {
+
+// Who typed an op.
+enum class OpSource : uint8_t {
+  kOnnx,           // the linked onnx library's schema registry
+  kTable,          // halfcast's tables (src/ops/tables)
+  kLocalFunction,  // a function of the model itself (ModelProto.functions)
+  kUnknown,        // nothing describes it (a vendor's custom domain, an unimported domain)
+};
+
+// Stable lower-case names: "onnx", "halfcast_table", "local_function", "unknown".
+const char* OpSourceName(OpSource source);
+
+struct OpInfo {
+  const onnx::OpSchema* schema = nullptr;  // null for kLocalFunction and kUnknown
+  OpSource source = OpSource::kUnknown;
+  const TableOp* table = nullptr;  // the table record, for kTable
+};
+
+// The process-wide catalog: built on first use (the tables parsed once), read-only afterwards,
+// safe to use from any thread.
+class OpCatalog {
+ public:
+  static const OpCatalog& Instance();
+
+  // The op `op_type` of `domain` ("" or "ai.onnx" for the default domain) in a model importing
+  // version `opset` of that domain.
+  OpInfo Find(absl::string_view domain, absl::string_view op_type, int opset) const;
+  // The newest opset of `domain` the linked onnx knows (0 if none), and that the tables know.
+  static int OnnxNewestOpset(absl::string_view domain);
+  int TableNewestOpset(absl::string_view domain) const;
+  // Every table record, in table order.
+  const std::vector<TableOp>& table_ops() const { return ops_; }
+
+  // Builds a catalog from the given tables (the builtin ones for Instance()). A malformed table
+  // is a programming error caught by tests/ops: the process aborts naming its line.
+  explicit OpCatalog(const std::vector<std::pair<const char*, absl::string_view>>& tables);
+
+ private:
+  std::vector<TableOp> ops_;
+  // "domain\nop_type" -> records sorted by since-version.
+  absl::flat_hash_map<std::string, std::vector<const TableOp*>> by_op_;
+  absl::flat_hash_map<std::string, int> newest_;
+};
+
+// Finds op schemas the way one model's opset imports ask for them (one object per conversion: it
+// caches lookups, so it is not shared between threads).
+class SchemaLookup {
+ public:
+  explicit SchemaLookup(const onnx::ModelProto& model,
+                        const OpCatalog& catalog = OpCatalog::Instance());
+  // The op of `node`; source kLocalFunction for model-local functions.
+  OpInfo Info(const onnx::NodeProto& node) const;
+  // Info(node).schema.
+  const onnx::OpSchema* Find(const onnx::NodeProto& node) const { return Info(node).schema; }
+  bool IsLocalFunction(const onnx::NodeProto& node) const;
+  // The model's import of `domain` (0 if none).
+  int ModelOpset(absl::string_view domain) const;
+
+ private:
+  const OpCatalog& catalog_;
+  absl::flat_hash_map<std::string, int> opsets_;
+  absl::flat_hash_set<std::string> functions_;  // "domain\n" + name
+  // Info's results by op type, for the empty domain and by domain (as written) for the others.
+  using OpCache = absl::flat_hash_map<std::string, OpInfo>;
+  mutable OpCache default_domain_cache_;
+  mutable absl::flat_hash_map<std::string, OpCache> cache_;
+};
+
+// "" for "ai.onnx", any other domain as it is.
+inline absl::string_view CanonicalDomain(absl::string_view domain) {
+  return domain == "ai.onnx" ? absl::string_view() : domain;
+}
+
+}  // namespace halfcast::ops
+
+#endif  // HALFCAST_OPS_OP_CATALOG_H_
