@@ -486,6 +486,12 @@ static void test_options(void) {
   CHECK_OK(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_STRATEGY,
                                                     HALFCAST_STRATEGY_BISECT));
   CHECK_OK(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_MAX_EVALUATIONS, 10));
+  {
+    const char* ops[1] = {"com.example:MyGelu"};
+    CHECK_OK(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_FP16_OPS, ops, 1));
+    CHECK_OK(halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_FP16_OPS, ops, 1));
+    CHECK(strcmp(halfcast_option_name(HALFCAST_OPTION_FP16_OPS), "fp16_ops") == 0);
+  }
   halfcast_mixed_precision_options_destroy(mixed);
   halfcast_convert_options_destroy(convert);
 }
@@ -537,6 +543,9 @@ static void test_convert(void) {
   CHECK(report_value(report, HALFCAST_REPORT_EVALUATIONS) == 0);
   CHECK(report_value(report, HALFCAST_REPORT_CASTS_INSERTED) == 0);
   CHECK(report_value(report, HALFCAST_REPORT_FLOAT32_INPUTS) == 0);
+  /* MatMul by a 4x4 W: 16 multiply-adds per row, all in 16 bits. */
+  CHECK(report_value(report, HALFCAST_REPORT_MATMUL_FLOPS_TOTAL) == 16);
+  CHECK(report_value(report, HALFCAST_REPORT_MATMUL_FLOPS_16BIT) == 16);
   CHECK(log.messages > 0 && log.bad_level == 0);
   CHECK_CODE(halfcast_report_get(report, (halfcast_report_value)77, &value),
              HALFCAST_INVALID_ARGUMENT, "77");
@@ -547,6 +556,9 @@ static void test_convert(void) {
   CHECK(strlen((const char*)halfcast_buffer_data(json)) == halfcast_buffer_size(json));
   CHECK(((const char*)halfcast_buffer_data(json))[0] == '{');
   CHECK(strstr((const char*)halfcast_buffer_data(json), "nodes_converted") != NULL);
+  CHECK(strstr((const char*)halfcast_buffer_data(json),
+               "{\"domain\":\"\",\"op_type\":\"MatMul\",\"since_version\":13,"
+               "\"source\":\"onnx\",\"nodes\":1}") != NULL);
   halfcast_report_destroy(report);
   report = NULL;
 
@@ -589,6 +601,16 @@ static void test_convert(void) {
   CHECK_CODE(halfcast_convert_float_to_float16(tiny, options, &failed, NULL),
              HALFCAST_INVALID_ARGUMENT, "max_finite_val");
   CHECK(failed == UNTOUCHED);
+  /* fp16_ops entries must be domain:op_type. */
+  {
+    const char* ops[1] = {"MyOp"};
+    CHECK_OK(halfcast_convert_options_set_double(options, HALFCAST_OPTION_MAX_FINITE_VAL, 1e4));
+    CHECK_OK(halfcast_convert_options_set_strings(options, HALFCAST_OPTION_FP16_OPS, ops, 1));
+    CHECK_CODE(halfcast_convert_float_to_float16(tiny, options, &failed, NULL),
+               HALFCAST_INVALID_ARGUMENT, "fp16_ops: 'MyOp' is not domain:op_type");
+    CHECK(failed == UNTOUCHED);
+    CHECK_OK(halfcast_convert_options_set_strings(options, HALFCAST_OPTION_FP16_OPS, NULL, 0));
+  }
   /* keep_io_names naming something that is no graph input or output. */
   {
     const char* names[1] = {"nonexistent"};

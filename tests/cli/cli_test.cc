@@ -246,6 +246,33 @@ TEST_F(CliTest, ConvertBlockLists) {
   EXPECT_FALSE(Exists(dir_.File("x.onnx")));
 }
 
+TEST_F(CliTest, ConvertCustomOpsAndOpSources) {
+  const std::string in = WriteModel("custom.onnx", R"(
+    <ir_version: 8, opset_import: ["" : 17, "com.example" : 1]>
+    g (float[2] x) => (float[2] y) {
+      a = Relu(x)
+      y = com.example.Thing(a)
+    })");
+  CliResult kept = Run({"convert", in, dir_.File("kept.onnx")});
+  ASSERT_EQ(kept.exit_code, kOk) << kept.err;
+  EXPECT_THAT(kept.out, HasSubstr("unknown_op: Thing x1"));
+  EXPECT_THAT(kept.out, HasSubstr("ops typed by unknown: com.example:Thing"));
+  EXPECT_THAT(kept.out, HasSubstr("note: unknown op com.example:Thing (1 node) kept float32"));
+
+  CliResult declared = Run({"convert", in, dir_.File("declared.onnx"),
+                            "--fp16-ops=com.example:Thing", "--report-json",
+                            dir_.File("declared.json")});
+  ASSERT_EQ(declared.exit_code, kOk) << declared.err;
+  EXPECT_THAT(declared.out, HasSubstr("kept in float32: 0"));
+  EXPECT_THAT(declared.out, HasSubstr("ops typed by declared: com.example:Thing"));
+  EXPECT_EQ(OutputType(LoadOrDie(dir_.File("declared.onnx")), 0), onnx::TensorProto::FLOAT16);
+  EXPECT_THAT(ReadFileBytes(dir_.File("declared.json")),
+              HasSubstr("\"op_type\":\"Thing\",\"since_version\":0,\"source\":\"declared\""));
+
+  ExpectError({"convert", in, dir_.File("bad.onnx"), "--fp16-ops=Thing"}, "domain:op_type");
+  EXPECT_FALSE(Exists(dir_.File("bad.onnx")));
+}
+
 TEST_F(CliTest, ConvertTargetsAndClipping) {
   const std::string in = WriteModel("m.onnx", kAddMax);
   ASSERT_EQ(Run({"convert", in, dir_.File("bf.onnx"), "--target", "bfloat16"}).exit_code, kOk);
