@@ -123,6 +123,26 @@ TEST_P(StrategyTest, KeepsExactlyTheOverflowingPart) {
   }
 }
 
+// The overflow chain with its nodes written out of order (ONNX Runtime accepts such graphs):
+// the search works on the sorted graph, so it keeps the same nodes, at their sorted positions.
+TEST_P(StrategyTest, NodesOutOfOrderAreSearchedSorted) {
+  const onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[4] x) => (float[4] y) <float[1] k = {1000.0}, float[1] m = {1000000.0}> {
+      y = Div(b, m)
+      b = Mul(a, k)
+      a = Mul(x, k)
+    })");
+  MixedPrecisionOptions options;
+  options.rtol = 0.01;
+  options.atol = 0.001;
+  options.strategy = GetParam();
+  ASSERT_OK_AND_ASSIGN(MixedPrecisionResult result,
+                       AutoConvertMixedPrecision(model, kChainFeeds, options));
+  EXPECT_THAT(SearchKept(result.report), ElementsAre(1, 2));  // unsorted: Div was node 0
+  ExpectCloseToFloat32(model, result.model, kChainFeeds[0], 0.01, 0.001);
+}
+
 TEST_P(StrategyTest, ValidateFnRejectingKnownNodes) {
   onnx::ModelProto model = ParseModelText(kSixBranches);
   // Nodes named alike or not at all: positions identify them.
