@@ -185,7 +185,8 @@ Tensor Owned(Tensor t) {
 
 // Runs `step`'s kernel on `inputs` (nullptr for an absent one) under the float16 model: 16-bit
 // float inputs widened to float32 unless the kernel is exact_16bit, float32 outputs rounded back
-// to the first such input's type. Errors are prefixed with the node.
+// to the first such input's type (except outputs the kernel keeps float32). Errors are prefixed
+// with the node.
 absl::StatusOr<std::vector<Tensor>> InvokeKernel(const Step& step,
                                                  std::vector<const Tensor*> inputs, int threads,
                                                  int64_t memory_budget, SubgraphRunner* subgraphs) {
@@ -213,8 +214,11 @@ absl::StatusOr<std::vector<Tensor>> InvokeKernel(const Step& step,
   }
   std::vector<Tensor>& outputs = context.outputs();
   if (narrow_type != DataType::kUndefined) {
-    for (Tensor& out : outputs) {
-      if (out.type() == DataType::kFloat) out = NarrowFromFloat(out, narrow_type);
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      const bool stays_float = i < 32 && (step.kernel->float32_outputs >> i & 1u) != 0;
+      if (outputs[i].type() == DataType::kFloat && !stays_float) {
+        outputs[i] = NarrowFromFloat(outputs[i], narrow_type);
+      }
     }
   }
   return std::move(outputs);

@@ -6,6 +6,8 @@
 // node's first 16-bit float input (round to nearest even), which is the documented float16
 // model: compute in float32, store in 16 bits. Kernels registered with `exact_16bit` (data
 // movement like Reshape, Gather, Concat; Cast, CastLike) see and produce 16-bit tensors as they are.
+// Outputs flagged in `float32_outputs` are never rounded: statistics that ONNX Runtime keeps in
+// float32 for 16-bit inputs (SkipLayerNormalization's mean and inverse standard deviation).
 #ifndef HALFCAST_EVAL_KERNEL_H_
 #define HALFCAST_EVAL_KERNEL_H_
 
@@ -99,6 +101,8 @@ struct KernelDef {
   int max_opset;  // last (inclusive); behaviour changes get separate entries or check opset()
   KernelFn fn;
   bool exact_16bit = false;  // see the file comment
+  // Bit i set: output i stays float32 when the runner narrows outputs (see the file comment).
+  uint32_t float32_outputs = 0;
 };
 
 // Each kernel family (kernels/*.cc) exposes its table; the registry is the explicit list of
@@ -112,6 +116,8 @@ absl::Span<const KernelDef> ConvKernels();          // Conv, ConvTranspose, pool
 absl::Span<const KernelDef> NormalizationKernels(); // BatchNorm, InstanceNorm, LayerNorm
 absl::Span<const KernelDef> RecurrentKernels();     // RNN, GRU, LSTM
 absl::Span<const KernelDef> ResizeKernels();        // Resize, Upsample
+absl::Span<const KernelDef> TransformerKernels();   // FusedMatMul, Gelu family, skip/RMS norms
+absl::Span<const KernelDef> AttentionKernels();     // Attention, MultiHeadAttention, RotaryEmbedding
 
 // The kernel for (domain, op_type) at `opset`, or nullptr.
 const KernelDef* FindKernel(std::string_view domain, std::string_view op_type, int opset);

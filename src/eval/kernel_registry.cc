@@ -29,6 +29,7 @@ const KernelIndex& Index() {
         ElementwiseKernels(), TensorKernels(),        ControlFlowKernels(),
         ReductionKernels(),   LinalgKernels(),        ConvKernels(),
         NormalizationKernels(), RecurrentKernels(),   ResizeKernels(),
+        TransformerKernels(), AttentionKernels(),
     };
     for (absl::Span<const KernelDef> family : families) {
       for (const KernelDef& def : family) {

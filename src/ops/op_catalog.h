@@ -54,12 +54,17 @@ class OpCatalog {
   // Every table record, in table order.
   const std::vector<TableOp>& table_ops() const { return ops_; }
 
-  // Builds a catalog from the given tables (the builtin ones for Instance()). A malformed table
-  // is a programming error caught by tests/ops: the process aborts naming its line.
+  // Why a table was left out (its parse error, naming the line); empty for the builtin tables,
+  // which tests/ops checks.
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  // Builds a catalog from the given tables (the builtin ones for Instance()); a malformed table
+  // is left out and its error kept in errors().
   explicit OpCatalog(const std::vector<std::pair<const char*, absl::string_view>>& tables);
 
  private:
   std::vector<TableOp> ops_;
+  std::vector<std::string> errors_;
   // "domain\nop_type" -> records sorted by since-version.
   absl::flat_hash_map<std::string, std::vector<const TableOp*>> by_op_;
   absl::flat_hash_map<std::string, int> newest_;

@@ -121,6 +121,7 @@ TEST(OpTableTest, MalformedTablesNameTheLine) {
 }
 
 TEST(OpTableTest, EveryBuiltinTableParses) {
+  EXPECT_THAT(OpCatalog::Instance().errors(), ::testing::IsEmpty());
   ASSERT_GE(BuiltinOpTables().size(), 3u);
   for (const auto& [file, text] : BuiltinOpTables()) {
     absl::StatusOr<std::vector<TableOp>> ops = ParseOpTable(text, file);
@@ -233,6 +234,16 @@ TEST(OpCatalogTest, OnnxWinsATieSoANewerOnnxTakesOver) {
   EXPECT_EQ(catalog.Find("", "Relu", 30).table->line, 6);
   EXPECT_STREQ(OpSourceName(OpSource::kTable), "halfcast_table");
   EXPECT_STREQ(OpSourceName(OpSource::kOnnx), "onnx");
+}
+
+TEST(OpCatalogTest, AMalformedTableIsLeftOutWithItsError) {
+  const std::vector<std::pair<const char*, absl::string_view>> tables = {
+      {"bad.optable", "domain d\nop A 1\n  in x T\n  out y T\n"},
+      {"good.optable", "domain d\nop B 1\n  out y float\n"}};
+  OpCatalog catalog(tables);
+  EXPECT_THAT(catalog.errors(), ::testing::ElementsAre(HasSubstr("bad.optable:2:")));
+  EXPECT_EQ(catalog.Find("d", "A", 1).source, OpSource::kUnknown);
+  EXPECT_EQ(catalog.Find("d", "B", 1).source, OpSource::kTable);
 }
 
 }  // namespace

@@ -252,7 +252,8 @@ absl::Status LayerNormalization(KernelContext& context) {
 const KernelDef kNormalizationKernels[] = {
     {"", "BatchNormalization", 1, 17, BatchNormalization},
     {"", "InstanceNormalization", 6, 17, InstanceNormalization},
-    {"", "LayerNormalization", 17, 17, LayerNormalization},
+    // Mean and inverse standard deviation stay float32 for 16-bit inputs, as in ONNX Runtime.
+    {"", "LayerNormalization", 17, 17, LayerNormalization, false, 0b110},
 };
 
 }  // namespace
