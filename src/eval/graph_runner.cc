@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "eval/float16_emulation.h"
 #include "eval/kernels/dispatch.h"
+#include "ops/op_catalog.h"
 
 namespace halfcast::eval {
 
@@ -580,7 +581,9 @@ class GraphRunner {
   int64_t bytes_in_use_ = 0;  // bytes of node outputs currently held
 };
 
-std::string CanonicalDomain(const std::string& domain) { return domain == "ai.onnx" ? "" : domain; }
+std::string CanonicalDomain(const std::string& domain) {
+  return std::string(ops::CanonicalDomain(domain));
+}
 
 absl::flat_hash_map<std::string, int> ImportedOpsets(const onnx::ModelProto& model) {
   absl::flat_hash_map<std::string, int> opsets;

@@ -5,12 +5,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "eval/kernel.h"
+#include "ops/op_catalog.h"
 
 namespace halfcast::eval {
 namespace {
-
-// The newest opset ONNX 1.12 knows; a model importing a newer one runs with the newest kernels.
-constexpr int kNewestKnownOpset = 17;
 
 using KernelIndex = absl::flat_hash_map<std::string, std::vector<const KernelDef*>>;
 
@@ -29,7 +27,7 @@ const KernelIndex& Index() {
         ElementwiseKernels(), TensorKernels(),        ControlFlowKernels(),
         ReductionKernels(),   LinalgKernels(),        ConvKernels(),
         NormalizationKernels(), RecurrentKernels(),   ResizeKernels(),
-        TransformerKernels(), AttentionKernels(),
+        TransformerKernels(), AttentionKernels(),     QuantizedKernels(),
     };
     for (absl::Span<const KernelDef> family : families) {
       for (const KernelDef& def : family) {
@@ -52,8 +50,12 @@ const KernelDef* FindKernel(std::string_view domain, std::string_view op_type, i
     if (def->min_opset <= opset && opset <= def->max_opset) return def;
     if (newest == nullptr || def->max_opset > newest->max_opset) newest = def;
   }
-  // Opsets newer than ONNX 1.12 knows: keep the newest semantics we implement rather than refuse.
-  if (opset > kNewestKnownOpset && newest != nullptr && newest->max_opset >= kNewestKnownOpset) {
+  // Opsets newer than the linked onnx knows (17 for onnx 1.12; most newer versions only widen
+  // type lists): keep the newest semantics implemented rather than refuse.
+  const int onnx_newest =
+      ops::OpCatalog::OnnxNewestOpset(absl::string_view(domain.data(), domain.size()));
+  if (onnx_newest > 0 && opset > onnx_newest && newest != nullptr &&
+      newest->max_opset >= onnx_newest) {
     return newest;
   }
   return nullptr;

@@ -10,6 +10,7 @@
 #include "eval/graph_runner.h"
 #include "eval/kernel.h"
 #include "halfcast/evaluator.h"
+#include "ops/op_catalog.h"
 
 namespace halfcast {
 namespace {
@@ -24,8 +25,15 @@ void CollectUnsupported(const onnx::GraphProto& graph,
     if (opset == opsets.end()) {
       unsupported->insert(absl::StrCat(node.op_type(), " (domain '", shown, "', not imported)"));
     } else if (eval::FindKernel(domain, node.op_type(), opset->second) == nullptr) {
-      unsupported->insert(
-          absl::StrCat(node.op_type(), " (domain '", shown, "', opset ", opset->second, ")"));
+      // The op catalog tells an op nothing describes (a custom domain: plug in a runtime that
+      // has it) from one the evaluator lacks a kernel for.
+      const ops::OpInfo op = ops::OpCatalog::Instance().Find(domain, node.op_type(), opset->second);
+      unsupported->insert(absl::StrCat(
+          node.op_type(), " (domain '", shown, "', opset ", opset->second, ": ",
+          op.schema == nullptr ? std::string("an op nothing describes")
+                               : absl::StrCat("no kernel for ", node.op_type(), "-",
+                                              op.schema->SinceVersion()),
+          ")"));
     }
     for (const onnx::AttributeProto& a : node.attribute()) {
       if (a.has_g()) CollectUnsupported(a.g(), opsets, unsupported);

@@ -118,8 +118,9 @@ TEST(ReferenceEvaluatorTest, CheckSupportedListsUnsupportedOpsBeforeRunning) {
   const absl::Status expected_message = evaluator.CheckSupported(model);
   EXPECT_THAT(expected_message,
               StatusIs(absl::StatusCode::kUnimplemented,
-                       AllOf(HasSubstr("Det (domain 'ai.onnx', opset 17)"),
-                             HasSubstr("Frobnicate (domain 'com.example', opset 1)"))));
+                       AllOf(HasSubstr("Det (domain 'ai.onnx', opset 17: no kernel for Det-11)"),
+                             HasSubstr("Frobnicate (domain 'com.example', opset 1: an op "
+                                       "nothing describes)"))));
   EXPECT_THAT(evaluator.Run(model, {{"x", Floats({2, 2}, {1, 2, 3, 4})}}),
               StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("Frobnicate")));
 }
