@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "eval/float16_emulation.h"
 #include "eval/kernels/dispatch.h"
+#include "graph/topo_sort.h"
 #include "ops/op_catalog.h"
 
 namespace halfcast::eval {
@@ -455,20 +456,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
     pending[n] = static_cast<int>(deps.size());
     for (int d : deps) consumers[d].push_back(n);
   }
-  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-  for (int n = 0; n < node_count; ++n) {
-    if (pending[n] == 0) ready.push(n);
-  }
-  std::vector<int> order;
-  order.reserve(node_count);
-  while (!ready.empty()) {
-    const int n = ready.top();
-    ready.pop();
-    order.push_back(n);
-    for (int c : consumers[n]) {
-      if (--pending[c] == 0) ready.push(c);
-    }
-  }
+  std::vector<int> order = graph::StableTopologicalOrder(consumers, &pending);
   if (static_cast<int>(order.size()) != node_count) {
     for (int n = 0; n < node_count; ++n) {
       if (pending[n] > 0) {

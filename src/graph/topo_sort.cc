@@ -108,22 +108,7 @@ absl::StatusOr<bool> SortOne(onnx::GraphProto* graph) {
     }
   }
   if (in_order) return moved;
-  // Kahn's algorithm taking the lowest original position first keeps nodes that are in order
-  // where they are.
-  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-  for (int n = 0; n < count; ++n) {
-    if (pending[n] == 0) ready.push(n);
-  }
-  std::vector<int> order;
-  order.reserve(count);
-  while (!ready.empty()) {
-    const int n = ready.top();
-    ready.pop();
-    order.push_back(n);
-    for (int user : users[n]) {
-      if (--pending[user] == 0) ready.push(user);
-    }
-  }
+  const std::vector<int> order = StableTopologicalOrder(users, &pending);
   if (static_cast<int>(order.size()) != count) {
     return absl::InvalidArgumentError("the graph's nodes form a cycle");
   }
@@ -138,5 +123,25 @@ absl::StatusOr<bool> SortOne(onnx::GraphProto* graph) {
 absl::StatusOr<bool> SortTopologically(onnx::GraphProto* graph) { return SortOne(graph); }
 
 bool IsTopologicallySorted(const onnx::GraphProto& graph) { return Sorted(graph); }
+
+std::vector<int> StableTopologicalOrder(const std::vector<std::vector<int>>& consumers,
+                                        std::vector<int>* pending) {
+  const int count = static_cast<int>(consumers.size());
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  for (int n = 0; n < count; ++n) {
+    if ((*pending)[n] == 0) ready.push(n);
+  }
+  std::vector<int> order;
+  order.reserve(count);
+  while (!ready.empty()) {
+    const int n = ready.top();
+    ready.pop();
+    order.push_back(n);
+    for (int user : consumers[n]) {
+      if (--(*pending)[user] == 0) ready.push(user);
+    }
+  }
+  return order;
+}
 
 }  // namespace halfcast::graph

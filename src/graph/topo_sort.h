@@ -4,6 +4,8 @@
 #ifndef HALFCAST_GRAPH_TOPO_SORT_H_
 #define HALFCAST_GRAPH_TOPO_SORT_H_
 
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "onnx/onnx_pb.h"
 
@@ -17,6 +19,13 @@ absl::StatusOr<bool> SortTopologically(onnx::GraphProto* graph);
 
 // Whether no node of `graph` or of its subgraphs reads a value a later node of its graph makes.
 bool IsTopologicallySorted(const onnx::GraphProto& graph);
+
+// Kahn's algorithm over nodes 0..n-1 taking the lowest index first among the ready ones, so
+// nodes already in order keep their positions: `consumers[k]` lists the nodes reading what node
+// k makes, `pending[k]` counts k's entries in those lists. Returns the order; it is shorter than
+// n when a cycle leaves nodes out, and `pending` then stays above 0 for them.
+std::vector<int> StableTopologicalOrder(const std::vector<std::vector<int>>& consumers,
+                                        std::vector<int>* pending);
 
 }  // namespace halfcast::graph
 

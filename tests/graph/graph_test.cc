@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "graph/element_types.h"
 #include "graph/graph_index.h"
+#include "graph/topo_sort.h"
 #include "gtest/gtest.h"
 #include "testing/onnx_text.h"
 #include "testing/status_matchers.h"
@@ -196,6 +197,55 @@ TEST(ElementTypesTest, NewerOpsetsUseTheNewestKnownSchema) {
   const onnx::OpSchema* schema = schemas.Find(model.graph().node(0));
   ASSERT_NE(schema, nullptr);
   EXPECT_EQ(schema->SinceVersion(), 14);
+}
+
+std::vector<std::string> OpOrder(const onnx::GraphProto& graph) {
+  std::vector<std::string> ops;
+  for (const auto& node : graph.node()) ops.push_back(node.op_type());
+  return ops;
+}
+
+TEST(TopoSortTest, SortsStablyCountingWhatSubgraphsCapture) {
+  // The If's branch reads `b` from the enclosing graph: the If must follow b's producer although
+  // none of its inputs names b. The independent Neg keeps its place ahead of both.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x, bool c) => (float[2] y, float[2] n) {
+      y = If (c) <then_branch = t () => (float[2] o) { o = Identity(b) },
+                  else_branch = e () => (float[2] o) { o = Identity(x) }>
+      n = Neg(x)
+      b = Relu(x)
+    })");
+  EXPECT_FALSE(IsTopologicallySorted(model.graph()));
+  ASSERT_OK_AND_ASSIGN(bool moved, SortTopologically(model.mutable_graph()));
+  EXPECT_TRUE(moved);
+  EXPECT_EQ(OpOrder(model.graph()), (std::vector<std::string>{"Neg", "Relu", "If"}));
+  EXPECT_TRUE(IsTopologicallySorted(model.graph()));
+  ASSERT_OK(GraphIndex::Build(model.mutable_graph()).status());
+  // Sorting a sorted graph changes nothing.
+  ASSERT_OK_AND_ASSIGN(moved, SortTopologically(model.mutable_graph()));
+  EXPECT_FALSE(moved);
+
+  onnx::ModelProto cycle = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x) => (float[2] y) {
+      a = Add(x, y)
+      y = Relu(a)
+    })");
+  EXPECT_THAT(SortTopologically(cycle.mutable_graph()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cycle")));
+}
+
+TEST(TopoSortTest, StableOrderKeepsReadyNodesInIndexOrder) {
+  // Node 2 feeds 0 and 1; 2 and 3 are ready at once and the lower goes first, then 0 (now the
+  // lowest ready), 1 and 3.
+  std::vector<std::vector<int>> consumers = {{}, {}, {0, 1}, {}};
+  std::vector<int> pending = {1, 1, 0, 0};
+  EXPECT_EQ(StableTopologicalOrder(consumers, &pending), (std::vector<int>{2, 0, 1, 3}));
+  std::vector<std::vector<int>> loop = {{1}, {0}, {}};
+  std::vector<int> waiting = {1, 1, 0};
+  EXPECT_EQ(StableTopologicalOrder(loop, &waiting), (std::vector<int>{2}));
+  EXPECT_EQ(waiting, (std::vector<int>{1, 1, 0}));
 }
 
 }  // namespace
