@@ -118,6 +118,7 @@ absl::Span<const KernelDef> RecurrentKernels();     // RNN, GRU, LSTM
 absl::Span<const KernelDef> ResizeKernels();        // Resize, Upsample
 absl::Span<const KernelDef> TransformerKernels();   // FusedMatMul, Gelu family, skip/RMS norms
 absl::Span<const KernelDef> AttentionKernels();     // Attention, MultiHeadAttention, RotaryEmbedding
+absl::Span<const KernelDef> QuantizedKernels();     // MatMulNBits, GatherBlockQuantized
 
 // The kernel for (domain, op_type) at `opset`, or nullptr.
 const KernelDef* FindKernel(std::string_view domain, std::string_view op_type, int opset);

@@ -14,9 +14,10 @@ import os
 import shutil
 import subprocess
 import sys
+import zlib
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_ORT = os.path.join(HERE, "..", "ort", "run_ort.js")
@@ -26,6 +27,7 @@ F16 = TensorProto.FLOAT16
 I32 = TensorProto.INT32
 I64 = TensorProto.INT64
 BOOL = TensorProto.BOOL
+U8 = TensorProto.UINT8
 NP_TYPES = {F: np.float32, F16: np.float32, I32: np.int32, I64: np.int64, BOOL: np.bool_}
 
 CASES = []  # (group, name, model, feeds, rtol, atol)
@@ -42,20 +44,24 @@ def wave(phase, *shape):
 
 
 def case(group, name, op, inputs, outputs, attrs=None, domain="", opset=None, rtol=1e-5,
-         atol=1e-5):
+         atol=1e-5, initializers=()):
     """inputs: [(name, elem_type, array or None for an absent optional input)];
-    outputs: [(name, elem_type)] ('' for an unwanted output)."""
+    outputs: [(name, elem_type)] ('' for an unwanted output); inputs named in `initializers`
+    are stored in the model (as quantized weights are, which ONNX Runtime prepacks) instead of
+    fed (float16 ones as float16)."""
     if opset is None:
         opset = [("", 23), ("com.microsoft", 1)]
     node = helper.make_node(op, [n if a is not None else "" for n, _, a in inputs],
                             [n for n, _ in outputs], domain=domain, **(attrs or {}))
-    graph_inputs = [helper.make_tensor_value_info(n, t, list(a.shape))
-                    for n, t, a in inputs if a is not None]
+    fed = [(n, t, a) for n, t, a in inputs if a is not None and n not in initializers]
+    graph_inputs = [helper.make_tensor_value_info(n, t, list(a.shape)) for n, t, a in fed]
     graph_outputs = [helper.make_tensor_value_info(n, t, None) for n, t in outputs if n]
-    graph = helper.make_graph([node], name, graph_inputs, graph_outputs)
+    stored = [numpy_helper.from_array(a.astype(np.float16) if t == F16 else a, n)
+              for n, t, a in inputs if a is not None and n in initializers]
+    graph = helper.make_graph([node], name, graph_inputs, graph_outputs, initializer=stored)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opset],
                               ir_version=10, producer_name="halfcast-eval-ops")
-    feeds = {n: a for n, _, a in inputs if a is not None}
+    feeds = {n: a for n, _, a in fed}
     CASES.append((group, name, model, feeds, rtol, atol))
 
 
@@ -509,6 +515,132 @@ def build_pinned_cases():
          [("X", F, wave(0, 2, 3)), ("scale", F, wave(1, 3))], [("Y", F)], {"epsilon": 1e-5})
 
 
+def pack_bits(values, bits):
+    """Unsigned `bits`-bit values packed along the last axis, the first in the low bits of each
+    byte (ONNX Runtime's order); the last axis is padded with zeros to whole bytes."""
+    per = 8 // bits
+    values = np.asarray(values, np.uint8)
+    pad = -values.shape[-1] % per
+    if pad:
+        values = np.concatenate([values, np.zeros(values.shape[:-1] + (pad,), np.uint8)], -1)
+    values = values.reshape(values.shape[:-1] + (-1, per)).astype(np.uint32)
+    return sum(values[..., i] << (i * bits) for i in range(per)).astype(np.uint8)
+
+
+def nbits_weight(seed, k, n, bits, block, zero_points="packed"):
+    """MatMulNBits's B [N, k_blocks, blob], scales [N, k_blocks] and zero points (packed uint8
+    [N, ceil(k_blocks * bits / 8)], float [N, k_blocks] or None) from random values; the padding
+    of the last block is random too, so a kernel reading it shows."""
+    rng = np.random.default_rng(seed)
+    blocks = -(-k // block)
+    q = rng.integers(0, 1 << bits, size=(n, blocks, block), dtype=np.uint8)
+    scales = rng.uniform(0.01, 0.1, size=(n, blocks)).astype(np.float32)
+    zp = None
+    if zero_points == "packed":
+        zp = pack_bits(rng.integers(0, 1 << bits, size=(n, blocks), dtype=np.uint8), bits)
+    elif zero_points == "float":
+        zp = rng.uniform(0, (1 << bits) - 1, size=(n, blocks)).astype(np.float32)
+    return pack_bits(q, bits), scales, zp
+
+
+def build_quantized_cases():
+    """MatMulNBits and GatherBlockQuantized, the quantized weights of LLM exports."""
+    ms = "com.microsoft"
+    weights = ("B", "scales", "zero_points", "g_idx", "bias")
+    tol = {"rtol": 1e-4, "atol": 1e-5}
+
+    def nbits(name, a, k, n, bits, block, zero_points="packed", flat=False, bias=None,
+              g_idx=None, a_type=F, fed=False, tol=tol, **extra):
+        b, scales, zp = nbits_weight(zlib.crc32(name.encode()), k, n, bits, block, zero_points)
+        if flat:  # the 1-D scales and zero points of older quantizers
+            scales = scales.reshape(-1)
+            zp = None if zp is None else zp.reshape(-1)
+        scale_type = F16 if a_type == F16 else F
+        zp_type = U8 if zero_points == "packed" else scale_type
+        inputs = [("A", a_type, a), ("B", U8, b), ("scales", scale_type, scales),
+                  ("zero_points", zp_type, zp), ("g_idx", I32, g_idx),
+                  ("bias", scale_type, bias)]
+        while inputs[-1][2] is None:
+            inputs.pop()
+        case("quantized", f"MatMulNBits.{name}", "MatMulNBits", inputs, [("Y", a_type)],
+             {"K": k, "N": n, "bits": bits, "block_size": block, **extra}, ms,
+             initializers=() if fed else weights, **tol)
+
+    nbits("4bit.zero_points", rand(200, 2, 3, 64), 64, 12, 4, 32, accuracy_level=0)
+    nbits("4bit.bias", rand(201, 5, 64), 64, 12, 4, 16, bias=rand(202, 12))
+    nbits("4bit.default_zero_point", rand(203, 1, 2, 64), 64, 7, 4, 32, zero_points=None)
+    nbits("4bit.flat_odd_blocks", rand(204, 3, 40), 40, 5, 4, 16, flat=True)
+    nbits("4bit.k_not_block_multiple", rand(205, 2, 50), 50, 9, 4, 32)
+    nbits("4bit.block128", rand(206, 2, 256), 256, 20, 4, 128)
+    nbits("4bit.float_zero_points", rand(207, 3, 64), 64, 6, 4, 32, zero_points="float")
+    nbits("4bit.fed_weights", rand(208, 2, 64), 64, 6, 4, 32, fed=True)
+    nbits("4bit.vector", rand(209, 64), 64, 4, 4, 32)
+    nbits("4bit.g_idx_in_order", rand(210, 2, 64), 64, 6, 4, 32, zero_points="float",
+          g_idx=(np.arange(64) // 32).astype(np.int32))
+    act_order = np.random.default_rng(218).permutation(np.arange(64) // 32).astype(np.int32)
+    nbits("4bit.g_idx_float_zero_points", rand(219, 2, 64), 64, 6, 4, 32, zero_points="float",
+          g_idx=act_order)
+    # ONNX Runtime ignores packed zero points next to g_idx (quantized.cc says more).
+    nbits("4bit.g_idx_packed_zero_points", rand(220, 2, 64), 64, 6, 4, 32, g_idx=act_order)
+    nbits("8bit.zero_points", rand(211, 4, 64), 64, 7, 8, 32)
+    nbits("8bit.default_zero_point", rand(212, 4, 48), 48, 7, 8, 16, zero_points=None,
+          bias=rand(213, 7))
+    nbits("2bit.zero_points", rand(214, 3, 64), 64, 6, 2, 32)
+    nbits("2bit.default_zero_point", rand(215, 3, 80), 80, 5, 2, 16, zero_points=None)
+    nbits("4bit.float16", rand(216, 2, 64), 64, 8, 4, 32, a_type=F16, bias=rand(217, 8),
+          tol={"rtol": 4e-3, "atol": 4e-3})
+
+    # Small cases whose ONNX Runtime outputs tests/eval/quantized_kernels_test.cc pastes
+    # (--print); it rebuilds the inputs from pattern() and wave().
+    def pattern(count, mul, add):
+        return ((np.arange(count) * mul + add) % 256).astype(np.uint8)
+
+    def steps(count):
+        return (0.05 + 0.01 * np.arange(count)).astype(np.float32)
+
+    case("quantized", "MatMulNBits.pinned.4bit", "MatMulNBits",
+         [("A", F, wave(0, 2, 32)), ("B", U8, pattern(48, 29, 7).reshape(3, 2, 8)),
+          ("scales", F, steps(6).reshape(3, 2)), ("zero_points", U8, pattern(3, 53, 18)),
+          ("g_idx", I32, None), ("bias", F, wave(2, 3))], [("Y", F)],
+         {"K": 32, "N": 3, "bits": 4, "block_size": 16}, ms, initializers=weights, **tol)
+    case("quantized", "MatMulNBits.pinned.8bit", "MatMulNBits",
+         [("A", F, wave(1, 1, 16)), ("B", U8, pattern(32, 37, 3).reshape(2, 1, 16)),
+          ("scales", F, steps(2))], [("Y", F)],
+         {"K": 16, "N": 2, "bits": 8, "block_size": 16}, ms, initializers=weights, **tol)
+    case("quantized", "GatherBlockQuantized.pinned", "GatherBlockQuantized",
+         [("data", U8, pattern(24, 41, 5).reshape(3, 8)), ("indices", I64, np.array([2, 0])),
+          ("scales", F, steps(3).reshape(3, 1)),
+          ("zero_points", U8, pattern(3, 53, 18).reshape(3, 1))], [("Y", F)],
+         {"bits": 4, "block_size": 16}, ms, initializers=("data", "scales", "zero_points"))
+
+    def gather(name, rows, cols, bits, block, indices, zero_points=True, scale_type=F, lead=(),
+               **attrs):
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        q = rng.integers(0, 1 << bits, size=(rows, *lead, cols), dtype=np.uint8)
+        blocks = -(-cols // block)
+        scales = rng.uniform(0.01, 0.1, size=(rows, *lead, blocks)).astype(np.float32)
+        index_type = I32 if indices.dtype == np.int32 else I64
+        inputs = [("data", U8, pack_bits(q, bits)), ("indices", index_type, indices),
+                  ("scales", scale_type, scales)]
+        if zero_points:
+            zp = rng.integers(0, 1 << bits, size=(rows, *lead, blocks), dtype=np.uint8)
+            inputs.append(("zero_points", U8, pack_bits(zp, bits)))
+        case("quantized", f"GatherBlockQuantized.{name}", "GatherBlockQuantized", inputs,
+             [("Y", scale_type)], {"bits": bits, "block_size": block,
+                                   "quantize_axis": len(lead) + 1, **attrs}, ms,
+             initializers=("data", "scales", "zero_points"),
+             **({"rtol": 2e-3, "atol": 2e-3} if scale_type == F16 else {}))
+
+    gather("4bit", 6, 32, 4, 16, np.array([[5, 0], [-1, 2]], np.int64))
+    gather("4bit.default_zero_point", 4, 64, 4, 32, np.array([3, 1, 3], np.int32),
+           zero_points=False)
+    gather("4bit.odd_blocks", 5, 48, 4, 16, np.array([4, 1], np.int64))
+    gather("8bit", 5, 32, 8, 16, np.array([[0, 4, 2]], np.int32), gather_axis=0)
+    gather("8bit.default_zero_point", 3, 16, 8, 16, np.array([2], np.int64), zero_points=False)
+    gather("4bit.3d", 4, 32, 4, 16, np.array([1, 3], np.int64), lead=(2,))
+    gather("4bit.float16", 6, 32, 4, 16, np.array([2, 5], np.int64), scale_type=F16)
+
+
 def run(cmd):
     result = subprocess.run(cmd, capture_output=True, text=True)
     return result.returncode, result.stdout + result.stderr
@@ -569,6 +701,7 @@ def main():
     build_cases()
     build_float16_cases()
     build_pinned_cases()
+    build_quantized_cases()
     selected = [c for c in CASES if (args.group is None or c[0] == args.group) and
                 (args.case is None or c[1] == args.case)]
     if args.list:
