@@ -80,8 +80,10 @@ class ReferenceEvaluator : public Evaluator {
   explicit ReferenceEvaluator(ReferenceEvaluatorOptions options = {});
   ~ReferenceEvaluator() override;
 
-  // Checks that every op of `model` (including subgraphs) is supported, before anything runs.
-  // Unimplemented naming op, domain and version otherwise.
+  // Checks that `model` is well formed as the converter requires (InvalidArgument naming the
+  // fault: element types, dims that overflow, data disagreeing with dims, ...) and that every op
+  // (including subgraphs) is supported, before anything runs: Unimplemented naming op, domain
+  // and version otherwise.
   absl::Status CheckSupported(const onnx::ModelProto& model) const;
 
   // Prepares `model` once for many runs: checks every op (as CheckSupported), plans every graph

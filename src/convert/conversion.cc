@@ -12,6 +12,7 @@
 #include "convert/cast_cleanup.h"
 #include "convert/op_policy.h"
 #include "convert/op_stats.h"
+#include "graph/model_validation.h"
 #include "graph/topo_sort.h"
 #include "numerics/float16.h"
 
@@ -55,6 +56,7 @@ bool Conversion::Produced16(int id) const {
 
 absl::Status Conversion::CheckModel() {
   if (!model_->has_graph()) return absl::InvalidArgumentError("the model has no graph");
+  HALFCAST_RETURN_IF_ERROR(graph::ValidateModel(*model_));
   absl::StatusOr<graph::GraphIndex> index = graph::GraphIndex::Build(model_->mutable_graph());
   if (!index.ok()) {
     // Nodes out of order are sorted, as ONNX Runtime does; any other fault (a cycle, a dangling

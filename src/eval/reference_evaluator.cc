@@ -9,6 +9,7 @@
 #include "eval/function_inliner.h"
 #include "eval/graph_runner.h"
 #include "eval/kernel.h"
+#include "graph/model_validation.h"
 #include "halfcast/evaluator.h"
 #include "ops/op_catalog.h"
 
@@ -61,6 +62,7 @@ ReferenceEvaluator::~ReferenceEvaluator() = default;
 
 absl::Status ReferenceEvaluator::CheckSupported(const onnx::ModelProto& model) const {
   if (!model.has_graph()) return absl::InvalidArgumentError("the model has no graph");
+  HALFCAST_RETURN_IF_ERROR(graph::ValidateModel(model));
   if (model.functions_size() > 0) {
     onnx::ModelProto inlined = model;
     HALFCAST_RETURN_IF_ERROR(eval::InlineLocalFunctions(&inlined));

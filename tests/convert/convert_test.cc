@@ -554,6 +554,17 @@ TEST(ConvertTest, MalformedGraphsAreClearErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'y' is defined twice")));
   EXPECT_THAT(ConvertFloatToFloat16(onnx::ModelProto(), {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no graph")));
+  // Dims whose element count overflows int64 and no data: once converted "successfully".
+  onnx::ModelProto huge = ParseModelText(kDangling);
+  onnx::TensorProto* ghost = huge.mutable_graph()->add_initializer();
+  ghost->set_name("ghost");
+  ghost->set_data_type(kF32);
+  ghost->add_dims(int64_t{1} << 40);
+  ghost->add_dims(int64_t{1} << 40);
+  EXPECT_THAT(ConvertFloatToFloat16(huge, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("initializer 'ghost' has dims [1099511627776, 1099511627776], "
+                                 "whose element count overflows")));
 }
 
 TEST(ConvertTest, CheckFp16ReadyRefusesAndConvertingTwiceKeepsNamesUnique) {

@@ -105,6 +105,19 @@ TEST(ReferenceEvaluatorTest, NamesMissingMistypedAndMisshapedInputs) {
   EXPECT_OK(evaluator.Run(model, {{"x", Floats({2, 3}, {1, 2, 3, 4, 5, 6})}}));
 }
 
+TEST(ReferenceEvaluatorTest, MalformedModelsAreRefusedAsTheConverterRefusesThem) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] x) => (float[2] y) {
+      y = Cast <to = 999> (x)
+    }
+  )");
+  ReferenceEvaluator evaluator;
+  EXPECT_THAT(evaluator.Run(model, {{"x", Floats({2}, {1, 2})}}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("attribute 'to' of node 'Cast_0' is 999")));
+}
+
 TEST(ReferenceEvaluatorTest, CheckSupportedListsUnsupportedOpsBeforeRunning) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17, "com.example" : 1]>
