@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/checked_math.h"
 
 namespace halfcast::convert {
 namespace {
@@ -45,9 +46,8 @@ int32_t OnnxType(TargetType target) {
 }
 
 int64_t ElementCount(const onnx::TensorProto& tensor) {
-  int64_t count = 1;
-  for (int64_t d : tensor.dims()) count *= d;
-  return count;
+  // graph::ValidateModel refused dims that overflow before any conversion gets here.
+  return CheckedElementProduct(tensor.dims()).value_or(0);
 }
 
 uint64_t TensorBytes(const onnx::TensorProto& tensor) {

@@ -31,7 +31,7 @@ absl::Status ConvertTensorTo16(onnx::TensorProto* tensor, const ClipSettings& cl
 
 // Bytes a tensor's data takes (inline or external).
 uint64_t TensorBytes(const onnx::TensorProto& tensor);
-// Number of elements given by dims.
+// Number of elements given by dims (0 when they overflow: ValidateModel refuses those first).
 int64_t ElementCount(const onnx::TensorProto& tensor);
 
 }  // namespace halfcast::convert
