@@ -196,10 +196,7 @@ void Conversion::AddOpStats() {
     }
   }
   for (const std::string& declared : options_.fp16_ops) {
-    const size_t colon = declared.rfind(':');
-    const absl::string_view domain =
-        ops::CanonicalDomain(absl::string_view(declared).substr(0, colon));
-    const absl::string_view op_type = absl::string_view(declared).substr(colon + 1);
+    const auto [domain, op_type] = SplitDeclaredOp(declared);
     for (const OpSourceCount& op : report_->op_sources) {
       if (op.domain != domain || op.op_type != op_type || op.source == "declared") continue;
       report_->notes.push_back(absl::StrCat("fp16_ops names ", declared, ", which ", op.source,

@@ -25,6 +25,12 @@ std::string OpName(const onnx::NodeProto& node) {
 
 }  // namespace
 
+std::pair<std::string, std::string> SplitDeclaredOp(const std::string& entry) {
+  const size_t colon = entry.rfind(':');
+  return {std::string(ops::CanonicalDomain(absl::string_view(entry).substr(0, colon))),
+          entry.substr(colon + 1)};
+}
+
 OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& schemas,
                    int32_t target_type)
     : schemas_(schemas),
@@ -33,10 +39,9 @@ OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& sche
       op_block_(options.op_block_list.begin(), options.op_block_list.end()),
       node_block_(options.node_block_list.begin(), options.node_block_list.end()) {
   for (std::size_t i : options.node_index_block_list) index_block_.insert(static_cast<int>(i));
-  for (const std::string& op : options.fp16_ops) {
-    const size_t colon = op.rfind(':');
-    declared16_.insert(absl::StrCat(ops::CanonicalDomain(absl::string_view(op).substr(0, colon)),
-                                    op.substr(colon)));
+  for (const std::string& entry : options.fp16_ops) {
+    const auto [domain, op_type] = SplitDeclaredOp(entry);
+    declared16_.insert(absl::StrCat(domain, ":", op_type));
   }
   for (auto kind : {graph::ValueType::kTensor, graph::ValueType::kSequence,
                     graph::ValueType::kOptional}) {

@@ -4,14 +4,15 @@
 // top-level position in node_index_block_list, it calls a model-local function or an op nothing
 // describes (custom domains, unless fp16_ops declares it), or its schema (onnx's or halfcast's
 // tables, ops/op_catalog.h) at the model's opset does not allow the target type for a type
-// parameter that ties a float input to a float output. A type
-// parameter (or fixed type) that binds only inputs, or only outputs, and excludes the target type
-// keeps just those slots float32 (Resize's `scales`, for one) while the node converts.
+// parameter that ties a float input to a float output. A type parameter (or fixed type) that
+// binds only inputs, or only outputs, and excludes the target type keeps just those slots
+// float32 (Resize's `scales`, for one) while the node converts.
 #ifndef HALFCAST_CONVERT_OP_POLICY_H_
 #define HALFCAST_CONVERT_OP_POLICY_H_
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,6 +24,10 @@
 #include "halfcast/options.h"
 
 namespace halfcast::convert {
+
+// An fp16_ops entry "domain:op_type" (checked by ValidateOptions) as its canonical domain ("" for
+// ai.onnx) and op type.
+std::pair<std::string, std::string> SplitDeclaredOp(const std::string& entry);
 
 struct NodeDecision {
   bool relevant = false;   // reads or writes a float32 value

@@ -286,6 +286,23 @@ TEST(TransformerOpsTest, UntypedOutputsOfUnknownOpsNameTheOp) {
   EXPECT_OK(ConvertFloatToFloat16(sequence, {}).status());
 }
 
+TEST(TransformerOpsTest, OnnxInferenceSeesTypesTheTablesFound) {
+  // SequenceAt's output is typed only by onnx's inference, which knows nothing of FusedMatMul:
+  // it must be told the type of h (from the table) to type s and then t.
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17, "com.microsoft" : 1]>
+    g (float[2,2] x, int64 i) => (float[2,2] y) <float[2,2] w = {1, 0, 0, 1}> {
+      h = com.microsoft.FusedMatMul <alpha: float = 2.0> (x, w)
+      s = SequenceConstruct(h)
+      t = SequenceAt(s, i)
+      y = Relu(t)
+    })");
+  ConvertResult result = Convert(model, {});
+  EXPECT_TRUE(result.report.kept_nodes.empty());
+  EXPECT_EQ(ElemTypeOf(result.model.graph(), "y"), kF16);
+  EXPECT_EQ(CountOps(result.model.graph(), "Cast"), 0);
+}
+
 TEST(TransformerOpsTest, MatMulFlopsCountWhatStaysFloat32) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>
