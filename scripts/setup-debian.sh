@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config protobuf-compiler libprotobuf-dev libonnx-dev libonnx-testdata
-  python3-onnx python3-numpy libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm golang-go mono-mcs valgrind)
+  python3-onnx python3-numpy python3-pytest python3-venv libabsl-dev libeigen3-dev libgtest-dev
+  libgmock-dev libbenchmark-dev nodejs npm golang-go mono-mcs valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
