@@ -18,6 +18,13 @@ const FlagSpec* FindFlag(const CommandSpec& spec, absl::string_view name) {
   return nullptr;
 }
 
+const FlagSpec* FindShortFlag(const CommandSpec& spec, char name) {
+  for (const FlagSpec& flag : spec.flags) {
+    if (flag.short_name != 0 && flag.short_name == name) return &flag;
+  }
+  return nullptr;
+}
+
 absl::Status UsageError(const CommandSpec& spec, absl::string_view message) {
   return absl::InvalidArgumentError(
       absl::StrCat(message, " (see 'halfcast ", spec.name, " --help')"));
@@ -43,6 +50,11 @@ std::vector<std::string> ParsedArgs::Values(absl::string_view name) const {
   return values;
 }
 
+int ParsedArgs::Count(absl::string_view name) const {
+  auto it = flags_.find(name);
+  return it == flags_.end() ? 0 : static_cast<int>(it->second.size());
+}
+
 absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
                                      const std::vector<std::string>& args) {
   ParsedArgs parsed;
@@ -65,7 +77,35 @@ absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
       continue;
     }
     if (arg[1] != '-') {
-      return UsageError(spec, absl::StrCat("unknown option '", arg, "': flags are --name"));
+      // Short flags: switches and counted flags bundle (-vv); a valued one takes the rest of
+      // the word (-oOUT) or the next argument (-o OUT).
+      for (std::size_t c = 1; c < arg.size(); ++c) {
+        const FlagSpec* flag = FindShortFlag(spec, arg[c]);
+        if (flag == nullptr) {
+          return UsageError(spec, absl::StrCat("unknown option '-", std::string(1, arg[c]), "'",
+                                               c > 1 ? absl::StrCat(" in '", arg, "'") : "",
+                                               ": long flags are --name"));
+        }
+        std::optional<std::string> value;
+        if (flag->kind == FlagKind::kValue || flag->kind == FlagKind::kRepeated) {
+          if (c + 1 < arg.size()) {
+            value = arg.substr(c + 1);
+          } else if (i + 1 < args.size()) {
+            value = args[++i];
+          } else {
+            return UsageError(spec, absl::StrCat("flag '-", std::string(1, flag->short_name),
+                                                 "' needs a value (", flag->value_name, ")"));
+          }
+          c = arg.size();
+        }
+        std::vector<std::optional<std::string>>& slot = parsed.flags_[flag->name];
+        if (flag->kind != FlagKind::kRepeated && flag->kind != FlagKind::kCounted &&
+            !slot.empty()) {
+          return UsageError(spec, absl::StrCat("flag '--", flag->name, "' given more than once"));
+        }
+        slot.push_back(std::move(value));
+      }
+      continue;
     }
     absl::string_view body = absl::string_view(arg).substr(2);
     std::optional<std::string> value;
@@ -79,6 +119,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
     }
     switch (flag->kind) {
       case FlagKind::kSwitch:
+      case FlagKind::kCounted:
         if (value.has_value()) {
           return UsageError(spec, absl::StrCat("flag '--", name, "' takes no value"));
         }
@@ -97,7 +138,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,
         break;
     }
     std::vector<std::optional<std::string>>& slot = parsed.flags_[std::string(name)];
-    if (flag->kind != FlagKind::kRepeated && !slot.empty()) {
+    if (flag->kind != FlagKind::kRepeated && flag->kind != FlagKind::kCounted && !slot.empty()) {
       return UsageError(spec, absl::StrCat("flag '--", name, "' given more than once"));
     }
     slot.push_back(std::move(value));
@@ -117,9 +158,12 @@ std::string Usage(const CommandSpec& spec) {
   if (!spec.positionals.empty()) absl::StrAppend(&text, " ", spec.positionals);
   absl::StrAppend(&text, " [flags]\n\n", spec.summary, "\n\nflags:\n");
   for (const FlagSpec& flag : spec.flags) {
-    std::string left = absl::StrCat("  --", flag.name);
+    std::string left = flag.short_name != 0
+                           ? absl::StrCat("  -", std::string(1, flag.short_name), ", --", flag.name)
+                           : absl::StrCat("  --", flag.name);
     switch (flag.kind) {
       case FlagKind::kSwitch:
+      case FlagKind::kCounted:
         break;
       case FlagKind::kOptionalValue:
         absl::StrAppend(&left, "[=", flag.value_name, "]");

@@ -8,7 +8,9 @@
 //
 // Accepted forms: `--name` (switch, or optional-value flag without a value), `--name=value`
 // (any flag taking a value), `--name value` (value and repeated flags only: an optional value is
-// only taken from `=` so that `--keep-io-types in.onnx out.onnx` is unambiguous). `--` ends the
+// only taken from `=` so that `--keep-io-types in.onnx out.onnx` is unambiguous). A flag with a
+// short name also reads `-x` (switch or counted), `-x VALUE` or `-xVALUE` (valued), and short
+// switches bundle (`-vv`, `-qf`). A lone `-` is a positional (stdout, for OUT). `--` ends the
 // flags; `-h` and `--help` ask for the usage text. Any error is InvalidArgument naming the flag.
 #ifndef HALFCAST_CLI_ARGS_H_
 #define HALFCAST_CLI_ARGS_H_
@@ -29,6 +31,7 @@ enum class FlagKind {
   kValue,          // --name=V or --name V; at most once
   kOptionalValue,  // --name or --name=V; at most once
   kRepeated,       // --name=V or --name V; any number of times, in order
+  kCounted,        // --name (or -x); no value; any number of times, counted (-vv is 2)
 };
 
 struct FlagSpec {
@@ -36,6 +39,7 @@ struct FlagSpec {
   FlagKind kind;
   std::string value_name;  // shown in the usage text, e.g. "FILE"
   std::string help;
+  char short_name = 0;  // 'o' for -o; 0 for none
 };
 
 struct CommandSpec {
@@ -58,6 +62,8 @@ class ParsedArgs {
   std::optional<std::string> Value(absl::string_view name) const;
   // Every value of a kRepeated flag, in command-line order.
   std::vector<std::string> Values(absl::string_view name) const;
+  // How many times the flag was given (any kind; -vv counts 2).
+  int Count(absl::string_view name) const;
 
  private:
   friend absl::StatusOr<ParsedArgs> ParseArgs(const CommandSpec& spec,

@@ -1,7 +1,9 @@
-// halfcast auto IN OUT --input NAME=FILE ... --rtol R --atol A: mixed precision, keeping the
+// halfcast auto IN [OUT] --input NAME=FILE ... --rtol R --atol A: mixed precision, keeping the
 // fewest nodes in float32 that keep the outputs within tolerance.
 #include <cstdlib>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,9 +28,15 @@ std::vector<FlagSpec> AutoFlags() {
        "error-guided (default, fewer evaluations) or bisect (the Python tool's search)"},
       {"max-evaluations", FlagKind::kValue, "N", "give up after N evaluations (default no limit)"},
       {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON"},
-      {"quiet", FlagKind::kSwitch, "", "no progress line, no report on stdout"},
+      {"progress", FlagKind::kValue, "MODE",
+       "bar (drawn in place), lines (one per attempt) or none; default bar on a terminal, "
+       "else lines"},
   };
+  const std::vector<FlagSpec> output = OutputFlags();
+  flags.insert(flags.begin(), output.begin(), output.end());
   flags.insert(flags.end(), own.begin(), own.end());
+  const std::vector<FlagSpec> log = LogFlags();
+  flags.insert(flags.end(), log.begin(), log.end());
   const std::vector<FlagSpec> conversion = ConversionFlags();
   flags.insert(flags.end(), conversion.begin(), conversion.end());
   flags.push_back(ExternalDataFlag());
@@ -69,52 +77,103 @@ absl::StatusOr<MixedPrecisionOptions> OptionsFromFlags(const ParsedArgs& args) {
   return options;
 }
 
-// The search's state on one line of the terminal, rewritten in place after each attempt.
-class ProgressLine {
+enum class ProgressMode { kNone, kBar, kLines };
+
+absl::StatusOr<ProgressMode> ProgressModeFromFlags(const ParsedArgs& args, bool quiet) {
+  const std::optional<std::string> mode = args.Value("progress");
+  if (!mode.has_value()) {
+    if (quiet) return ProgressMode::kNone;
+    // \r only redraws on a terminal; in a file or a pipe each update would pile up on one line.
+    return StderrIsTerminal() ? ProgressMode::kBar : ProgressMode::kLines;
+  }
+  if (*mode == "none") return ProgressMode::kNone;
+  if (*mode == "bar") return ProgressMode::kBar;
+  if (*mode == "lines") return ProgressMode::kLines;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--progress: '", *mode, "' is not none, bar or lines"));
+}
+
+// An upper bound on the evaluations the search makes, 0 when none can be told. Bisect tries
+// each segment of a binary splitting of the candidates at most once (2n - 1 segments for n
+// candidates), plus the float32 reference and the final check; the error-guided search has no
+// bound of its own below the user's --max-evaluations.
+int64_t EvaluationBound(const onnx::ModelProto& model, const MixedPrecisionOptions& options) {
+  int64_t bound = 0;
+  if (options.strategy == SearchStrategy::kBisect) {
+    int64_t candidates = 0;
+    for (const onnx::NodeProto& node : model.graph().node()) {
+      const std::string& op = node.op_type();
+      if (op != "Loop" && op != "If" && op != "Scan") ++candidates;
+    }
+    bound = 2 * candidates + 1;
+  }
+  if (options.max_evaluations > 0 && (bound == 0 || options.max_evaluations < bound)) {
+    bound = options.max_evaluations;
+  }
+  return bound;
+}
+
+// The search's state after each attempt: "attempt 12 (13 of at most 41 evaluations), 3.4 s:
+// [*12*, (1), 3]",
+// drawn in place (bar) or one line per attempt (lines).
+class Progress {
  public:
-  explicit ProgressLine(std::ostream& err) : err_(err) {
+  Progress(Console& console, ProgressMode mode, int64_t bound)
+      : console_(console), mode_(mode), bound_(bound) {
     const char* columns = std::getenv("COLUMNS");
     if (columns != nullptr && std::atoi(columns) > 20) width_ = std::atoi(columns) - 1;
   }
-  ~ProgressLine() {
-    if (shown_ > 0) err_ << "\n" << std::flush;
-  }
 
   void Show(const SearchProgress& progress) {
-    std::string line = absl::StrFormat("attempt %d, %.1f s: %s", progress.evaluations,
-                                       progress.elapsed_seconds, FormatSegments(progress.segments));
+    // The search reports its final state again after the last check, which may need no new
+    // evaluation: an update with no new attempt says nothing new.
+    if (progress.evaluations == shown_evaluations_) return;
+    shown_evaluations_ = progress.evaluations;
+    // Attempts are numbered as the library's log lines number them: the float32 reference
+    // (the first evaluation) is not one. The bound counts evaluations, as --max-evaluations.
+    std::string line =
+        absl::StrCat("attempt ", progress.evaluations - 1, " (", progress.evaluations);
+    if (bound_ > 0) absl::StrAppend(&line, " of at most ", bound_);
+    absl::StrAppendFormat(&line, " evaluations), %.1f s: %s", progress.elapsed_seconds,
+                          FormatSegments(progress.segments));
+    if (mode_ == ProgressMode::kLines) {
+      console_.Line(line);
+      return;
+    }
     // A line longer than the terminal wraps, and \r then only rewrites its last part.
     if (line.size() > width_) line = line.substr(0, width_ - 3) + "...";
-    const std::size_t length = line.size();
-    if (length < shown_) line.append(shown_ - length, ' ');
-    err_ << "\r" << line << std::flush;
-    shown_ = length;
+    console_.Draw(std::move(line));
   }
 
  private:
-  std::ostream& err_;
+  Console& console_;
+  ProgressMode mode_;
+  int64_t bound_;
   std::size_t width_ = 100;
-  std::size_t shown_ = 0;
+  int64_t shown_evaluations_ = -1;
 };
 
 }  // namespace
 
 const CommandSpec kAutoSpec = {
     "auto",
-    "IN OUT",
+    "IN [OUT]",
     "Mixed precision: convert to float16 keeping the fewest nodes in float32 that keep the "
-    "outputs within --rtol/--atol on the given inputs.",
+    "outputs within --rtol/--atol on the given inputs. OUT defaults to <stem>.mixed.onnx beside "
+    "IN; '-' writes the model to stdout.",
     AutoFlags(),
-    2,
+    1,
     2,
 };
 
 absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
   const std::string& input = args.positionals()[0];
-  const std::string& output = args.positionals()[1];
   HALFCAST_ASSIGN_OR_RETURN(MixedPrecisionOptions options, OptionsFromFlags(args));
+  HALFCAST_ASSIGN_OR_RETURN(const Verbosity verbosity, VerbosityFromFlags(args));
+  HALFCAST_ASSIGN_OR_RETURN(const ProgressMode mode, ProgressModeFromFlags(args, verbosity.quiet));
   HALFCAST_ASSIGN_OR_RETURN(const SaveOptions save, SaveOptionsFromFlags(args));
-  HALFCAST_RETURN_IF_ERROR(CheckOutputPaths(args));
+  HALFCAST_ASSIGN_OR_RETURN(const OutputTarget output, OutputFromFlags(args, ".mixed.onnx", save));
+  HALFCAST_RETURN_IF_ERROR(CheckOutputPaths(args, output));
   const std::optional<std::string> report_path = args.Value("report-json");
   // The graph's inputs are all the feeds need; its weights stay on disk.
   LoadOptions load;
@@ -125,40 +184,40 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
                             EvaluatorOptionsFromFlags(args, input));
   ReferenceEvaluator evaluator(evaluator_options);
   options.evaluator = &evaluator;
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<ModelDestination> destination,
+                            ModelDestination::Create(output));
 
-  const bool quiet = args.Has("quiet");
-  absl::StatusOr<MixedPrecisionReport> report;
-  {
-    ProgressLine line(err);
-    if (!quiet) {
-      options.progress = [&line](const SearchProgress& progress) {
-        line.Show(progress);
-        return true;
-      };
-      options.log = [&err](LogLevel level, std::string_view message) {
-        if (level >= LogLevel::kWarning) err << "\nhalfcast auto: " << message << "\n";
-      };
-    }
-    report = AutoConvertMixedPrecisionFile(input, output, {feeds}, options, save);
+  Console console(err, "auto", verbosity.level);
+  Progress progress(console, mode, EvaluationBound(model, options));
+  if (mode != ProgressMode::kNone) {
+    options.progress = [&progress](const SearchProgress& state) {
+      progress.Show(state);
+      return true;
+    };
   }
+  options.log = console.Callback();
+  absl::StatusOr<MixedPrecisionReport> report =
+      AutoConvertMixedPrecisionFile(input, destination->path(), {feeds}, options, save);
+  console.EndDraw();
   HALFCAST_RETURN_IF_ERROR(report.status());
   if (report_path.has_value()) {
-    HALFCAST_RETURN_IF_ERROR(
-        WriteReportOrRemoveOutput(*report_path, MixedPrecisionReportToJson(*report) + "\n",
-                                  output, save));
+    HALFCAST_RETURN_IF_ERROR(WriteReportOrRemoveOutput(
+        *report_path, MixedPrecisionReportToJson(*report) + "\n", destination->path(), save));
   }
-  if (!quiet) {
+  HALFCAST_RETURN_IF_ERROR(destination->Finish(out));
+  if (!verbosity.quiet) {
+    std::ostream& text = output.to_stdout ? err : out;
     int64_t searched = 0;
     for (const KeptNode& node : report->conversion.kept_nodes) {
       if (node.reason == KeepReason::kSearch) ++searched;
     }
-    out << "converted " << input << " -> " << output << " in " << report->evaluations
-        << " evaluations, " << absl::StrFormat("%.1f", report->seconds) << " s; " << searched
-        << " nodes kept in float32 by the search\n"
-        << FormatConvertReport(report->conversion);
+    text << "converted " << input << " -> " << (output.to_stdout ? "stdout" : output.path) << " in "
+         << report->evaluations << " evaluations, " << absl::StrFormat("%.1f", report->seconds)
+         << " s; " << searched << " nodes kept in float32 by the search\n"
+         << FormatConvertReport(report->conversion);
     for (const OutputError& error : report->output_errors) {
-      out << absl::StrFormat("  output %s: max abs error %g, max rel error %g\n", error.name,
-                             error.max_abs_error, error.max_rel_error);
+      text << absl::StrFormat("  output %s: max abs error %g, max rel error %g\n", error.name,
+                              error.max_abs_error, error.max_rel_error);
     }
   }
   return kExitOk;

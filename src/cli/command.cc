@@ -1,13 +1,19 @@
 #include "cli/command.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "cli/messages.h"
 #include "common/status_macros.h"
 #include "halfcast/version.h"
 #include "io/atomic_file.h"
@@ -37,7 +43,8 @@ int RunCommand(const Command& command, const std::vector<std::string>& args, std
   }
   absl::StatusOr<int> code = command.body(*parsed, out, err);
   if (!code.ok()) {
-    err << "halfcast " << spec.name << ": error: " << code.status().message() << "\n";
+    err << "halfcast " << spec.name << ": error: " << FlagNamesInMessage(code.status().message())
+        << "\n";
     return kExitError;
   }
   return *code;
@@ -94,7 +101,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
 
 std::vector<FlagSpec> ConversionFlags() {
   return {
-      {"target", FlagKind::kValue, "TYPE", "float16 (default) or bfloat16"},
+      {"target", FlagKind::kValue, "TYPE", "float16 (default; alias fp16) or bfloat16 (bf16)"},
       {"op-block-list", FlagKind::kValue, "OPS",
        "op types kept in float32, replacing the default list ('' for none)"},
       {"fp16-ops", FlagKind::kValue, "OPS",
@@ -145,13 +152,192 @@ absl::StatusOr<SaveOptions> SaveOptionsFromFlags(const ParsedArgs& args) {
   return save;
 }
 
-absl::Status CheckOutputPaths(const ParsedArgs& args) {
+std::vector<FlagSpec> LogFlags() {
+  return {
+      {"quiet", FlagKind::kSwitch, "", "print only errors: no report, no progress", 'q'},
+      {"verbose", FlagKind::kCounted, "", "also the library's info lines (-vv: and debug)", 'v'},
+      {"log-level", FlagKind::kValue, "LEVEL",
+       "error, warning (default), info or debug: the library's messages shown"},
+  };
+}
+
+absl::StatusOr<Verbosity> VerbosityFromFlags(const ParsedArgs& args) {
+  const int given =
+      (args.Has("quiet") ? 1 : 0) + (args.Has("verbose") ? 1 : 0) + (args.Has("log-level") ? 1 : 0);
+  if (given > 1) {
+    return absl::InvalidArgumentError(
+        "give one of -q/--quiet, -v/--verbose and --log-level, not several");
+  }
+  Verbosity verbosity;
+  if (args.Has("quiet")) {
+    verbosity.quiet = true;
+    verbosity.level = LogLevel::kError;
+  } else if (args.Has("verbose")) {
+    verbosity.level = args.Count("verbose") >= 2 ? LogLevel::kDebug : LogLevel::kInfo;
+  } else if (std::optional<std::string> level = args.Value("log-level")) {
+    static const std::pair<const char*, LogLevel> kLevels[] = {{"error", LogLevel::kError},
+                                                               {"warning", LogLevel::kWarning},
+                                                               {"info", LogLevel::kInfo},
+                                                               {"debug", LogLevel::kDebug}};
+    bool known = false;
+    for (const auto& [name, value] : kLevels) {
+      if (*level == name) {
+        verbosity.level = value;
+        known = true;
+      }
+    }
+    if (!known) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--log-level: '", *level, "' is not error, warning, info or debug"));
+    }
+  }
+  return verbosity;
+}
+
+Console::Console(std::ostream& err, std::string command, LogLevel level)
+    : err_(err), command_(std::move(command)), level_(level) {}
+
+Console::~Console() { EndDraw(); }
+
+void Console::EndDraw() {
+  if (drawn_.empty()) return;
+  err_ << "\n" << std::flush;
+  drawn_.clear();
+}
+
+LogCallback Console::Callback() {
+  return [this](LogLevel level, std::string_view message) {
+    Log(level, absl::string_view(message.data(), message.size()));
+  };
+}
+
+void Console::Log(LogLevel level, absl::string_view message) {
+  if (level < level_) return;
+  static const char* const kNames[] = {"debug", "info", "warning", "error"};
+  const std::string saved = drawn_;
+  Erase();
+  err_ << "halfcast " << command_ << ": " << kNames[static_cast<int>(level)] << ": "
+       << FlagNamesInMessage(message) << "\n";
+  if (!saved.empty()) Draw(saved);
+  err_ << std::flush;
+}
+
+void Console::Draw(std::string line) {
+  const std::size_t length = line.size();
+  // Blank what is left of a longer previous line.
+  if (length < drawn_.size()) line.append(drawn_.size() - length, ' ');
+  err_ << "\r" << line << std::flush;
+  drawn_ = line.substr(0, length);
+  if (drawn_.empty()) drawn_ = " ";
+}
+
+void Console::Line(absl::string_view line) { err_ << line << "\n" << std::flush; }
+
+void Console::Erase() {
+  if (drawn_.empty()) return;
+  err_ << "\r" << std::string(drawn_.size(), ' ') << "\r";
+  drawn_.clear();
+}
+
+bool StderrIsTerminal() { return isatty(STDERR_FILENO) == 1; }
+
+std::vector<FlagSpec> OutputFlags() {
+  return {
+      {"output", FlagKind::kValue, "OUT", "the output model, as the OUT argument ('-': stdout)",
+       'o'},
+      {"force", FlagKind::kSwitch, "", "overwrite the default output file if it exists", 'f'},
+  };
+}
+
+std::string DefaultOutputPath(const std::string& input, absl::string_view suffix) {
+  const std::filesystem::path path(input);
+  std::string stem = path.filename().string();
+  if (absl::EndsWithIgnoreCase(stem, ".onnx") && stem.size() > 5) {
+    stem.resize(stem.size() - 5);
+  }
+  return (path.parent_path() / absl::StrCat(stem, suffix)).string();
+}
+
+absl::StatusOr<OutputTarget> OutputFromFlags(const ParsedArgs& args, absl::string_view suffix,
+                                             const SaveOptions& save) {
+  OutputTarget target;
+  const std::optional<std::string> flag = args.Value("output");
+  if (args.positionals().size() > 1) {
+    if (flag.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("OUT given twice: '", args.positionals()[1], "' and -o '", *flag, "'"));
+    }
+    target.path = args.positionals()[1];
+  } else if (flag.has_value()) {
+    target.path = *flag;
+  } else {
+    target.path = DefaultOutputPath(args.positionals()[0], suffix);
+    std::error_code error;
+    if (std::filesystem::exists(target.path, error) && !args.Has("force")) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("'", target.path,
+                       "' exists (the default output name); give --force to overwrite it, or "
+                       "name the output: OUT or -o OUT"));
+    }
+  }
+  if (target.path.empty()) return absl::InvalidArgumentError("the output path is empty");
+  if (target.path == "-") {
+    target.to_stdout = true;
+    if (save.external_data) {
+      return absl::InvalidArgumentError(
+          "--external-data writes two files (OUT and OUT.data); it cannot go to stdout ('-')");
+    }
+    // As gzip does: binary bytes on a terminal help nobody and can upset it.
+    if (isatty(STDOUT_FILENO) == 1) {
+      return absl::InvalidArgumentError(
+          "not writing a binary model to a terminal: redirect stdout ('- > out.onnx') or name OUT");
+    }
+  }
+  return target;
+}
+
+absl::StatusOr<std::unique_ptr<ModelDestination>> ModelDestination::Create(
+    const OutputTarget& target) {
+  std::unique_ptr<ModelDestination> destination(new ModelDestination());
+  if (!target.to_stdout) {
+    destination->path_ = target.path;
+    return destination;
+  }
+  std::error_code error;
+  std::filesystem::path dir = std::filesystem::temp_directory_path(error);
+  if (error) dir = "/tmp";
+  std::string name = (dir / "halfcast-stdout-XXXXXX").string();
+  const int fd = mkstemp(name.data());
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create a temporary file in ", dir.string(), " for stdout"));
+  }
+  close(fd);
+  destination->path_ = name;
+  destination->temporary_ = true;
+  return destination;
+}
+
+ModelDestination::~ModelDestination() {
+  if (temporary_) std::remove(path_.c_str());
+}
+
+absl::Status ModelDestination::Finish(std::ostream& out) {
+  if (!temporary_) return absl::OkStatus();
+  std::ifstream file(path_, std::ios::binary);
+  if (!file) return absl::InternalError(absl::StrCat("cannot reopen ", path_));
+  out << file.rdbuf();
+  out.flush();
+  if (!out) return absl::DataLossError("writing the model to stdout failed");
+  return absl::OkStatus();
+}
+
+absl::Status CheckOutputPaths(const ParsedArgs& args, const OutputTarget& output) {
   const std::string& input = args.positionals()[0];
-  const std::string& output = args.positionals()[1];
-  HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, output));
+  if (!output.to_stdout) HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, output.path));
   if (std::optional<std::string> report = args.Value("report-json")) {
     HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, *report));
-    HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(output, *report));
+    if (!output.to_stdout) HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(output.path, *report));
   }
   return absl::OkStatus();
 }
@@ -168,10 +354,10 @@ absl::Status WriteReportOrRemoveOutput(const std::string& report_path, absl::str
 }
 
 absl::StatusOr<TargetType> ParseTarget(absl::string_view text) {
-  if (text == "float16") return TargetType::kFloat16;
-  if (text == "bfloat16") return TargetType::kBFloat16;
+  if (text == "float16" || text == "fp16") return TargetType::kFloat16;
+  if (text == "bfloat16" || text == "bf16") return TargetType::kBFloat16;
   return absl::InvalidArgumentError(
-      absl::StrCat("--target: '", text, "' is not float16 or bfloat16"));
+      absl::StrCat("--target: '", text, "' is not float16 (fp16) or bfloat16 (bf16)"));
 }
 
 std::string FormatBytes(uint64_t bytes) {

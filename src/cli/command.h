@@ -7,6 +7,7 @@
 #define HALFCAST_CLI_COMMAND_H_
 
 #include <cstdint>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -67,8 +68,75 @@ absl::Status ApplyConversionFlags(const ParsedArgs& args, ConvertOptions* option
 FlagSpec ExternalDataFlag();
 absl::StatusOr<SaveOptions> SaveOptionsFromFlags(const ParsedArgs& args);
 
+// -q/--quiet, -v/--verbose (repeatable), --log-level=error|warning|info|debug.
+std::vector<FlagSpec> LogFlags();
+struct Verbosity {
+  bool quiet = false;                   // no report, no progress; only errors
+  LogLevel level = LogLevel::kWarning;  // the library's messages at or above it go to stderr
+};
+// Quiet, verbose and --log-level are alternatives: two of them is an error.
+absl::StatusOr<Verbosity> VerbosityFromFlags(const ParsedArgs& args);
+
+// stderr for one command: the library's log lines at or above a level (option names rewritten to
+// flags, see messages.h), and a status line drawn in place with \r that log lines do not tear.
+class Console {
+ public:
+  Console(std::ostream& err, std::string command, LogLevel level);
+  ~Console();  // ends a drawn status line
+  Console(const Console&) = delete;
+  Console& operator=(const Console&) = delete;
+
+  // A LogCallback writing through Log; valid while the Console lives.
+  LogCallback Callback();
+  void Log(LogLevel level, absl::string_view message);
+  // Rewrites the status line in place (for a terminal).
+  void Draw(std::string line);
+  // Prints a line of its own (for a file or a pipe).
+  void Line(absl::string_view line);
+  // Ends a drawn status line (it stays on screen), so what follows starts on a new line.
+  void EndDraw();
+
+ private:
+  void Erase();
+  std::ostream& err_;
+  std::string command_;
+  LogLevel level_;
+  std::string drawn_;  // the status line on screen, "" when none
+};
+
+// Whether the process's stderr (where `err` goes in the binary) is a terminal.
+bool StderrIsTerminal();
+
+// OUT of convert and auto: the second positional or -o/--output, "-" for stdout; absent, the
+// default `<stem><suffix>` beside IN (stem: IN's file name without ".onnx"), which must not
+// exist unless --force.
+std::vector<FlagSpec> OutputFlags();
+struct OutputTarget {
+  std::string path;  // "-" for stdout
+  bool to_stdout = false;
+};
+std::string DefaultOutputPath(const std::string& input, absl::string_view suffix);
+absl::StatusOr<OutputTarget> OutputFromFlags(const ParsedArgs& args, absl::string_view suffix,
+                                             const SaveOptions& save);
+
+// Where the library writes the model: OUT itself, or for stdout a temporary file that Finish
+// copies to `out` (the library writes files; streaming it keeps one code path). The temporary
+// file is removed on destruction.
+class ModelDestination {
+ public:
+  static absl::StatusOr<std::unique_ptr<ModelDestination>> Create(const OutputTarget& target);
+  ~ModelDestination();
+  const std::string& path() const { return path_; }
+  absl::Status Finish(std::ostream& out);
+
+ private:
+  ModelDestination() = default;
+  std::string path_;
+  bool temporary_ = false;
+};
+
 // For IN OUT commands: IN, OUT and --report-json (if given) must be distinct files.
-absl::Status CheckOutputPaths(const ParsedArgs& args);
+absl::Status CheckOutputPaths(const ParsedArgs& args, const OutputTarget& output);
 
 // Writes a --report-json file after `output` was saved with `save`; when that fails, removes the
 // output (and its external data file) so that an error leaves no output behind.
@@ -80,7 +148,7 @@ FlagSpec ThreadsFlag();
 absl::StatusOr<ReferenceEvaluatorOptions> EvaluatorOptionsFromFlags(const ParsedArgs& args,
                                                                     const std::string& model);
 
-// --target float16|bfloat16.
+// --target float16|bfloat16 (fp16 and bf16 are aliases).
 absl::StatusOr<TargetType> ParseTarget(absl::string_view text);
 // "1.5 MB" style sizes (powers of 1000, as disk tools report).
 std::string FormatBytes(uint64_t bytes);

@@ -1,4 +1,4 @@
-// halfcast convert IN OUT: float32 -> float16 / bfloat16, every option of
+// halfcast convert IN [OUT]: float32 -> float16 / bfloat16, every option of
 // convert_float_to_float16 as a flag.
 #include <map>
 #include <string>
@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "cli/command.h"
+#include "cli/messages.h"
 #include "common/status_macros.h"
 #include "halfcast/convert.h"
 #include "halfcast/model_io.h"
@@ -28,10 +29,13 @@ std::vector<FlagSpec> ConvertFlags() {
        "convert even if the model already holds 16-bit floats"},
       ExternalDataFlag(),
       {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON"},
-      {"quiet", FlagKind::kSwitch, "", "print nothing on success"},
   };
   const std::vector<FlagSpec> conversion = ConversionFlags();
   flags.insert(flags.begin() + 1, conversion.begin(), conversion.end());
+  const std::vector<FlagSpec> output = OutputFlags();
+  flags.insert(flags.begin(), output.begin(), output.end());
+  const std::vector<FlagSpec> log = LogFlags();
+  flags.insert(flags.end(), log.begin(), log.end());
   return flags;
 }
 
@@ -80,10 +84,11 @@ std::string KeptSummary(const ConvertReport& report) {
 
 const CommandSpec kConvertSpec = {
     "convert",
-    "IN OUT",
-    "Convert a float32 model to float16 or bfloat16 and print what was done.",
+    "IN [OUT]",
+    "Convert a float32 model to float16 or bfloat16 and print what was done. OUT defaults to "
+    "<stem>.fp16.onnx (.bf16.onnx) beside IN; '-' writes the model to stdout.",
     ConvertFlags(),
-    2,
+    1,
     2,
 };
 
@@ -135,32 +140,43 @@ std::string FormatConvertReport(const ConvertReport& report) {
   for (const auto& [source, ops] : by_source) {
     absl::StrAppend(&text, "  ops typed by ", source, ": ", absl::StrJoin(ops, ", "), "\n");
   }
-  for (const std::string& note : report.notes) absl::StrAppend(&text, "  note: ", note, "\n");
+  for (const std::string& note : report.notes) {
+    absl::StrAppend(&text, "  note: ", FlagNamesInMessage(note), "\n");
+  }
   return text;
 }
 
 absl::StatusOr<int> ConvertCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
   const std::string& input = args.positionals()[0];
-  const std::string& output = args.positionals()[1];
   HALFCAST_ASSIGN_OR_RETURN(ConvertOptions options, OptionsFromFlags(args));
+  HALFCAST_ASSIGN_OR_RETURN(const Verbosity verbosity, VerbosityFromFlags(args));
   HALFCAST_ASSIGN_OR_RETURN(const SaveOptions save, SaveOptionsFromFlags(args));
-  HALFCAST_RETURN_IF_ERROR(CheckOutputPaths(args));
+  HALFCAST_ASSIGN_OR_RETURN(
+      const OutputTarget output,
+      OutputFromFlags(args, options.target == TargetType::kFloat16 ? ".fp16.onnx" : ".bf16.onnx",
+                      save));
+  HALFCAST_RETURN_IF_ERROR(CheckOutputPaths(args, output));
   const std::optional<std::string> report_path = args.Value("report-json");
-  options.log = [&err](LogLevel level, std::string_view message) {
-    if (level >= LogLevel::kWarning) err << "halfcast convert: " << message << "\n";
-  };
+  Console console(err, "convert", verbosity.level);
+  options.log = console.Callback();
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<ModelDestination> destination,
+                            ModelDestination::Create(output));
 
   // ConvertFile serves every model: one parse (on an arena, the fastest for large graphs); a
   // complete model converts in memory, one with external data streams its tensors.
-  HALFCAST_ASSIGN_OR_RETURN(const ConvertReport report, ConvertFile(input, output, options, save));
+  HALFCAST_ASSIGN_OR_RETURN(const ConvertReport report,
+                            ConvertFile(input, destination->path(), options, save));
   if (report_path.has_value()) {
-    HALFCAST_RETURN_IF_ERROR(
-        WriteReportOrRemoveOutput(*report_path, ReportToJson(report) + "\n", output, save));
+    HALFCAST_RETURN_IF_ERROR(WriteReportOrRemoveOutput(*report_path, ReportToJson(report) + "\n",
+                                                       destination->path(), save));
   }
-  if (!args.Has("quiet")) {
-    out << "converted " << input << " -> " << output << " ("
-        << (options.target == TargetType::kFloat16 ? "float16" : "bfloat16") << ")\n"
-        << FormatConvertReport(report);
+  HALFCAST_RETURN_IF_ERROR(destination->Finish(out));
+  if (!verbosity.quiet) {
+    // With the model on stdout, the report goes to stderr.
+    std::ostream& text = output.to_stdout ? err : out;
+    text << "converted " << input << " -> " << (output.to_stdout ? "stdout" : output.path) << " ("
+         << (options.target == TargetType::kFloat16 ? "float16" : "bfloat16") << ")\n"
+         << FormatConvertReport(report);
   }
   return kExitOk;
 }

@@ -9,9 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/status_macros.h"
 #include "halfcast/model_io.h"
 #include "halfcast/tensor.h"
+#include "halfcast/version.h"
 
 namespace halfcast::cli {
 namespace {
@@ -84,13 +86,88 @@ std::string ValuesLine(const google::protobuf::RepeatedPtrField<onnx::ValueInfoP
   return absl::StrJoin(items, ", ");
 }
 
+// Most frequent ops first; ties by name so the output is stable.
+std::vector<std::pair<std::string, int64_t>> OpsByCount(const ModelStats& stats) {
+  std::vector<std::pair<std::string, int64_t>> ops(stats.ops.begin(), stats.ops.end());
+  std::stable_sort(ops.begin(), ops.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return ops;
+}
+
+// {"name", "type", "shape"}: type null when not a tensor, shape null when unknown, each dim a
+// number, a symbolic name or null.
+std::string ValuesJson(const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>& values) {
+  std::vector<std::string> items;
+  for (const onnx::ValueInfoProto& value : values) {
+    std::string item = absl::StrCat("{\"name\":", JsonString(value.name()), ",\"type\":");
+    const onnx::TypeProto& type = value.type();
+    if (!type.has_tensor_type()) {
+      absl::StrAppend(&item, "null,\"shape\":null}");
+      items.push_back(std::move(item));
+      continue;
+    }
+    const onnx::TypeProto_Tensor& tensor = type.tensor_type();
+    absl::StrAppend(&item, JsonString(DataTypeName(static_cast<DataType>(tensor.elem_type()))),
+                    ",\"shape\":");
+    if (!tensor.has_shape()) {
+      absl::StrAppend(&item, "null}");
+    } else {
+      std::vector<std::string> dims;
+      for (const onnx::TensorShapeProto_Dimension& dim : tensor.shape().dim()) {
+        dims.push_back(dim.has_dim_value()
+                           ? absl::StrCat(dim.dim_value())
+                           : (dim.dim_param().empty() ? "null" : JsonString(dim.dim_param())));
+      }
+      absl::StrAppend(&item, "[", absl::StrJoin(dims, ","), "]}");
+    }
+    items.push_back(std::move(item));
+  }
+  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
+}
+
+// docs/cli.md "JSON output" describes this object.
+std::string InspectJson(const std::string& path, const onnx::ModelProto& model,
+                        const ModelStats& stats) {
+  std::string json =
+      absl::StrCat("{\"command\":\"inspect\",\"halfcast_version\":", JsonString(Version()),
+                   ",\"path\":", JsonString(path), ",\"ir_version\":", model.ir_version(),
+                   ",\"producer_name\":", JsonString(model.producer_name()),
+                   ",\"producer_version\":", JsonString(model.producer_version()), ",\"opsets\":[");
+  for (int i = 0; i < model.opset_import_size(); ++i) {
+    const onnx::OperatorSetIdProto& opset = model.opset_import(i);
+    absl::StrAppend(&json, i > 0 ? "," : "",
+                    "{\"domain\":", JsonString(opset.domain().empty() ? "ai.onnx" : opset.domain()),
+                    ",\"version\":", opset.version(), "}");
+  }
+  absl::StrAppend(&json, "],\"inputs\":", ValuesJson(model.graph().input()),
+                  ",\"outputs\":", ValuesJson(model.graph().output()),
+                  ",\"nodes\":{\"total\":", stats.top_level_nodes + stats.subgraph_nodes,
+                  ",\"main_graph\":", stats.top_level_nodes,
+                  ",\"in_subgraphs\":", stats.subgraph_nodes, ",\"subgraphs\":", stats.subgraphs,
+                  "},\"ops\":[");
+  bool first = true;
+  for (const auto& [op, count] : OpsByCount(stats)) {
+    absl::StrAppend(&json, first ? "" : ",", "{\"op\":", JsonString(op), ",\"count\":", count, "}");
+    first = false;
+  }
+  absl::StrAppend(&json, "],\"tensors\":[");
+  first = true;
+  for (const auto& [type, totals] : stats.tensors) {
+    absl::StrAppend(&json, first ? "" : ",", "{\"type\":", JsonString(DataTypeName(type)),
+                    ",\"count\":", totals.count, ",\"bytes\":", totals.bytes, "}");
+    first = false;
+  }
+  absl::StrAppend(&json, "],\"external_tensors\":", stats.external_tensors, "}");
+  return json;
+}
+
 }  // namespace
 
 const CommandSpec kInspectSpec = {
     "inspect",
     "MODEL",
     "Print a model's IR version, opsets, inputs and outputs, node counts by op and tensor bytes.",
-    {},
+    {{"json", FlagKind::kSwitch, "", "print one JSON object instead (see docs/cli.md)"}},
     1,
     1,
 };
@@ -102,6 +179,10 @@ absl::StatusOr<int> InspectCommand(const ParsedArgs& args, std::ostream& out, st
   HALFCAST_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(path, load));
   ModelStats stats;
   CountGraph(model.graph(), true, &stats);
+  if (args.Has("json")) {
+    out << InspectJson(path, model, stats) << "\n";
+    return kExitOk;
+  }
 
   out << path << "\n";
   out << "  ir_version: " << model.ir_version();
@@ -121,12 +202,9 @@ absl::StatusOr<int> InspectCommand(const ParsedArgs& args, std::ostream& out, st
   out << "  nodes: " << stats.top_level_nodes + stats.subgraph_nodes << " ("
       << stats.top_level_nodes << " in the main graph, " << stats.subgraph_nodes << " in "
       << stats.subgraphs << " subgraphs)\n";
-  // Most frequent ops first; ties by name so the output is stable.
-  std::vector<std::pair<std::string, int64_t>> ops(stats.ops.begin(), stats.ops.end());
-  std::stable_sort(ops.begin(), ops.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
   std::vector<std::string> op_items;
-  for (const auto& [op, count] : ops) op_items.push_back(absl::StrCat(op, " ", count));
+  for (const auto& [op, count] : OpsByCount(stats))
+    op_items.push_back(absl::StrCat(op, " ", count));
   out << "    " << absl::StrJoin(op_items, ", ") << "\n";
   out << "  tensors (initializers, Constant and attribute tensors):\n";
   for (const auto& [type, totals] : stats.tensors) {

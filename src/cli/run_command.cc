@@ -15,9 +15,11 @@
 #include "cli/command.h"
 #include "cli/compare.h"
 #include "cli/feeds.h"
+#include "common/json.h"
 #include "common/status_macros.h"
 #include "halfcast/evaluator.h"
 #include "halfcast/model_io.h"
+#include "halfcast/version.h"
 
 namespace halfcast::cli {
 namespace {
@@ -27,7 +29,31 @@ std::vector<FlagSpec> RunFlags() {
   flags.push_back({"output-dir", FlagKind::kValue, "DIR",
                    "write each output to DIR/<output name>.npy (created if missing)"});
   flags.push_back(ThreadsFlag());
+  flags.push_back({"json", FlagKind::kSwitch, "", "print one JSON object (see docs/cli.md)"});
   return flags;
+}
+
+// {"name", "type", "shape", "min", "max", "mean", "file"}: the statistics are null for an empty
+// or non-numeric tensor (and a non-finite one, which JSON cannot hold); "file" only with
+// --output-dir.
+std::string OutputJson(const std::string& name, const Tensor& tensor,
+                       const std::optional<std::string>& file) {
+  std::string json = absl::StrCat("{\"name\":", JsonString(name),
+                                  ",\"type\":", JsonString(DataTypeName(tensor.type())),
+                                  ",\"shape\":[", absl::StrJoin(tensor.shape(), ","), "]");
+  absl::StatusOr<std::vector<double>> values = ToDoubles(tensor);
+  if (values.ok() && !values->empty()) {
+    double sum = 0;
+    for (double v : *values) sum += v;
+    const auto [min, max] = std::minmax_element(values->begin(), values->end());
+    absl::StrAppend(&json, ",\"min\":", JsonNumber(*min), ",\"max\":", JsonNumber(*max),
+                    ",\"mean\":", JsonNumber(sum / static_cast<double>(values->size())));
+  } else {
+    absl::StrAppend(&json, ",\"min\":null,\"max\":null,\"mean\":null");
+  }
+  if (file.has_value()) absl::StrAppend(&json, ",\"file\":", JsonString(*file));
+  absl::StrAppend(&json, "}");
+  return json;
 }
 
 // "float32[1,2] min -0.25 max 0.75 mean 0.1".
@@ -109,6 +135,20 @@ absl::StatusOr<int> RunModelCommand(const ParsedArgs& args, std::ostream& out, s
                             evaluator.Run(model, MatchInputTypes(model, feeds)));
   std::optional<std::string> dir = args.Value("output-dir");
   if (dir.has_value()) HALFCAST_RETURN_IF_ERROR(WriteOutputs(outputs, *dir));
+  if (args.Has("json")) {
+    std::vector<std::string> items;
+    for (const onnx::ValueInfoProto& output : model.graph().output()) {
+      auto it = outputs.find(output.name());
+      if (it == outputs.end()) continue;
+      std::optional<std::string> file;
+      if (dir.has_value()) file = absl::StrCat(*dir, "/", SanitizeFileName(output.name()), ".npy");
+      items.push_back(OutputJson(output.name(), it->second, file));
+    }
+    out << "{\"command\":\"run\",\"halfcast_version\":" << JsonString(Version())
+        << ",\"model\":" << JsonString(path) << ",\"outputs\":[" << absl::StrJoin(items, ",")
+        << "]}\n";
+    return kExitOk;
+  }
   for (const onnx::ValueInfoProto& output : model.graph().output()) {
     auto it = outputs.find(output.name());
     if (it == outputs.end()) continue;

@@ -52,6 +52,53 @@ TEST(ParseArgsTest, PositionalsAndEveryFlagForm) {
   EXPECT_THAT(args.Values("many"), ElementsAre("1", "2"));
 }
 
+const CommandSpec kShortSpec = {
+    "demo",
+    "IN [OUT]",
+    "Short flags.",
+    {
+        {"output", FlagKind::kValue, "OUT", "the output", 'o'},
+        {"quiet", FlagKind::kSwitch, "", "quiet", 'q'},
+        {"verbose", FlagKind::kCounted, "", "more", 'v'},
+    },
+    1,
+    2,
+};
+
+TEST(ParseArgsTest, ShortFlagsCountsAndBundles) {
+  ASSERT_OK_AND_ASSIGN(ParsedArgs args,
+                       ParseArgs(kShortSpec, {"-vv", "in", "-o", "out", "--verbose", "-q"}));
+  EXPECT_THAT(args.positionals(), ElementsAre("in"));
+  EXPECT_THAT(args.Value("output"), Optional(std::string("out")));
+  EXPECT_EQ(args.Count("verbose"), 3);
+  EXPECT_TRUE(args.Has("quiet"));
+  EXPECT_EQ(args.Count("quiet"), 1);
+  EXPECT_EQ(args.Count("output"), 1);
+  // -oVALUE, a bundle ending in a valued flag, and "-" as a value or a positional.
+  ASSERT_OK_AND_ASSIGN(ParsedArgs glued, ParseArgs(kShortSpec, {"in", "-oout.onnx"}));
+  EXPECT_THAT(glued.Value("output"), Optional(std::string("out.onnx")));
+  ASSERT_OK_AND_ASSIGN(ParsedArgs bundle, ParseArgs(kShortSpec, {"in", "-qvo", "-"}));
+  EXPECT_TRUE(bundle.Has("quiet"));
+  EXPECT_EQ(bundle.Count("verbose"), 1);
+  EXPECT_THAT(bundle.Value("output"), Optional(std::string("-")));
+  ASSERT_OK_AND_ASSIGN(ParsedArgs dash, ParseArgs(kShortSpec, {"in", "-"}));
+  EXPECT_THAT(dash.positionals(), ElementsAre("in", "-"));
+  EXPECT_EQ(dash.Count("verbose"), 0);
+
+  const auto kInvalid = absl::StatusCode::kInvalidArgument;
+  EXPECT_THAT(ParseArgs(kShortSpec, {"in", "-o"}),
+              StatusIs(kInvalid, HasSubstr("'-o' needs a value (OUT)")));
+  EXPECT_THAT(ParseArgs(kShortSpec, {"in", "-qx"}),
+              StatusIs(kInvalid, HasSubstr("unknown option '-x' in '-qx'")));
+  EXPECT_THAT(ParseArgs(kShortSpec, {"in", "-q", "--quiet"}),
+              StatusIs(kInvalid, HasSubstr("'--quiet' given more than once")));
+  EXPECT_THAT(ParseArgs(kShortSpec, {"in", "--verbose=2"}),
+              StatusIs(kInvalid, HasSubstr("'--verbose' takes no value")));
+  const std::string usage = Usage(kShortSpec);
+  EXPECT_THAT(usage, HasSubstr("-o, --output OUT"));
+  EXPECT_THAT(usage, HasSubstr("-v, --verbose "));
+}
+
 TEST(ParseArgsTest, AbsentFlags) {
   ASSERT_OK_AND_ASSIGN(ParsedArgs args, Parse({"a", "b"}));
   EXPECT_FALSE(args.Has("flag"));

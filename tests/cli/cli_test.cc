@@ -58,14 +58,32 @@ std::string ModelsDir() { return std::string(HALFCAST_TEST_DATA_DIR) + "/models"
 class CliTest : public ::testing::Test {
  protected:
   CliResult Run(const std::vector<std::string>& args) {
-    std::string command = Quote(HALFCAST_CLI);
-    for (const std::string& arg : args) absl::StrAppend(&command, " ", Quote(arg));
+    std::string command = CommandLine(args);
     absl::StrAppend(&command, " >", Quote(dir_.File("stdout")), " 2>", Quote(dir_.File("stderr")));
     const int status = std::system(command.c_str());
     CliResult result;
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     result.out = ReadFileBytes(dir_.File("stdout"));
     result.err = ReadFileBytes(dir_.File("stderr"));
+    return result;
+  }
+
+  static std::string CommandLine(const std::vector<std::string>& args) {
+    std::string command = Quote(HALFCAST_CLI);
+    for (const std::string& arg : args) absl::StrAppend(&command, " ", Quote(arg));
+    return command;
+  }
+
+  // Runs the tool with stdout and stderr on a pseudo-terminal (util-linux `script`), as in an
+  // interactive shell; `out` is everything the terminal showed.
+  CliResult RunOnTerminal(const std::vector<std::string>& args) {
+    const std::string command =
+        absl::StrCat("script -qec ", Quote(CommandLine(args)), " /dev/null </dev/null >",
+                     Quote(dir_.File("tty")), " 2>&1");
+    const int status = std::system(command.c_str());
+    CliResult result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = ReadFileBytes(dir_.File("tty"));
     return result;
   }
 
@@ -165,14 +183,16 @@ TEST_F(CliTest, HelpVersionAndUnknownCommands) {
 TEST_F(CliTest, EverySubcommandHasHelp) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> flags = {
       {"convert",
-       {"--keep-io-types[=NAMES]", "--op-block-list", "--node-block-list", "--min-positive-val",
+       {"-o, --output OUT", "-f, --force", "-q, --quiet", "-v, --verbose", "--log-level LEVEL",
+        "--keep-io-types[=NAMES]", "--op-block-list", "--node-block-list", "--min-positive-val",
         "--max-finite-val", "--target", "--disable-shape-infer", "--no-check-fp16-ready",
         "--external-data[=BYTES]", "--report-json"}},
       {"run", {"--input", "--output-dir", "--random-inputs", "--shape"}},
       {"compare", {"--input", "--rtol", "--atol"}},
       {"auto",
        {"--input", "--rtol", "--atol", "--keep-io-types", "--target", "--strategy", "--report-json",
-        "--quiet", "--random-inputs", "--shape"}},
+        "--quiet", "--random-inputs", "--shape", "-o, --output", "--force", "--progress MODE",
+        "--log-level", "-v, --verbose"}},
       {"inspect", {}},
   };
   for (const auto& [command, names] : flags) {
@@ -290,8 +310,8 @@ TEST_F(CliTest, ConvertTargetsAndClipping) {
   const std::string out = dir_.File("bad.onnx");
   ExpectError({"convert", in, out, "--target", "float8"}, "--target: 'float8'");
   ExpectError({"convert", in, out, "--min-positive-val=abc"}, "--min-positive-val: 'abc'");
-  ExpectError({"convert", in, out, "--min-positive-val=-1"}, "min_positive_val");
-  ExpectError({"convert", in, out, "--max-finite-val=1e6"}, "max_finite_val");
+  ExpectError({"convert", in, out, "--min-positive-val=-1"}, "--min-positive-val must be >= 0");
+  ExpectError({"convert", in, out, "--max-finite-val=1e6"}, "--max-finite-val must be in");
   EXPECT_FALSE(Exists(out));
 }
 
@@ -364,7 +384,7 @@ TEST_F(CliTest, ConvertBadInputLeavesNothing) {
   ExpectError({"convert", dir_.File("empty.onnx"), out}, "empty.onnx");
   ExpectError({"convert", in, in}, "same file");
   ExpectError({"convert", in, dir_.File("no/dir/out.onnx")}, "no/dir/out.onnx");
-  ExpectError({"convert", in}, "expected IN OUT, got 1 argument");
+  ExpectError({"convert"}, "expected IN [OUT], got 0 arguments");
   ExpectError({"convert", in, out, "extra"}, "got 3 arguments");
   ExpectError({"convert", in, out, "--bogus"}, "unknown flag '--bogus'");
   ExpectError({"convert", in, out, "--quiet=yes"}, "takes no value");
@@ -378,6 +398,160 @@ TEST_F(CliTest, ConvertBadInputLeavesNothing) {
     if (name != "stdout" && name != "stderr") ++files;
   }
   EXPECT_EQ(files, 3);  // m.onnx, junk.onnx, empty.onnx
+}
+
+// ----------------------------------------------------------------------------- output names
+
+TEST_F(CliTest, ConvertDefaultOutputBesideTheInput) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  CliResult first = Run({"convert", in});
+  ASSERT_EQ(first.exit_code, kOk) << first.err;
+  EXPECT_THAT(first.out, HasSubstr("-> " + dir_.File("m.fp16.onnx")));
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("m.fp16.onnx")), 0), onnx::TensorProto::FLOAT16);
+
+  // The default name is never overwritten without --force.
+  WriteFileBytes(dir_.File("m.fp16.onnx"), "precious");
+  ExpectError({"convert", in}, "give --force to overwrite it");
+  EXPECT_EQ(ReadFileBytes(dir_.File("m.fp16.onnx")), "precious");
+  ASSERT_EQ(Run({"convert", in, "--force"}).exit_code, kOk);
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("m.fp16.onnx")), 0), onnx::TensorProto::FLOAT16);
+  ASSERT_EQ(Run({"convert", "-f", in, "-q"}).exit_code, kOk);
+
+  // bfloat16's default name; a name without .onnx keeps all of it.
+  ASSERT_EQ(Run({"convert", in, "--target", "bf16"}).exit_code, kOk);
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("m.bf16.onnx")), 0), onnx::TensorProto::BFLOAT16);
+  std::filesystem::copy_file(in, dir_.File("plain"));
+  ASSERT_EQ(Run({"convert", dir_.File("plain")}).exit_code, kOk);
+  EXPECT_TRUE(Exists(dir_.File("plain.fp16.onnx")));
+
+  // An OUT the user names is written as before, existing or not.
+  WriteFileBytes(dir_.File("named.onnx"), "old");
+  ASSERT_EQ(Run({"convert", in, dir_.File("named.onnx")}).exit_code, kOk);
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("named.onnx")), 0), onnx::TensorProto::FLOAT16);
+}
+
+TEST_F(CliTest, ConvertOutputFlagAndTargetAliases) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  ASSERT_EQ(Run({"convert", in, "-o", dir_.File("a.onnx"), "--target", "fp16"}).exit_code, kOk);
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("a.onnx")), 0), onnx::TensorProto::FLOAT16);
+  ASSERT_EQ(Run({"convert", "-o" + dir_.File("b.onnx"), in, "--target=bf16"}).exit_code, kOk);
+  EXPECT_EQ(InputType(LoadOrDie(dir_.File("b.onnx")), 0), onnx::TensorProto::BFLOAT16);
+  ASSERT_EQ(Run({"convert", in, "--output=" + dir_.File("c.onnx")}).exit_code, kOk);
+  EXPECT_TRUE(Exists(dir_.File("c.onnx")));
+
+  ExpectError({"convert", in, dir_.File("d.onnx"), "-o", dir_.File("e.onnx")}, "OUT given twice");
+  ExpectError({"convert", in, "-o"}, "'-o' needs a value (OUT)");
+  ExpectError({"convert", in, "-x"}, "unknown option '-x'");
+  ExpectError({"convert", in, "--target", "fp8"}, "is not float16 (fp16) or bfloat16 (bf16)");
+  EXPECT_FALSE(Exists(dir_.File("d.onnx")));
+  EXPECT_FALSE(Exists(dir_.File("e.onnx")));
+}
+
+TEST_F(CliTest, ConvertToStdout) {
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  const std::string json = dir_.File("r.json");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"convert", in, "-"},
+        std::vector<std::string>{"convert", in, "-o", "-", "--report-json", json}}) {
+    CliResult result = Run(args);
+    ASSERT_EQ(result.exit_code, kOk) << result.err;
+    onnx::ModelProto model;
+    ASSERT_TRUE(model.ParseFromString(result.out));
+    EXPECT_EQ(InputType(model, 0), onnx::TensorProto::FLOAT16);
+    // The report moves to stderr, out of the model's way.
+    EXPECT_THAT(result.err, HasSubstr("-> stdout (float16)"));
+    EXPECT_THAT(result.err, HasSubstr("nodes converted: 1"));
+  }
+  EXPECT_THAT(ReadFileBytes(json), StartsWith("{"));
+  CliResult quiet = Run({"convert", in, "-", "-q"});
+  EXPECT_EQ(quiet.exit_code, kOk);
+  EXPECT_THAT(quiet.err, IsEmpty());
+  EXPECT_FALSE(quiet.out.empty());
+  ExpectError({"convert", in, "-", "--external-data"}, "cannot go to stdout");
+  EXPECT_FALSE(Exists(dir_.File("-")));
+  EXPECT_FALSE(Exists("-"));
+}
+
+// ----------------------------------------------------------------------------- logging
+
+TEST_F(CliTest, ConvertLogLevels) {
+  // c = {0.5, -0.25} with --max-finite-val=0.3: the library warns about the clipped value, and
+  // says at info level what it converted.
+  const std::string in = WriteModel("m.onnx", kAddMax);
+  const std::string out = dir_.File("o.onnx");
+  const std::string clip = "--max-finite-val=0.3";
+  CliResult normal = Run({"convert", in, out, clip});
+  ASSERT_EQ(normal.exit_code, kOk) << normal.err;
+  EXPECT_THAT(normal.err, HasSubstr("halfcast convert: warning: clipped 0 values below "
+                                    "--min-positive-val and 1 above --max-finite-val"));
+  EXPECT_THAT(normal.err, Not(HasSubstr("info:")));
+
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"-v"}, std::vector<std::string>{"--verbose"},
+        std::vector<std::string>{"--log-level=info"}, std::vector<std::string>{"-vv"},
+        std::vector<std::string>{"-v", "--verbose"},
+        std::vector<std::string>{"--log-level", "debug"}}) {
+    std::vector<std::string> args = {"convert", in, out, clip};
+    args.insert(args.end(), flags.begin(), flags.end());
+    CliResult verbose = Run(args);
+    ASSERT_EQ(verbose.exit_code, kOk) << verbose.err;
+    EXPECT_THAT(verbose.err, HasSubstr("halfcast convert: info: converted 1 nodes")) << flags[0];
+    EXPECT_THAT(verbose.err, HasSubstr("warning: clipped")) << flags[0];
+    EXPECT_THAT(verbose.out, HasSubstr("nodes converted:")) << flags[0];
+  }
+
+  CliResult errors_only = Run({"convert", in, out, clip, "--log-level=error"});
+  ASSERT_EQ(errors_only.exit_code, kOk);
+  EXPECT_THAT(errors_only.err, IsEmpty());
+  EXPECT_THAT(errors_only.out, HasSubstr("nodes converted:"));
+  for (const char* quiet : {"-q", "--quiet"}) {
+    CliResult result = Run({"convert", in, out, clip, quiet});
+    ASSERT_EQ(result.exit_code, kOk);
+    EXPECT_THAT(result.err, IsEmpty()) << quiet;
+    EXPECT_THAT(result.out, IsEmpty()) << quiet;
+  }
+  ExpectError({"convert", in, out, "--log-level=loud"}, "--log-level: 'loud'");
+  ExpectError({"convert", in, out, "-q", "-v"}, "give one of -q/--quiet, -v/--verbose");
+  ExpectError({"convert", in, out, "-v", "--log-level=info"}, "not several");
+  ExpectError({"convert", in, out, "-qq"}, "'--quiet' given more than once");
+}
+
+// Messages name the flags the user typed, not the library's option names.
+TEST_F(CliTest, MessagesNameFlags) {
+  const std::string in = WriteModel("m.onnx", kTwoOutputs);
+  const std::string out = dir_.File("o.onnx");
+  CliResult io = Run({"convert", in, out, "--keep-io-types=nope"});
+  EXPECT_EQ(io.exit_code, kError);
+  EXPECT_THAT(io.err, HasSubstr("error: --keep-io-types=NAMES: 'nope' is not an input or output"));
+  EXPECT_THAT(io.err, Not(HasSubstr("keep_io_names")));
+
+  ASSERT_EQ(Run({"convert", in, out}).exit_code, kOk);
+  CliResult twice = Run({"convert", out, dir_.File("twice.onnx")});
+  EXPECT_EQ(twice.exit_code, kError);
+  EXPECT_THAT(twice.err, HasSubstr("give --no-check-fp16-ready to convert its float32 parts"));
+  EXPECT_THAT(twice.err, Not(HasSubstr("check_fp16_ready")));
+
+  ExpectError({"convert", in, out, "--min-positive-val=0.5", "--max-finite-val=0.3"},
+              "--min-positive-val (0.5) exceeds --max-finite-val (0.3)");
+
+  const std::string custom = WriteModel("custom.onnx", R"(
+    <ir_version: 8, opset_import: ["" : 17, "com.example" : 1]>
+    g (float[2] x) => (float[2] y) {
+      y = com.example.Thing(x)
+    })");
+  CliResult note = Run({"convert", custom, dir_.File("c.onnx")});
+  ASSERT_EQ(note.exit_code, kOk) << note.err;
+  EXPECT_THAT(note.out, HasSubstr("declare it with --fp16-ops=DOMAIN:OP"));
+  ExpectError({"convert", custom, dir_.File("c2.onnx"), "--fp16-ops=Thing"},
+              "--fp16-ops: 'Thing' is not domain:op_type");
+
+  const std::string overflow = WriteModel("o.onnx", kOverflow);
+  const std::string x = WriteFloats("x.npy", {4}, {0.9f, -0.8f, 0.95f, 0.5f});
+  CliResult limited = Run({"auto", overflow, dir_.File("a.onnx"), "--input", "x=" + x, "--rtol",
+                           "0.01", "--atol", "0.001", "--max-evaluations", "1", "-q"});
+  EXPECT_EQ(limited.exit_code, kError);
+  EXPECT_THAT(limited.err, HasSubstr("reached --max-evaluations (1)"));
+  EXPECT_FALSE(Exists(dir_.File("a.onnx")));
 }
 
 // ----------------------------------------------------------------------------- run
@@ -502,7 +676,9 @@ TEST_F(CliTest, AutoKeepsTheOverflowInFloat32) {
   CliResult result = Run({"auto", model, out, "--input", "x=" + x, "--rtol", "0.01", "--atol",
                           "0.001", "--report-json", report});
   ASSERT_EQ(result.exit_code, kOk) << result.err;
-  EXPECT_THAT(result.err, HasSubstr("\rattempt "));  // the progress line
+  // stderr is a file here: one plain progress line per attempt, no \r.
+  EXPECT_THAT(result.err, HasSubstr("attempt 1 (2 evaluations), "));
+  EXPECT_THAT(result.err, Not(HasSubstr("\r")));
   EXPECT_THAT(result.out, HasSubstr("evaluations"));
   EXPECT_THAT(result.out, HasSubstr("output y: max abs error"));
   EXPECT_THAT(ReadFileBytes(report), HasSubstr("\"evaluations\":"));
@@ -545,6 +721,108 @@ TEST_F(CliTest, AutoFlags) {
   EXPECT_FALSE(Exists(out));
 }
 
+// The numbers N of "attempt N" lines, in order.
+std::vector<int> AttemptNumbers(const std::string& text) {
+  std::vector<int> numbers;
+  for (std::size_t at = text.find("attempt "); at != std::string::npos;
+       at = text.find("attempt ", at + 1)) {
+    numbers.push_back(std::atoi(text.c_str() + at + 8));
+  }
+  return numbers;
+}
+
+TEST_F(CliTest, AutoProgressInAFileOrAPipe) {
+  const std::string model = WriteModel("m.onnx", kOverflow);
+  const std::string x = WriteFloats("x.npy", {4}, {0.9f, -0.8f, 0.95f, 0.5f});
+  const std::vector<std::string> base = {
+      "auto", model, dir_.File("p.onnx"), "--input", "x=" + x, "--rtol", "0.01", "--atol", "0.001"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  // Bisect's bound: 4 candidates, 2 * 4 + 1 evaluations at most (the reference is the first).
+  CliResult bisect = Run(with({"--strategy=bisect"}));
+  ASSERT_EQ(bisect.exit_code, kOk) << bisect.err;
+  EXPECT_THAT(bisect.err, Not(HasSubstr("\r")));
+  EXPECT_THAT(bisect.err, HasSubstr("attempt 1 (2 of at most 9 evaluations), "));
+  EXPECT_THAT(bisect.err, HasSubstr(" s: ["));
+  // Each attempt once, in order, and the last one is the number the report gives.
+  const std::vector<int> attempts = AttemptNumbers(bisect.err);
+  ASSERT_FALSE(attempts.empty());
+  for (std::size_t i = 1; i < attempts.size(); ++i) EXPECT_LT(attempts[i - 1], attempts[i]);
+  EXPECT_THAT(bisect.out, HasSubstr(absl::StrCat("in ", attempts.back() + 1, " evaluations")));
+
+  // error-guided has no bound but the user's limit.
+  CliResult guided = Run(with({"--max-evaluations=50"}));
+  ASSERT_EQ(guided.exit_code, kOk) << guided.err;
+  EXPECT_THAT(guided.err, HasSubstr("attempt 1 (2 of at most 50 evaluations), "));
+  CliResult unbounded = Run(base);
+  EXPECT_THAT(unbounded.err, HasSubstr("attempt 1 (2 evaluations), "));
+
+  CliResult none = Run(with({"--progress=none"}));
+  ASSERT_EQ(none.exit_code, kOk);
+  EXPECT_THAT(none.err, Not(HasSubstr("attempt")));
+  EXPECT_THAT(none.out, HasSubstr("evaluations"));
+  CliResult bar = Run(with({"--progress", "bar"}));
+  EXPECT_THAT(bar.err, HasSubstr("\rattempt 1"));
+  ExpectError(with({"--progress=fancy"}), "--progress: 'fancy' is not none, bar or lines");
+
+  // -v adds the library's line per attempt; the progress lines stay.
+  CliResult verbose = Run(with({"-v"}));
+  ASSERT_EQ(verbose.exit_code, kOk) << verbose.err;
+  EXPECT_THAT(verbose.err, HasSubstr("halfcast auto: info: attempt 1: "));
+  EXPECT_THAT(verbose.err, HasSubstr("attempt 1 (2 evaluations), "));
+}
+
+TEST_F(CliTest, AutoProgressOnATerminal) {
+  const std::string model = WriteModel("m.onnx", kOverflow);
+  const std::string x = WriteFloats("x.npy", {4}, {0.9f, -0.8f, 0.95f, 0.5f});
+  CliResult tty = RunOnTerminal({"auto", model, dir_.File("t.onnx"), "--input", "x=" + x, "--rtol",
+                                 "0.01", "--atol", "0.001", "--strategy", "bisect"});
+  ASSERT_EQ(tty.exit_code, kOk) << tty.out;
+  // Drawn in place: each attempt after a \r, the line ended once before the report.
+  EXPECT_THAT(tty.out, HasSubstr("\rattempt 1 (2 of at most 9 evaluations), "));
+  EXPECT_THAT(tty.out, HasSubstr("\rattempt 2 (3 of at most 9 evaluations), "));
+  const std::vector<int> attempts = AttemptNumbers(tty.out);
+  ASSERT_FALSE(attempts.empty());
+  for (std::size_t i = 1; i < attempts.size(); ++i) EXPECT_LT(attempts[i - 1], attempts[i]);
+  EXPECT_THAT(tty.out, HasSubstr("converted " + model));
+  EXPECT_TRUE(Exists(dir_.File("t.onnx")));
+
+  // A model is not written to a terminal.
+  CliResult binary = RunOnTerminal({"convert", model, "-"});
+  EXPECT_EQ(binary.exit_code, kError);
+  EXPECT_THAT(binary.out, HasSubstr("not writing a binary model to a terminal"));
+
+  CliResult lines = RunOnTerminal({"auto", model, dir_.File("l.onnx"), "--input", "x=" + x,
+                                   "--rtol", "0.01", "--progress=lines", "--force"});
+  ASSERT_EQ(lines.exit_code, kOk) << lines.out;
+  EXPECT_THAT(lines.out, Not(HasSubstr("\rattempt")));
+  EXPECT_THAT(lines.out, HasSubstr("attempt 1 (2 evaluations), "));
+}
+
+TEST_F(CliTest, AutoDefaultOutputAndStdout) {
+  const std::string model = WriteModel("m.onnx", kOverflow);
+  const std::string x = WriteFloats("x.npy", {4}, {0.9f, -0.8f, 0.95f, 0.5f});
+  CliResult first = Run({"auto", model, "--input", "x=" + x, "--rtol", "0.01", "-q"});
+  ASSERT_EQ(first.exit_code, kOk) << first.err;
+  EXPECT_TRUE(Exists(dir_.File("m.mixed.onnx")));
+  ExpectError({"auto", model, "--input", "x=" + x, "--rtol", "0.01"}, "--force");
+  ASSERT_EQ(Run({"auto", model, "--input", "x=" + x, "--rtol", "0.01", "--force", "-q"}).exit_code,
+            kOk);
+
+  CliResult piped =
+      Run({"auto", model, "-", "--input", "x=" + x, "--rtol", "0.01", "--progress=none"});
+  ASSERT_EQ(piped.exit_code, kOk) << piped.err;
+  onnx::ModelProto mixed;
+  ASSERT_TRUE(mixed.ParseFromString(piped.out));
+  EXPECT_GT(mixed.graph().node_size(), 0);
+  EXPECT_THAT(piped.err, HasSubstr("-> stdout in "));
+  ExpectError({"auto", model, "-o", "-", "--input", "x=" + x, "--rtol", "0.01", "--external-data"},
+              "cannot go to stdout");
+}
+
 // ----------------------------------------------------------------------------- inspect
 
 TEST_F(CliTest, InspectRealModel) {
@@ -564,6 +842,47 @@ TEST_F(CliTest, InspectRealModel) {
   EXPECT_THAT(small.out, HasSubstr("float: 1 tensors, 8 B"));
   ExpectError({"inspect", dir_.File("none.onnx")}, "none.onnx");
   ExpectError({"inspect"}, "expected MODEL");
+}
+
+TEST_F(CliTest, InspectJson) {
+  const std::string model = WriteModel("m.onnx", kAddMax);
+  CliResult result = Run({"inspect", model, "--json"});
+  ASSERT_EQ(result.exit_code, kOk) << result.err;
+  EXPECT_THAT(result.out, StartsWith("{\"command\":\"inspect\",\"halfcast_version\":\""));
+  EXPECT_THAT(result.out, HasSubstr(",\"path\":\"" + model + "\",\"ir_version\":8,"));
+  EXPECT_THAT(result.out, HasSubstr("\"opsets\":[{\"domain\":\"ai.onnx\",\"version\":17}]"));
+  EXPECT_THAT(result.out,
+              HasSubstr("\"inputs\":[{\"name\":\"x\",\"type\":\"float\",\"shape\":[\"N\",2]}]"));
+  EXPECT_THAT(result.out, HasSubstr("\"nodes\":{\"total\":2,\"main_graph\":2,\"in_subgraphs\":0,"
+                                    "\"subgraphs\":0}"));
+  EXPECT_THAT(result.out,
+              HasSubstr("\"ops\":[{\"op\":\"Add\",\"count\":1},{\"op\":\"Max\",\"count\":1}]"));
+  EXPECT_THAT(result.out, HasSubstr("\"tensors\":[{\"type\":\"float\",\"count\":1,\"bytes\":8}]"));
+  EXPECT_THAT(result.out, HasSubstr("\"external_tensors\":0}\n"));
+
+  CliResult real = Run({"inspect", "--json", ModelsDir() + "/silero_vad.onnx"});
+  ASSERT_EQ(real.exit_code, kOk) << real.err;
+  EXPECT_THAT(real.out, HasSubstr("\"in_subgraphs\":684,\"subgraphs\":50}"));
+  EXPECT_THAT(real.out, HasSubstr("{\"name\":\"input\",\"type\":\"float\",\"shape\":[null,null]}"));
+}
+
+TEST_F(CliTest, RunJson) {
+  const std::string model = WriteModel("m.onnx", kTwoOutputs);
+  const std::string x = WriteFloats("x.npy", {2}, {-1.5f, 2.0f});
+  const std::string z = WriteFloats("z.npy", {2}, {3.0f, 0.25f});
+  CliResult result = Run({"run", model, "--input", "x=" + x, "--input", "z=" + z, "--json"});
+  ASSERT_EQ(result.exit_code, kOk) << result.err;
+  EXPECT_THAT(result.out, StartsWith("{\"command\":\"run\",\"halfcast_version\":\""));
+  EXPECT_THAT(result.out, HasSubstr(",\"model\":\"" + model + "\",\"outputs\":[{\"name\":\"y\","));
+  EXPECT_THAT(result.out, HasSubstr("{\"name\":\"y\",\"type\":\"float\",\"shape\":[2],\"min\":0,"
+                                    "\"max\":2,\"mean\":1}"));
+  EXPECT_THAT(result.out, HasSubstr("{\"name\":\"w\",\"type\":\"float\",\"shape\":[2],\"min\":-4.5,"
+                                    "\"max\":0.5,\"mean\":-2}]}\n"));
+  CliResult saved = Run({"run", model, "--input", "x=" + x, "--input", "z=" + z, "--json",
+                         "--output-dir", dir_.path()});
+  ASSERT_EQ(saved.exit_code, kOk) << saved.err;
+  EXPECT_THAT(saved.out, HasSubstr("\"file\":\"" + dir_.path() + "/y.npy\"}"));
+  EXPECT_TRUE(Exists(dir_.File("w.npy")));
 }
 
 }  // namespace
