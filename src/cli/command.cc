@@ -379,9 +379,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view byte
 }
 
 absl::Status CheckDistinctFiles(const std::string& input, const std::string& output) {
-  std::error_code error;
-  const bool same = input == output || std::filesystem::equivalent(input, output, error);
-  if (same) {
+  if (io::SameFile(input, output)) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", input, "' and '", output, "' are the same file; write to another path"));
   }

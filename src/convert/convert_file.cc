@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "convert/conversion.h"
 #include "convert/tensor_convert.h"
 #include "google/protobuf/arena.h"
 #include "graph/graph_index.h"
 #include "halfcast/convert.h"
+#include "io/atomic_file.h"
 #include "io/external_data.h"
 #include "io/model_io_internal.h"
 #include "numerics/bulk_convert.h"
@@ -122,6 +124,11 @@ absl::StatusOr<ConvertReport> ConvertFile(const std::string& input_path,
                                           const ConvertOptions& options,
                                           const SaveOptions& save_options) {
   HALFCAST_RETURN_IF_ERROR(convert::ValidateOptions(options));
+  if (io::SameFile(input_path, output_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the output '", output_path, "' is the input file; the input is never modified, so "
+        "write to another path"));
+  }
   // The model lives on an arena: it parses about twice as fast as on the heap for graphs of many
   // small nodes, and goes away at once instead of message by message. Only the graph's messages
   // are on it; tensor bytes are on the heap (or never loaded, for external data).
@@ -149,6 +156,16 @@ absl::StatusOr<ConvertReport> ConvertFile(const std::string& input_path,
       std::unique_ptr<io::ExternalDataWriter> writer,
       io::ExternalDataWriter::Create(output_path, save_options.external_data_file));
   const std::string in_dir = io::ModelFolder(input_path);
+  // Publishing the side file must not replace data the input still refers to.
+  for (const onnx::TensorProto* tensor : external) {
+    HALFCAST_ASSIGN_OR_RETURN(const io::ExternalDataRef ref,
+                              io::ResolveExternalData(*tensor, in_dir));
+    if (io::SameFile(ref.path, writer->data_path())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the output's external data file '", writer->data_path(), "' is the input's ('",
+          ref.location, "'); the input is never modified, so choose another external_data_file"));
+    }
+  }
   convert::ClipSettings clip;
   clip.target = options.target;
   clip.clip.min_positive_val = options.min_positive_val;

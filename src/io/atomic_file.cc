@@ -153,4 +153,9 @@ absl::Status PublishAll(const std::vector<AtomicFile*>& files) {
   return absl::OkStatus();
 }
 
+bool SameFile(const std::string& a, const std::string& b) {
+  std::error_code error;
+  return a == b || std::filesystem::equivalent(a, b, error);
+}
+
 }  // namespace halfcast::io

@@ -75,6 +75,10 @@ class AtomicFile {
 // "<what> '<path>': <strerror>".
 absl::Status ErrnoToStatus(int error, const std::string& what, const std::string& path);
 
+// Whether two paths name one file: equal strings, or both exist and are the same file (links,
+// `./` prefixes and hard links included).
+bool SameFile(const std::string& a, const std::string& b);
+
 // Publishes finished files in order; if one fails, removes those already published in this call
 // (best effort; an earlier version of a file already renamed over is then gone) and returns the
 // error. Publish a model's side data file before the model, so a visible model file always has

@@ -144,6 +144,8 @@ class ExternalDataWriter {
   absl::Status WriteTensor(std::string_view bytes, onnx::TensorProto* tensor);
 
   const std::string& model_path() const { return model_path_; }
+  // The side file the data goes to once committed.
+  const std::string& data_path() const { return file_->path(); }
   const std::string& location() const { return location_; }
   // Bytes written to the side file so far (padding included).
   int64_t size() const { return file_->size(); }

@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/status_macros.h"
 #include "halfcast/model_io.h"
+#include "io/atomic_file.h"
 #include "search/session.h"
 #include "search/strategy.h"
 
@@ -56,6 +57,12 @@ absl::StatusOr<MixedPrecisionReport> AutoConvertMixedPrecisionFile(
     const std::string& input_path, const std::string& output_path,
     const std::vector<TensorMap>& feeds, const MixedPrecisionOptions& options,
     const SaveOptions& save_options) {
+  // Refused before the search rather than by the final ConvertFile, after all its evaluations.
+  if (io::SameFile(input_path, output_path)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the output '", output_path, "' is the input file; the input is never modified, so "
+        "write to another path"));
+  }
   // External tensors stay references: the evaluator reads them from the model's folder and the
   // final conversion streams them, so the whole model is never one message in memory.
   LoadOptions load_options;

@@ -107,6 +107,31 @@ TEST(ConvertFileTest, ErrorsLeaveNoOutput) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+TEST(ConvertFileTest, NeverWritesOverItsInput) {
+  TempDir dir;
+  const std::string in = dir.File("in.onnx");
+  SaveOptions save;
+  save.external_data = true;
+  save.external_data_threshold = 64;
+  ASSERT_OK(SaveModel(ModelWithWeights(100), in, save));
+  const std::string model_bytes = testing::ReadFileBytes(in);
+  const std::string data_bytes = testing::ReadFileBytes(in + ".data");
+  // The output is the input, spelt the same or through another path.
+  EXPECT_THAT(ConvertFile(in, in, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is the input file")));
+  EXPECT_THAT(ConvertFile(in, dir.File("./in.onnx"), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is the input file")));
+  // The output's side file would replace the data the input refers to.
+  SaveOptions onto_input_data = save;
+  onto_input_data.external_data_file = "in.onnx.data";
+  EXPECT_THAT(ConvertFile(in, dir.File("out.onnx"), {}, onto_input_data),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("choose another external_data_file")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("out.onnx")));
+  EXPECT_EQ(testing::ReadFileBytes(in), model_bytes);
+  EXPECT_EQ(testing::ReadFileBytes(in + ".data"), data_bytes);
+}
+
 TEST(ConvertFileTest, SyncFlushesWhatItWrites) {
   TempDir dir;
   const std::string external = dir.File("external.onnx");

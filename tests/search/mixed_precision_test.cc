@@ -391,6 +391,11 @@ TEST_P(FileTest, NothingWrittenOnError) {
                                             kChainFeeds, options),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.onnx")));
   EXPECT_EQ(::halfcast::testing::ReadFileBytes(dir.File("out.onnx")), "");
+  const std::string input = ::halfcast::testing::ReadFileBytes(dir.File("in.onnx"));
+  EXPECT_THAT(AutoConvertMixedPrecisionFile(dir.File("in.onnx"), dir.File("in.onnx"),
+                                            kChainFeeds, options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is the input file")));
+  EXPECT_EQ(::halfcast::testing::ReadFileBytes(dir.File("in.onnx")), input);
 }
 
 TEST(ReportJsonTest, EscapesNamesAndWritesNullForNonFiniteErrors) {
