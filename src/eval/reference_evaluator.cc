@@ -77,6 +77,8 @@ absl::Status ReferenceEvaluator::CheckSupported(const onnx::ModelProto& model) c
 
 absl::StatusOr<std::unique_ptr<PreparedModel>> ReferenceEvaluator::Prepare(
     const onnx::ModelProto& model) const {
+  // Before inlining, which walks bodies as deep as the model nests them.
+  HALFCAST_RETURN_IF_ERROR(graph::ValidateModel(model));
   auto prepared = std::make_unique<Prepared>();
   const onnx::ModelProto* planned = &model;
   if (model.functions_size() > 0) {

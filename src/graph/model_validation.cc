@@ -79,7 +79,14 @@ std::string DimsString(const onnx::TensorProto& t) {
 
 class Validator {
  public:
-  absl::Status Graph(const onnx::GraphProto& graph, const std::string& path) {
+  // `depth` counts the bodies enclosing `graph` (0 for the main graph).
+  absl::Status Graph(const onnx::GraphProto& graph, const std::string& path, int depth = 0) {
+    if (depth > kMaxSubgraphDepth) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "subgraphs are nested more than ", kMaxSubgraphDepth, " deep (at '",
+          path.substr(0, 200), path.size() > 200 ? "...'" : "'",
+          "); halfcast refuses deeper nesting rather than risk its stack"));
+    }
     const std::string where = path.empty() ? "" : absl::StrCat(" in subgraph '", path, "'");
     absl::flat_hash_map<std::string, int32_t> input_types;
     for (const auto& v : graph.input()) {
@@ -119,11 +126,11 @@ class Validator {
         const std::string sub = path.empty() ? NodeLabel(node, n)
                                              : absl::StrCat(path, "/", NodeLabel(node, n));
         if (attr.has_g()) {
-          HALFCAST_RETURN_IF_ERROR(Graph(attr.g(), absl::StrCat(sub, "/", attr.name())));
+          HALFCAST_RETURN_IF_ERROR(Graph(attr.g(), absl::StrCat(sub, "/", attr.name()), depth + 1));
         }
         for (int g = 0; g < attr.graphs_size(); ++g) {
           HALFCAST_RETURN_IF_ERROR(
-              Graph(attr.graphs(g), absl::StrCat(sub, "/", attr.name(), "[", g, "]")));
+              Graph(attr.graphs(g), absl::StrCat(sub, "/", attr.name(), "[", g, "]"), depth + 1));
         }
       }
     }

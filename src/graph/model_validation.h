@@ -9,6 +9,9 @@
 
 namespace halfcast::graph {
 
+// Real models nest bodies a few levels deep; hundreds of levels are an attack on the stack.
+inline constexpr int kMaxSubgraphDepth = 100;
+
 // InvalidArgument for the first of, in every graph scope:
 //   - an ir_version below 1;
 //   - a tensor (initializer, sparse initializer, tensor attribute such as Constant's value) of an
@@ -16,7 +19,9 @@ namespace halfcast::graph {
 //     or byte size overflows, or whose inline data disagrees with its dims (external data is
 //     checked where it is read);
 //   - a node without an op type, or a Cast whose `to` is no element type;
-//   - an initializer named like a graph input of another element type (it would shadow it).
+//   - an initializer named like a graph input of another element type (it would shadow it);
+//   - subgraphs (If/Loop/Scan bodies, any graph attribute) nested more than kMaxSubgraphDepth
+//     deep: every pass over a model recurses into bodies, so this bounds their stack use.
 // Element types newer than the linked onnx (float8, 4-bit) are accepted.
 absl::Status ValidateModel(const onnx::ModelProto& model);
 

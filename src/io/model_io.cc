@@ -31,6 +31,9 @@ namespace halfcast {
 namespace io {
 namespace {
 
+// Protobuf message levels a model may nest (see ParseModelInto).
+constexpr int kMaxMessageNesting = 1000;
+
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
@@ -457,13 +460,20 @@ bool HasAnyExternalData(const onnx::ModelProto& model) {
 
 absl::Status ParseModelInto(google::protobuf::io::ZeroCopyInputStream* input,
                             const std::string& label, onnx::ModelProto* model) {
-  auto not_onnx = [&label](const char* why) {
+  auto not_onnx = [&label](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(label, ": not an ONNX model (", why, ")"));
   };
   google::protobuf::io::CodedInputStream coded(input);
   coded.SetTotalBytesLimit(static_cast<int>(kMaxProtobufBytes));
+  // Each nested If/Loop/Scan body costs three message levels (graph, node, attribute), so
+  // protobuf's default of 100 would refuse bodies nested 33 deep; graph::ValidateModel refuses
+  // what nests deeper than it supports with a clearer error.
+  coded.SetRecursionLimit(kMaxMessageNesting);
   if (!model->ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
-    return not_onnx("protobuf parse failed: corrupt or truncated");
+    return not_onnx(absl::StrCat("protobuf parse failed: corrupt or truncated, or messages nested "
+                                 "deeper than ", kMaxMessageNesting,
+                                 " levels (subgraphs nested about ", kMaxMessageNesting / 3,
+                                 " deep)"));
   }
   if (!model->has_ir_version()) return not_onnx("no ir_version");
   if (!model->has_graph()) return not_onnx("no graph");

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "halfcast/convert.h"
+#include "halfcast/model_io.h"
 #include "testing/onnx_text.h"
 #include "testing/status_matchers.h"
 
@@ -21,6 +22,7 @@ using ::halfcast::testing::CountOps;
 using ::halfcast::testing::ElemTypeOf;
 using ::halfcast::testing::FloatTensor;
 using ::halfcast::testing::MaxAbsDiff;
+using ::halfcast::testing::NestedIfs;
 using ::halfcast::testing::ParseModelText;
 using ::halfcast::testing::Producer;
 using ::halfcast::testing::RunInOrt;
@@ -646,6 +648,26 @@ TEST(ConvertTest, ReportJsonHasStableKeys) {
   EXPECT_THAT(json, HasSubstr("\"notes\":[\"line\\nbreak\"]"));
   EXPECT_STREQ(KeepReasonName(KeepReason::kModelFunction), "model_function");
   EXPECT_EQ(DefaultOpBlockList().size(), 28u);
+}
+
+TEST(ConvertTest, DeeplyNestedSubgraphsAreClearErrors) {
+  // 50 bodies deep: once refused as "corrupt or truncated" by protobuf's default nesting limit.
+  ASSERT_OK_AND_ASSIGN(std::string bytes, SerializeModel(NestedIfs(50)));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto fifty, LoadModelFromBytes(bytes));
+  ConvertResult converted = Convert(fifty);
+  EXPECT_EQ(ElemTypeOf(converted.model.graph(), "y"), kF16);
+  // Deeper than halfcast supports: one clear error, in memory as from bytes.
+  ASSERT_OK_AND_ASSIGN(bytes, SerializeModel(NestedIfs(150)));
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto deep, LoadModelFromBytes(bytes));
+  EXPECT_THAT(ConvertFloatToFloat16(deep, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("subgraphs are nested more than 100 deep")));
+  EXPECT_THAT(ConvertFloatToFloat16(NestedIfs(10000), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nested more than 100")));
+  // Beyond what the parser takes: the error says nesting may be why.
+  ASSERT_OK_AND_ASSIGN(bytes, SerializeModel(NestedIfs(400)));
+  EXPECT_THAT(LoadModelFromBytes(bytes),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nested about 333 deep")));
 }
 
 }  // namespace

@@ -118,6 +118,16 @@ TEST(ReferenceEvaluatorTest, MalformedModelsAreRefusedAsTheConverterRefusesThem)
                        HasSubstr("attribute 'to' of node 'Cast_0' is 999")));
 }
 
+TEST(ReferenceEvaluatorTest, DeeplyNestedSubgraphsAreClearErrors) {
+  ReferenceEvaluator evaluator;
+  const TensorMap feeds = {{"x", Floats({2}, {1, 2})},
+                           {"c", Tensor::Copy(DataType::kBool, {}, "\1")}};
+  ASSERT_OK_AND_ASSIGN(TensorMap out, evaluator.Run(halfcast::testing::NestedIfs(20), feeds));
+  EXPECT_EQ(out["y"].data<float>()[1], 2.0f);
+  EXPECT_THAT(evaluator.Run(halfcast::testing::NestedIfs(10000), feeds),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nested more than 100")));
+}
+
 TEST(ReferenceEvaluatorTest, CheckSupportedListsUnsupportedOpsBeforeRunning) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17, "com.example" : 1]>

@@ -11,6 +11,7 @@
 namespace halfcast::graph {
 namespace {
 
+using ::halfcast::testing::NestedIfs;
 using ::halfcast::testing::ParseModelText;
 using ::halfcast::testing::StatusIs;
 using ::testing::HasSubstr;
@@ -146,6 +147,13 @@ TEST(ModelValidationTest, LooksInsideSubgraphs) {
   model.mutable_graph()->mutable_node(0)->mutable_attribute(0)->mutable_g()->mutable_node(0)
       ->mutable_attribute(0)->set_i(77);
   ExpectRefused(model, "in subgraph 'If_0/then_branch'");
+}
+
+TEST(ModelValidationTest, BoundsHowDeepSubgraphsNest) {
+  EXPECT_OK(ValidateModel(NestedIfs(kMaxSubgraphDepth)));
+  ExpectRefused(NestedIfs(kMaxSubgraphDepth + 1), "subgraphs are nested more than 100 deep");
+  // Far deeper than any stack-hungry pass could survive: refused at once.
+  ExpectRefused(NestedIfs(10000), "subgraphs are nested more than 100 deep");
 }
 
 }  // namespace

@@ -20,6 +20,10 @@ absl::StatusOr<onnx::ModelProto> TryParseModelText(std::string_view text);
 // Parses a model or fails the current test (returns an empty model then).
 onnx::ModelProto ParseModelText(std::string_view text);
 
+// (float[2] x, bool c) => y: an If whose then-branch holds an If whose then-branch ... `depth`
+// bodies deep, each branch returning Identity(x). Built in memory, as no file that deep parses.
+onnx::ModelProto NestedIfs(int depth);
+
 }  // namespace halfcast::testing
 
 #endif  // HALFCAST_TESTING_ONNX_TEXT_H_
