@@ -159,8 +159,8 @@ void Conversion::AddOpsetNotes() {
   for (const auto& opset : model_->opset_import()) {
     const absl::string_view domain = ops::CanonicalDomain(opset.domain());
     const int onnx_newest = ops::OpCatalog::OnnxNewestOpset(domain);
-    const int table_newest = catalog.TableNewestOpset(domain);
     if (opset.version() <= onnx_newest) continue;
+    const int table_newest = catalog.TableNewestOpset(domain);
     std::string note = absl::StrCat("model imports opset ", opset.version(), " of domain '",
                                     domain, "'; the linked onnx knows ");
     if (onnx_newest == 0) {

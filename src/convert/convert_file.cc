@@ -19,7 +19,6 @@
 #include "io/model_io_internal.h"
 #include "numerics/bulk_convert.h"
 #include "onnx/defs/schema.h"
-#include "ops/op_catalog.h"
 
 namespace halfcast {
 namespace convert {
@@ -83,10 +82,10 @@ absl::Status StreamTensor(onnx::TensorProto* tensor, const std::string& in_dir, 
   return out->EndTensor(tensor);
 }
 
-// onnx builds its schema registry (every op of every opset: about 10 ms) on first use, and
-// halfcast its op catalog (parsing its tables). This builds both on another core while the
-// caller's thread reads the model, and joins when destroyed. Both are function-local statics, so
-// a lookup made meanwhile just waits.
+// onnx builds its schema registry (every op of every opset: about 10 ms) on first use. This
+// builds it on another core while the caller's thread reads the model, and joins when destroyed.
+// onnx guards the registry with a function-local static, so a lookup made meanwhile just waits.
+// (halfcast's op tables are parsed only by models that need them, see ops/op_catalog.h.)
 class SchemaRegistryWarmer {
  public:
   SchemaRegistryWarmer() {
@@ -95,7 +94,6 @@ class SchemaRegistryWarmer {
       thread_ = std::thread([] {
         try {
           onnx::OpSchemaRegistry::Schema("Cast", 13, "");
-          ops::OpCatalog::Instance();
         } catch (...) {
           // The converter's own lookups will meet the same problem and report it.
         }

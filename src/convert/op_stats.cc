@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 
 namespace halfcast::convert {
@@ -107,18 +108,19 @@ int64_t IntAttr(const onnx::NodeProto& node, absl::string_view name) {
 std::vector<OpSourceCount> CountOpSources(
     const graph::GraphIndex& index, const graph::NodeSchemas& schemas,
     const std::function<bool(const onnx::NodeProto&)>& declared16) {
-  std::map<std::pair<std::string, std::string>, OpSourceCount> counts;
+  // Keyed by views into the nodes' own strings: no allocation per node.
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, OpSourceCount> counts;
   for (int s = 0; s < index.size(); ++s) {
     const onnx::GraphProto& graph = *index.scope(s).graph;
     for (int n = 0; n < index.scope(s).node_count(); ++n) {
       const onnx::NodeProto& node = graph.node(n);
-      const std::string domain(ops::CanonicalDomain(node.domain()));
+      const absl::string_view domain = ops::CanonicalDomain(node.domain());
       auto [it, inserted] = counts.try_emplace({domain, node.op_type()});
       OpSourceCount& entry = it->second;
       ++entry.nodes;
       if (!inserted) continue;
       const ops::OpInfo& info = schemas.Info(s, n);
-      entry.domain = domain;
+      entry.domain = std::string(domain);
       entry.op_type = node.op_type();
       entry.since_version = info.schema != nullptr ? info.schema->SinceVersion() : 0;
       entry.source = info.source == ops::OpSource::kUnknown && declared16(node)
@@ -129,6 +131,9 @@ std::vector<OpSourceCount> CountOpSources(
   std::vector<OpSourceCount> out;
   out.reserve(counts.size());
   for (auto& [key, entry] : counts) out.push_back(std::move(entry));
+  std::sort(out.begin(), out.end(), [](const OpSourceCount& a, const OpSourceCount& b) {
+    return std::tie(a.domain, a.op_type) < std::tie(b.domain, b.op_type);
+  });
   return out;
 }
 
@@ -141,6 +146,12 @@ MatMulFlops CountMatMulFlops(const graph::GraphIndex& index,
     const onnx::GraphProto& graph = *index.scope(s).graph;
     for (int n = 0; n < index.scope(s).node_count(); ++n) {
       const onnx::NodeProto& node = graph.node(n);
+      // Most nodes are no matrix product: a cheap test on the op type first.
+      const std::string& op_type = node.op_type();
+      if (!absl::EndsWith(op_type, "MatMul") && !absl::EndsWith(op_type, "Gemm") &&
+          !absl::EndsWith(op_type, "Attention") && op_type != "MatMulNBits") {
+        continue;
+      }
       const absl::string_view domain = ops::CanonicalDomain(node.domain());
       key.assign(domain.data(), domain.size());
       key += '\n';

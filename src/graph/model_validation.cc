@@ -77,9 +77,41 @@ std::string DimsString(const onnx::TensorProto& t) {
   return absl::StrCat("[", absl::StrJoin(t.dims(), ", "), "]");
 }
 
+// What is wrong with a tensor, as the rest of a sentence that starts with its name (" has ...");
+// empty when nothing is.
+std::string TensorProblem(const onnx::TensorProto& t) {
+  const int bits = ElementBits(t.data_type());
+  if (t.data_type() == onnx::TensorProto::UNDEFINED || bits < 0) {
+    return absl::StrCat(" has element type ", t.data_type(), ", which is no element type");
+  }
+  const std::optional<int64_t> count = CheckedElementProduct(t.dims());
+  if (!count.has_value()) {
+    for (int64_t d : t.dims()) {
+      if (d < 0) return absl::StrCat(" has a negative dimension: dims ", DimsString(t));
+    }
+    return absl::StrCat(" has dims ", DimsString(t), ", whose element count overflows");
+  }
+  const std::optional<int64_t> bytes = CheckedByteSize(*count, bits);
+  if (!bytes.has_value()) {
+    return absl::StrCat(" has dims ", DimsString(t), ", whose byte size overflows");
+  }
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) return std::string();
+  if (t.has_raw_data() && bits > 0) {
+    if (static_cast<int64_t>(t.raw_data().size()) == *bytes) return std::string();
+    return absl::StrCat(" holds ", t.raw_data().size(), " bytes of raw data but its dims ",
+                        DimsString(t), " need ", *bytes);
+  }
+  const int64_t have = TypedValues(t).value_or(0);
+  // 4-bit types pack pairs, so an odd count leaves half an entry unused.
+  const bool agrees = bits == 4 ? (have == *count || have == *count + 1) : have == *count;
+  if (agrees) return std::string();
+  return absl::StrCat(" holds ", have, " values but its dims ", DimsString(t), " need ", *count);
+}
+
 class Validator {
  public:
-  // `depth` counts the bodies enclosing `graph` (0 for the main graph).
+  // `depth` counts the bodies enclosing `graph` (0 for the main graph). Labels for errors are
+  // built only when there is one: graphs have hundreds of thousands of nodes and tensors.
   absl::Status Graph(const onnx::GraphProto& graph, const std::string& path, int depth = 0) {
     if (depth > kMaxSubgraphDepth) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -88,12 +120,15 @@ class Validator {
           "); halfcast refuses deeper nesting rather than risk its stack"));
     }
     const std::string where = path.empty() ? "" : absl::StrCat(" in subgraph '", path, "'");
-    absl::flat_hash_map<std::string, int32_t> input_types;
+    absl::flat_hash_map<absl::string_view, int32_t> input_types;
     for (const auto& v : graph.input()) {
       if (v.type().has_tensor_type()) input_types[v.name()] = v.type().tensor_type().elem_type();
     }
     for (const onnx::TensorProto& t : graph.initializer()) {
-      HALFCAST_RETURN_IF_ERROR(ValidateTensor(t, absl::StrCat("initializer '", t.name(), "'", where)));
+      if (std::string problem = TensorProblem(t); !problem.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("initializer '", t.name(), "'", where, problem));
+      }
       auto input = input_types.find(t.name());
       if (input != input_types.end() && input->second != 0 && input->second != t.data_type()) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -103,26 +138,28 @@ class Validator {
       }
     }
     for (const onnx::SparseTensorProto& t : graph.sparse_initializer()) {
-      HALFCAST_RETURN_IF_ERROR(Sparse(t, absl::StrCat("sparse initializer '", t.values().name(),
-                                                      "'", where)));
+      HALFCAST_RETURN_IF_ERROR(
+          Sparse(t, [&] { return absl::StrCat("sparse initializer '", t.values().name(), "'",
+                                              where); }));
     }
     for (int n = 0; n < graph.node_size(); ++n) {
       const onnx::NodeProto& node = graph.node(n);
-      const std::string label = absl::StrCat("node '", NodeLabel(node, n), "'", where);
+      auto label = [&] { return absl::StrCat("node '", NodeLabel(node, n), "'", where); };
       if (node.op_type().empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(label, " has no op type"));
+        return absl::InvalidArgumentError(absl::StrCat(label(), " has no op type"));
       }
       for (const onnx::AttributeProto& attr : node.attribute()) {
-        const std::string what = absl::StrCat("attribute '", attr.name(), "' of ", label);
+        auto what = [&] { return absl::StrCat("attribute '", attr.name(), "' of ", label()); };
         if (node.op_type() == "Cast" && attr.name() == "to" &&
-            (attr.i() == onnx::TensorProto::UNDEFINED || ElementBits(static_cast<int32_t>(
-                                                             attr.i())) < 0)) {
+            (attr.i() == onnx::TensorProto::UNDEFINED ||
+             ElementBits(static_cast<int32_t>(attr.i())) < 0)) {
           return absl::InvalidArgumentError(
-              absl::StrCat(what, " is ", attr.i(), ", which is no element type"));
+              absl::StrCat(what(), " is ", attr.i(), ", which is no element type"));
         }
-        if (attr.has_t()) HALFCAST_RETURN_IF_ERROR(ValidateTensor(attr.t(), what));
-        for (const auto& t : attr.tensors()) HALFCAST_RETURN_IF_ERROR(ValidateTensor(t, what));
+        if (attr.has_t()) HALFCAST_RETURN_IF_ERROR(Tensor(attr.t(), what));
+        for (const auto& t : attr.tensors()) HALFCAST_RETURN_IF_ERROR(Tensor(t, what));
         if (attr.has_sparse_tensor()) HALFCAST_RETURN_IF_ERROR(Sparse(attr.sparse_tensor(), what));
+        if (!attr.has_g() && attr.graphs_size() == 0) continue;
         const std::string sub = path.empty() ? NodeLabel(node, n)
                                              : absl::StrCat(path, "/", NodeLabel(node, n));
         if (attr.has_g()) {
@@ -138,55 +175,26 @@ class Validator {
   }
 
  private:
-  static absl::Status Sparse(const onnx::SparseTensorProto& t, const std::string& what) {
-    HALFCAST_RETURN_IF_ERROR(ValidateTensor(t.values(), absl::StrCat("the values of ", what)));
-    return ValidateTensor(t.indices(), absl::StrCat("the indices of ", what));
+  template <typename Label>
+  static absl::Status Tensor(const onnx::TensorProto& t, const Label& label) {
+    std::string problem = TensorProblem(t);
+    if (problem.empty()) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(label(), problem));
+  }
+  template <typename Label>
+  static absl::Status Sparse(const onnx::SparseTensorProto& t, const Label& label) {
+    HALFCAST_RETURN_IF_ERROR(
+        Tensor(t.values(), [&] { return absl::StrCat("the values of ", label()); }));
+    return Tensor(t.indices(), [&] { return absl::StrCat("the indices of ", label()); });
   }
 };
 
 }  // namespace
 
 absl::Status ValidateTensor(const onnx::TensorProto& t, const std::string& what) {
-  const int bits = ElementBits(t.data_type());
-  if (t.data_type() == onnx::TensorProto::UNDEFINED || bits < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " has element type ", t.data_type(), ", which is no element type"));
-  }
-  const std::optional<int64_t> count = CheckedElementProduct(t.dims());
-  if (!count.has_value()) {
-    for (int64_t d : t.dims()) {
-      if (d < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(what, " has a negative dimension: dims ", DimsString(t)));
-      }
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " has dims ", DimsString(t), ", whose element count overflows"));
-  }
-  const std::optional<int64_t> bytes = CheckedByteSize(*count, bits);
-  if (!bytes.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " has dims ", DimsString(t),
-                                                   ", whose byte size overflows"));
-  }
-  if (t.data_location() == onnx::TensorProto::EXTERNAL) return absl::OkStatus();
-  if (t.has_raw_data() && bits > 0) {
-    if (static_cast<int64_t>(t.raw_data().size()) != *bytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " holds ", t.raw_data().size(), " bytes of raw data but its dims ",
-                       DimsString(t), " need ", *bytes));
-    }
-    return absl::OkStatus();
-  }
-  const std::optional<int64_t> values = TypedValues(t);
-  // 4-bit types pack pairs, so an odd count leaves half an entry unused.
-  const bool packed = bits == 4;
-  const int64_t have = values.value_or(0);
-  const bool agrees = packed ? (have == *count || have == *count + 1) : have == *count;
-  if (!agrees) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " holds ", have, " values but its dims ",
-                                                   DimsString(t), " need ", *count));
-  }
-  return absl::OkStatus();
+  std::string problem = TensorProblem(t);
+  if (problem.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(what, problem));
 }
 
 absl::Status ValidateModel(const onnx::ModelProto& model) {

@@ -28,28 +28,34 @@ const char* OpSourceName(OpSource source) {
   return "unknown";
 }
 
-OpCatalog::OpCatalog(const std::vector<std::pair<const char*, absl::string_view>>& tables) {
-  for (const auto& [file, text] : tables) {
-    absl::StatusOr<std::vector<TableOp>> parsed = ParseOpTable(text, file);
-    if (!parsed.ok()) {
-      // Every builtin table is parsed by tests/ops, so this is a broken build; the catalog goes
-      // on without that table rather than take the user's process down.
-      errors_.push_back(std::string(parsed.status().message()));
-      continue;
+OpCatalog::OpCatalog(std::vector<std::pair<const char*, absl::string_view>> tables)
+    : sources_(std::move(tables)) {}
+
+const OpCatalog::Parsed& OpCatalog::Tables() const {
+  absl::call_once(parsed_once_, [this] {
+    for (const auto& [file, text] : sources_) {
+      absl::StatusOr<std::vector<TableOp>> ops = ParseOpTable(text, file);
+      if (!ops.ok()) {
+        // Every builtin table is parsed by tests/ops, so this is a broken build; the catalog goes
+        // on without that table rather than take the user's process down.
+        parsed_.errors.push_back(std::string(ops.status().message()));
+        continue;
+      }
+      for (TableOp& op : *ops) parsed_.ops.push_back(std::move(op));
     }
-    for (TableOp& op : *parsed) ops_.push_back(std::move(op));
-  }
-  for (const TableOp& op : ops_) {
-    const onnx::OpSchema& schema = *op.schema;
-    by_op_[Key(schema.domain(), schema.Name())].push_back(&op);
-    int& newest = newest_[schema.domain()];
-    newest = std::max(newest, schema.SinceVersion());
-  }
-  for (auto& [key, records] : by_op_) {
-    std::sort(records.begin(), records.end(), [](const TableOp* a, const TableOp* b) {
-      return a->schema->SinceVersion() < b->schema->SinceVersion();
-    });
-  }
+    for (const TableOp& op : parsed_.ops) {
+      const onnx::OpSchema& schema = *op.schema;
+      parsed_.by_op[Key(schema.domain(), schema.Name())].push_back(&op);
+      int& newest = parsed_.newest[schema.domain()];
+      newest = std::max(newest, schema.SinceVersion());
+    }
+    for (auto& [key, records] : parsed_.by_op) {
+      std::sort(records.begin(), records.end(), [](const TableOp* a, const TableOp* b) {
+        return a->schema->SinceVersion() < b->schema->SinceVersion();
+      });
+    }
+  });
+  return parsed_;
 }
 
 const OpCatalog& OpCatalog::Instance() {
@@ -67,8 +73,9 @@ int OpCatalog::OnnxNewestOpset(absl::string_view domain) {
 }
 
 int OpCatalog::TableNewestOpset(absl::string_view domain) const {
-  auto it = newest_.find(CanonicalDomain(domain));
-  return it == newest_.end() ? 0 : it->second;
+  const Parsed& tables = Tables();
+  auto it = tables.newest.find(CanonicalDomain(domain));
+  return it == tables.newest.end() ? 0 : it->second;
 }
 
 OpInfo OpCatalog::Find(absl::string_view domain, absl::string_view op_type, int opset) const {
@@ -76,8 +83,12 @@ OpInfo OpCatalog::Find(absl::string_view domain, absl::string_view op_type, int 
   OpInfo found;
   found.schema = onnx::OpSchemaRegistry::Schema(std::string(op_type), opset, canonical);
   if (found.schema != nullptr) found.source = OpSource::kOnnx;
-  auto it = by_op_.find(Key(canonical, op_type));
-  if (it == by_op_.end()) return found;
+  // The tables hold only ops onnx does not know and versions newer than it knows: with an onnx
+  // schema at an opset onnx covers, they cannot hold a newer one.
+  if (found.schema != nullptr && opset <= OnnxNewestOpset(canonical)) return found;
+  const Parsed& tables = Tables();
+  auto it = tables.by_op.find(Key(canonical, op_type));
+  if (it == tables.by_op.end()) return found;
   // The newest record not above the model's opset; onnx keeps a tie.
   for (auto r = it->second.rbegin(); r != it->second.rend(); ++r) {
     const onnx::OpSchema* schema = (*r)->schema.get();

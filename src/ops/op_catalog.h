@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/base/call_once.h"
 #include "absl/strings/string_view.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
@@ -39,8 +40,9 @@ struct OpInfo {
   const TableOp* table = nullptr;  // the table record, for kTable
 };
 
-// The process-wide catalog: built on first use (the tables parsed once), read-only afterwards,
-// safe to use from any thread.
+// The process-wide catalog, safe to use from any thread. The tables are parsed once, on the first
+// lookup that can need them (an op onnx does not know, or an opset newer than onnx knows), so a
+// model onnx describes whole never pays for them.
 class OpCatalog {
  public:
   static const OpCatalog& Instance();
@@ -52,22 +54,29 @@ class OpCatalog {
   static int OnnxNewestOpset(absl::string_view domain);
   int TableNewestOpset(absl::string_view domain) const;
   // Every table record, in table order.
-  const std::vector<TableOp>& table_ops() const { return ops_; }
+  const std::vector<TableOp>& table_ops() const { return Tables().ops; }
 
   // Why a table was left out (its parse error, naming the line); empty for the builtin tables,
   // which tests/ops checks.
-  const std::vector<std::string>& errors() const { return errors_; }
+  const std::vector<std::string>& errors() const { return Tables().errors; }
 
-  // Builds a catalog from the given tables (the builtin ones for Instance()); a malformed table
-  // is left out and its error kept in errors().
-  explicit OpCatalog(const std::vector<std::pair<const char*, absl::string_view>>& tables);
+  // A catalog over the given tables (the builtin ones for Instance()), which must outlive it; a
+  // malformed table is left out and its error kept in errors().
+  explicit OpCatalog(std::vector<std::pair<const char*, absl::string_view>> tables);
 
  private:
-  std::vector<TableOp> ops_;
-  std::vector<std::string> errors_;
-  // "domain\nop_type" -> records sorted by since-version.
-  absl::flat_hash_map<std::string, std::vector<const TableOp*>> by_op_;
-  absl::flat_hash_map<std::string, int> newest_;
+  struct Parsed {
+    std::vector<TableOp> ops;
+    std::vector<std::string> errors;
+    // "domain\nop_type" -> records sorted by since-version.
+    absl::flat_hash_map<std::string, std::vector<const TableOp*>> by_op;
+    absl::flat_hash_map<std::string, int> newest;
+  };
+  const Parsed& Tables() const;
+
+  std::vector<std::pair<const char*, absl::string_view>> sources_;
+  mutable absl::once_flag parsed_once_;
+  mutable Parsed parsed_;
 };
 
 // Finds op schemas the way one model's opset imports ask for them (one object per conversion: it
