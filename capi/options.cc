@@ -59,6 +59,7 @@ constexpr OptionInfo kOptions[] = {
     {"strategy", ValueKind::kInt, false, true},
     {"max_evaluations", ValueKind::kInt, false, true},
     {"fp16_ops", ValueKind::kStrings, true, true},
+    {"time_limit", ValueKind::kDouble, false, true},
 };
 constexpr int kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
@@ -291,14 +292,18 @@ halfcast_status* halfcast_mixed_precision_options_set_double(
   return Guard([&] {
     HALFCAST_RETURN_IF_ERROR(
         halfcast::capi::CheckOption(option, halfcast::capi::ValueKind::kDouble, true));
-    if (option != HALFCAST_OPTION_RTOL && option != HALFCAST_OPTION_ATOL) {
-      return halfcast::capi::SetSharedDouble(options->options, option, value);
-    }
+    const bool own = option == HALFCAST_OPTION_RTOL || option == HALFCAST_OPTION_ATOL ||
+                     option == HALFCAST_OPTION_TIME_LIMIT;
+    if (!own) return halfcast::capi::SetSharedDouble(options->options, option, value);
     if (!std::isfinite(value) || value < 0) {
       return halfcast::capi::OutOfRange(option,
                                         absl::StrCat("must be finite and >= 0, not ", value));
     }
-    (option == HALFCAST_OPTION_RTOL ? options->options.rtol : options->options.atol) = value;
+    if (option == HALFCAST_OPTION_TIME_LIMIT) {
+      options->options.time_limit_seconds = value;
+    } else {
+      (option == HALFCAST_OPTION_RTOL ? options->options.rtol : options->options.atol) = value;
+    }
     return absl::OkStatus();
   });
 }

@@ -20,6 +20,8 @@
 #ifndef HALFCAST_EVALUATOR_H_
 #define HALFCAST_EVALUATOR_H_
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,6 +41,11 @@ struct RunOptions {
   // Values taken as given: a node all of whose outputs are here is not run. Lets a caller reuse
   // values of an earlier run that a change cannot affect. Optional; not owned.
   const TensorMap* precomputed = nullptr;
+  // Bounds on one run, checked before every node and every If/Loop/Scan body run (so a Loop of
+  // 10^12 iterations stops too): past `deadline` the run fails with DeadlineExceeded, once
+  // `*cancel` is true (set from any thread) with Cancelled. `cancel` is not owned; nullptr: none.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 class Evaluator {

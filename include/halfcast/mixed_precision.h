@@ -86,6 +86,10 @@ struct MixedPrecisionOptions {
   // An evaluation is one model run on every feed set; the float32 reference counts as one.
   // 0 = no limit; needing more is ResourceExhausted.
   int64_t max_evaluations = 0;
+  // Wall-clock bound on the whole search, in seconds; 0 = none. Each evaluation gets what is
+  // left (RunOptions::deadline), so one long run cannot overshoot it; reaching it is
+  // DeadlineExceeded. Must be >= 0.
+  double time_limit_seconds = 0;
 };
 
 struct OutputError {

@@ -27,6 +27,7 @@ std::vector<FlagSpec> AutoFlags() {
       {"strategy", FlagKind::kValue, "NAME",
        "error-guided (default, fewer evaluations) or bisect (the Python tool's search)"},
       {"max-evaluations", FlagKind::kValue, "N", "give up after N evaluations (default no limit)"},
+      TimeLimitFlag(),
       {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON"},
       {"progress", FlagKind::kValue, "MODE",
        "bar (drawn in place), lines (one per attempt) or none; default bar on a terminal, "
@@ -73,6 +74,9 @@ absl::StatusOr<MixedPrecisionOptions> OptionsFromFlags(const ParsedArgs& args) {
   options.max_finite_val = conversion.max_finite_val;
   if (std::optional<std::string> text = args.Value("max-evaluations")) {
     HALFCAST_ASSIGN_OR_RETURN(options.max_evaluations, ParseCount("max-evaluations", *text));
+  }
+  if (std::optional<std::string> text = args.Value("time-limit")) {
+    HALFCAST_ASSIGN_OR_RETURN(options.time_limit_seconds, ParseNonNegative("time-limit", *text));
   }
   return options;
 }

@@ -147,6 +147,8 @@ absl::Status WriteReportOrRemoveOutput(const std::string& report_path, absl::str
 FlagSpec ThreadsFlag();
 absl::StatusOr<ReferenceEvaluatorOptions> EvaluatorOptionsFromFlags(const ParsedArgs& args,
                                                                     const std::string& model);
+// --time-limit SECONDS (run, auto).
+FlagSpec TimeLimitFlag();
 
 // --target float16|bfloat16 (fp16 and bf16 are aliases).
 absl::StatusOr<TargetType> ParseTarget(absl::string_view text);

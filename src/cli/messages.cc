@@ -84,6 +84,7 @@ const std::vector<OptionFlag>& OptionFlags() {
       {"fp16_ops", "--fp16-ops"},
       {"disable_shape_infer", "--disable-shape-infer"},
       {"max_evaluations", "--max-evaluations"},
+      {"time_limit_seconds", "--time-limit"},
       {"external_data_threshold", "--external-data=BYTES"},
       {"intra_op_threads", "--threads"},
       {"rtol", "--rtol"},

@@ -1,6 +1,7 @@
 // halfcast run MODEL --input NAME=FILE ... [--output-dir DIR]: the built-in evaluator on the
 // command line.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -29,6 +30,7 @@ std::vector<FlagSpec> RunFlags() {
   flags.push_back({"output-dir", FlagKind::kValue, "DIR",
                    "write each output to DIR/<output name>.npy (created if missing)"});
   flags.push_back(ThreadsFlag());
+  flags.push_back(TimeLimitFlag());
   flags.push_back({"json", FlagKind::kSwitch, "", "print one JSON object (see docs/cli.md)"});
   return flags;
 }
@@ -103,6 +105,11 @@ absl::Status WriteOutputs(const TensorMap& outputs, const std::string& dir) {
 
 }  // namespace
 
+FlagSpec TimeLimitFlag() {
+  return {"time-limit", FlagKind::kValue, "SECONDS",
+          "stop with an error after SECONDS of wall-clock time (default no limit)"};
+}
+
 FlagSpec ThreadsFlag() {
   return {"threads", FlagKind::kValue, "N",
           "threads of the evaluator's matrix kernels (default 1, 0 = all cores)"};
@@ -131,8 +138,19 @@ absl::StatusOr<int> RunModelCommand(const ParsedArgs& args, std::ostream& out, s
   HALFCAST_ASSIGN_OR_RETURN(const ReferenceEvaluatorOptions options,
                             EvaluatorOptionsFromFlags(args, path));
   ReferenceEvaluator evaluator(options);
+  RunOptions run_options;
+  if (std::optional<std::string> text = args.Value("time-limit")) {
+    HALFCAST_ASSIGN_OR_RETURN(const double seconds, ParseNonNegative("time-limit", *text));
+    // Limits beyond a few decades mean none (and would overflow the clock's duration).
+    if (seconds < 1e9) {
+      run_options.deadline =
+          std::chrono::steady_clock::now() +
+          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::duration<double>(seconds));
+    }
+  }
   HALFCAST_ASSIGN_OR_RETURN(const TensorMap outputs,
-                            evaluator.Run(model, MatchInputTypes(model, feeds)));
+                            evaluator.Run(model, MatchInputTypes(model, feeds), run_options));
   std::optional<std::string> dir = args.Value("output-dir");
   if (dir.has_value()) HALFCAST_RETURN_IF_ERROR(WriteOutputs(outputs, *dir));
   if (args.Has("json")) {

@@ -1,6 +1,8 @@
 #include "eval/graph_runner.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <new>
@@ -552,6 +554,8 @@ class GraphRunner {
   // Runs a body graph with `inputs` bound in order, `parent` the frame of the node running it.
   absl::StatusOr<std::vector<Tensor>> RunBody(const GraphPlan& plan, std::vector<Tensor> inputs,
                                               const Frame& parent);
+  // RunOptions' deadline and cancellation, before `what` runs (a node, or a body of one).
+  absl::Status CheckBounds(const onnx::NodeProto& what) const;
 
  private:
   absl::Status Execute(const Schedule& schedule, Frame& frame);
@@ -566,8 +570,23 @@ class GraphRunner {
   const int64_t memory_limit_;
   const int threads_;
   const TensorMap* precomputed_ = nullptr;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  const std::atomic<bool>* cancel_ = nullptr;
   int64_t bytes_in_use_ = 0;  // bytes of node outputs currently held
 };
+
+absl::Status GraphRunner::CheckBounds(const onnx::NodeProto& what) const {
+  if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) {
+    return absl::CancelledError(absl::StrCat("the run was cancelled (before ", NodeLabel(what),
+                                             ")"));
+  }
+  if (deadline_ != std::chrono::steady_clock::time_point::max() &&
+      std::chrono::steady_clock::now() >= deadline_) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the run passed its time limit (before ", NodeLabel(what), ")"));
+  }
+  return absl::OkStatus();
+}
 
 std::string CanonicalDomain(const std::string& domain) {
   return std::string(ops::CanonicalDomain(domain));
@@ -583,6 +602,8 @@ absl::flat_hash_map<std::string, int> ImportedOpsets(const onnx::ModelProto& mod
 
 absl::StatusOr<std::vector<Tensor>> SubgraphRunner::Run(const onnx::GraphProto& body,
                                                         std::vector<Tensor> inputs) {
+  // Checked per body run too: a Loop whose body has no nodes still ends at the time limit.
+  HALFCAST_RETURN_IF_ERROR(runner_->CheckBounds(*step_->node));
   for (const auto& plan : step_->bodies) {
     if (plan->graph == &body) return runner_->RunBody(*plan, std::move(inputs), *frame_);
   }
@@ -601,6 +622,7 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
   const GraphPlan& plan = *frame.plan;
   const Step& step = plan.steps[entry.step];
   const onnx::NodeProto& node = *step.node;
+  HALFCAST_RETURN_IF_ERROR(CheckBounds(node));
   if (entry.precomputed) {
     for (int slot : step.outputs) {
       if (slot >= 0) Store(frame, slot, precomputed_->at(plan.names[slot]));
@@ -642,6 +664,8 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Sche
                                                const TensorMap& feeds, const RunOptions& options) {
   const onnx::GraphProto& graph = *plan.graph;
   precomputed_ = options.precomputed;
+  deadline_ = options.deadline;
+  cancel_ = options.cancel;
   Frame frame(plan);
   absl::flat_hash_set<std::string> input_names;
   for (const auto& input : graph.input()) {

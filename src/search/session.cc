@@ -129,7 +129,12 @@ const onnx::ModelProto& InTopologicalOrder(const onnx::ModelProto& model,
 Session::Session(const onnx::ModelProto& model, const MixedPrecisionOptions& options)
     : model_(InTopologicalOrder(model, &sorted_model_)),
       options_(options),
-      start_(std::chrono::steady_clock::now()) {}
+      start_(std::chrono::steady_clock::now()),
+      // Limits beyond a few decades mean none (and would overflow the clock's duration).
+      deadline_(options.time_limit_seconds > 0 && options.time_limit_seconds < 1e9
+                    ? start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(options.time_limit_seconds))
+                    : std::chrono::steady_clock::time_point::max()) {}
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Create(
     const onnx::ModelProto& model, const std::vector<TensorMap>& feeds,
@@ -140,6 +145,10 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
   if (options.max_evaluations < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_evaluations must be >= 0, got ", options.max_evaluations));
+  }
+  if (!(options.time_limit_seconds >= 0) || !std::isfinite(options.time_limit_seconds)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "time_limit_seconds must be finite and >= 0, got ", options.time_limit_seconds));
   }
   HALFCAST_RETURN_IF_ERROR(CheckFeeds(model.graph(), feeds));
   std::unique_ptr<Session> session(new Session(model, options));
@@ -205,6 +214,7 @@ absl::Status Session::RunReference(const std::vector<TensorMap>& feeds) {
   for (const TensorMap& feed : feeds) {
     RunOptions run_options;
     run_options.return_all_values = want_values;
+    run_options.deadline = deadline_;
     absl::StatusOr<TensorMap> values = CallUserCode(
         "the evaluator", [&] { return evaluator_->Run(model_, feed, run_options); });
     if (!values.ok()) {
@@ -281,6 +291,11 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
         "mixed-precision search reached max_evaluations (", options_.max_evaluations,
         ") before finishing"));
   }
+  if (std::chrono::steady_clock::now() >= deadline_) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "mixed-precision search reached its time limit (", options_.time_limit_seconds,
+        " s) before finishing, after ", evaluations_, " evaluations"));
+  }
   ConvertOptions convert_options = CandidateConvertOptions(options_);
   convert_options.node_index_block_list = GraphPositions(blocked);
   absl::StatusOr<ConvertResult> converted = ConvertFloatToFloat16(model_, convert_options);
@@ -322,6 +337,7 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
   for (std::size_t f = 0; f < candidate_feeds_.size(); ++f) {
     RunOptions run_options;
     run_options.return_all_values = keep_values;
+    run_options.deadline = deadline_;
     TensorMap reused;
     if (base != nullptr) {
       reused = Reusable(base->values[f], base_affected);

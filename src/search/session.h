@@ -83,6 +83,7 @@ class Session : public Trials {
   std::unique_ptr<Evaluator> owned_evaluator_;
   Evaluator* evaluator_ = nullptr;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point deadline_;  // max() without a time limit
 
   std::vector<NodeInfo> nodes_;             // top-level nodes in graph order
   std::vector<std::size_t> candidates_;     // graph positions of nodes the search may block

@@ -486,6 +486,11 @@ static void test_options(void) {
   CHECK_OK(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_STRATEGY,
                                                     HALFCAST_STRATEGY_BISECT));
   CHECK_OK(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_MAX_EVALUATIONS, 10));
+  CHECK_OK(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_TIME_LIMIT, 60));
+  CHECK_CODE(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_TIME_LIMIT, -1),
+             kInvalid, "time_limit");
+  CHECK_CODE(halfcast_convert_options_set_double(convert, HALFCAST_OPTION_TIME_LIMIT, 1),
+             kInvalid, "time_limit");
   {
     const char* ops[1] = {"com.example:MyGelu"};
     CHECK_OK(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_FP16_OPS, ops, 1));

@@ -574,6 +574,28 @@ TEST_F(CliTest, RunWritesEveryOutputWithItsValues) {
   EXPECT_EQ(w.data<float>()[1], 0.5f);
 }
 
+TEST_F(CliTest, TimeLimitsEndRunAndAuto) {
+  // A Loop of 10^12 iterations: only --time-limit ends it.
+  const std::string endless = WriteModel("loop.onnx", R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1] x) => (float[1] y) <int64 n = {1000000000000}, bool t = {1}> {
+      y = Loop (n, t, x) <body = b (int64 i, bool c, float[1] v) => (bool c2, float[1] w)
+                                   <float[1] one = {1.0}> {
+        c2 = Identity(c)
+        w = Add(v, one)
+      }>
+    })");
+  const std::string x = WriteFloats("x.npy", {1}, {0.0f});
+  ExpectError({"run", endless, "--input", "x=" + x, "--time-limit", "0.5"}, "time limit");
+  ExpectError({"run", endless, "--input", "x=" + x, "--time-limit=-1"}, "--time-limit");
+  const std::string chain = WriteModel("chain.onnx", kOverflow);
+  const std::string four = WriteFloats("four.npy", {4}, {0.5f, 1.0f, -0.5f, 0.25f});
+  ExpectError({"auto", chain, dir_.File("mixed.onnx"), "--input", "x=" + four, "--rtol", "0.01",
+               "--time-limit", "0.000000001"},
+              "time limit");
+  EXPECT_FALSE(Exists(dir_.File("mixed.onnx")));
+}
+
 TEST_F(CliTest, RunSanitizesOutputNamesAndReadsPb) {
   onnx::ModelProto proto = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>

@@ -1,7 +1,10 @@
 #include "halfcast/evaluator.h"
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -126,6 +129,45 @@ TEST(ReferenceEvaluatorTest, DeeplyNestedSubgraphsAreClearErrors) {
   EXPECT_EQ(out["y"].data<float>()[1], 2.0f);
   EXPECT_THAT(evaluator.Run(halfcast::testing::NestedIfs(10000), feeds),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("nested more than 100")));
+}
+
+// A Loop of 10^12 iterations (its body adds 1 to a counter): only the run's bounds end it.
+onnx::ModelProto EndlessLoop() {
+  return ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1] x) => (float[1] y) <int64 n = {1000000000000}, bool t = {1}> {
+      y = Loop (n, t, x) <body = b (int64 i, bool c, float[1] v) => (bool c2, float[1] w)
+                                   <float[1] one = {1.0}> {
+        c2 = Identity(c)
+        w = Add(v, one)
+      }>
+    }
+  )");
+}
+
+TEST(ReferenceEvaluatorTest, ATimeLimitStopsAnEndlessLoop) {
+  ReferenceEvaluator evaluator;
+  RunOptions options;
+  const auto start = std::chrono::steady_clock::now();
+  options.deadline = start + std::chrono::seconds(1);
+  EXPECT_THAT(evaluator.Run(EndlessLoop(), {{"x", Floats({1}, {0})}}, options),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("time limit")));
+  // Generous against a slow machine; without the check this would run for days.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST(ReferenceEvaluatorTest, ACancelledRunStops) {
+  ReferenceEvaluator evaluator;
+  std::atomic<bool> cancel{false};
+  RunOptions options;
+  options.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel = true;
+  });
+  EXPECT_THAT(evaluator.Run(EndlessLoop(), {{"x", Floats({1}, {0})}}, options),
+              StatusIs(absl::StatusCode::kCancelled, HasSubstr("cancelled")));
+  canceller.join();
 }
 
 TEST(ReferenceEvaluatorTest, CheckSupportedListsUnsupportedOpsBeforeRunning) {

@@ -143,6 +143,23 @@ TEST_P(StrategyTest, NodesOutOfOrderAreSearchedSorted) {
   ExpectCloseToFloat32(model, result.model, kChainFeeds[0], 0.01, 0.001);
 }
 
+TEST_P(StrategyTest, ATimeLimitEndsTheSearch) {
+  const onnx::ModelProto model = ParseModelText(kOverflowChain);
+  MixedPrecisionOptions options;
+  options.rtol = 0.01;
+  options.atol = 0.001;
+  options.strategy = GetParam();
+  // Passed before the first candidate: the float32 reference alone takes longer.
+  options.time_limit_seconds = 1e-9;
+  EXPECT_THAT(AutoConvertMixedPrecision(model, kChainFeeds, options),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("time limit")));
+  options.time_limit_seconds = -1;
+  EXPECT_THAT(AutoConvertMixedPrecision(model, kChainFeeds, options),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("time_limit_seconds")));
+  options.time_limit_seconds = 600;
+  EXPECT_OK(AutoConvertMixedPrecision(model, kChainFeeds, options).status());
+}
+
 TEST_P(StrategyTest, ValidateFnRejectingKnownNodes) {
   onnx::ModelProto model = ParseModelText(kSixBranches);
   // Nodes named alike or not at all: positions identify them.

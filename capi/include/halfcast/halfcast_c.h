@@ -327,7 +327,10 @@ typedef enum halfcast_option {
   HALFCAST_OPTION_MAX_EVALUATIONS = 13,
   /* strings (C, M), default empty: ops nothing describes (a vendor's custom domain) declared
    * 16-bit capable, each "domain:op_type" (":op_type" for the default domain). */
-  HALFCAST_OPTION_FP16_OPS = 14
+  HALFCAST_OPTION_FP16_OPS = 14,
+  /* double (M), default 0 = none, >= 0: seconds the whole search may take; each evaluation gets
+   * what is left, and reaching it fails with DEADLINE_EXCEEDED. */
+  HALFCAST_OPTION_TIME_LIMIT = 15
 } halfcast_option;
 
 /* A stable lower-case name of `option` ("keep_io_types", ...); NULL if unknown. */
