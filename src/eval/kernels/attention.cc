@@ -161,6 +161,22 @@ std::vector<float> ConcatSequence(const float* past, const float* current, int64
   return all;
 }
 
+// Runs attention and sets output 0 to its heads merged back into rows:
+// [batch, q_len, q_heads * v_head_size], the layout of every fused attention op's output.
+absl::Status AttendIntoMergedOutput(KernelContext& context, const AttentionShape& shape,
+                                    const AttentionOptions& options, const float* q,
+                                    const float* k, const float* v) {
+  std::vector<float> heads_out(shape.batch * shape.q_heads * shape.q_len * shape.v_head_size);
+  ScaledDotProductAttention(shape, options, q, k, v, heads_out.data(), context.threads());
+  HALFCAST_ASSIGN_OR_RETURN(
+      Tensor y, context.NewUninitializedTensor(
+                    DataType::kFloat, {shape.batch, shape.q_len, shape.q_heads * shape.v_head_size}));
+  MergeHeads(heads_out.data(), shape.batch, shape.q_heads, shape.q_len, shape.v_head_size,
+             y.mutable_data<float>());
+  context.set_output(0, std::move(y));
+  return absl::OkStatus();
+}
+
 absl::Status SetFloatOutput(KernelContext& context, int i, std::vector<int64_t> shape,
                             const float* data) {
   if (!context.output_wanted(i)) return absl::OkStatus();
@@ -349,13 +365,8 @@ absl::Status ContribAttention(KernelContext& context) {
   options.scale = ScaleAttribute(context, head_size);
   options.add_mask = ContribMaskAdder(masks, heads, seq, total);
   options.zero_masked_rows = false;
-  std::vector<float> heads_out(batch * heads * seq * v_head_size);
-  ScaledDotProductAttention(shape, options, q.data(), k_all.data(), v_all.data(), heads_out.data(),
-                            context.threads());
-  HALFCAST_ASSIGN_OR_RETURN(
-      Tensor y, context.NewUninitializedTensor(DataType::kFloat, {batch, seq, sizes[2]}));
-  MergeHeads(heads_out.data(), batch, heads, seq, v_head_size, y.mutable_data<float>());
-  context.set_output(0, std::move(y));
+  HALFCAST_RETURN_IF_ERROR(
+      AttendIntoMergedOutput(context, shape, options, q.data(), k_all.data(), v_all.data()));
   if (context.output_wanted(1)) {
     if (head_size != v_head_size) return context.Error("present needs equal K and V head sizes");
     std::vector<float> present(k_all);
@@ -509,13 +520,8 @@ absl::Status MultiHeadAttention(KernelContext& context) {
     options.capture = ScoreStage::kMasked;
     options.captured = qk.data();
   }
-  std::vector<float> heads_out(batch * heads * seq * v_head_size);
-  ScaledDotProductAttention(shape, options, q.data(), k_all.data(), v_all.data(), heads_out.data(),
-                            context.threads());
-  HALFCAST_ASSIGN_OR_RETURN(
-      Tensor y, context.NewUninitializedTensor(DataType::kFloat, {batch, seq, v_hidden}));
-  MergeHeads(heads_out.data(), batch, heads, seq, v_head_size, y.mutable_data<float>());
-  context.set_output(0, std::move(y));
+  HALFCAST_RETURN_IF_ERROR(
+      AttendIntoMergedOutput(context, shape, options, q.data(), k_all.data(), v_all.data()));
   HALFCAST_RETURN_IF_ERROR(
       SetFloatOutput(context, 1, {batch, heads, total, head_size}, k_all.data()));
   HALFCAST_RETURN_IF_ERROR(
@@ -1021,13 +1027,8 @@ absl::Status GroupQueryAttention(KernelContext& context) {
   } else if (context.GetInt("smooth_softmax", 0) != 0) {
     options.sink = [](int64_t) { return 0.0f; };
   }
-  std::vector<float> heads_out(batch * heads * seq * head_size);
-  ScaledDotProductAttention(shape, options, q.data(), k_all.data(), v_all.data(), heads_out.data(),
-                            context.threads());
-  HALFCAST_ASSIGN_OR_RETURN(
-      Tensor y, context.NewUninitializedTensor(DataType::kFloat, {batch, seq, q_width}));
-  MergeHeads(heads_out.data(), batch, heads, seq, head_size, y.mutable_data<float>());
-  context.set_output(0, std::move(y));
+  HALFCAST_RETURN_IF_ERROR(
+      AttendIntoMergedOutput(context, shape, options, q.data(), k_all.data(), v_all.data()));
   HALFCAST_RETURN_IF_ERROR(
       SetFloatOutput(context, 1, {batch, kv_heads, total, head_size}, k_all.data()));
   HALFCAST_RETURN_IF_ERROR(
