@@ -60,6 +60,8 @@ constexpr OptionInfo kOptions[] = {
     {"max_evaluations", ValueKind::kInt, false, true},
     {"fp16_ops", ValueKind::kStrings, true, true},
     {"time_limit", ValueKind::kDouble, false, true},
+    {"safety_margin", ValueKind::kDouble, false, true},
+    {"max_retained_bytes", ValueKind::kInt, false, true},
 };
 constexpr int kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
@@ -280,6 +282,12 @@ halfcast_status* halfcast_mixed_precision_options_set_int(halfcast_mixed_precisi
         }
         o.max_evaluations = value;
         return absl::OkStatus();
+      case HALFCAST_OPTION_MAX_RETAINED_BYTES:
+        if (value < 0) {
+          return halfcast::capi::OutOfRange(option, absl::StrCat("must be >= 0, not ", value));
+        }
+        o.max_retained_bytes = value;
+        return absl::OkStatus();
       default:
         return halfcast::capi::SetSharedInt(o, option, value);
     }
@@ -293,8 +301,16 @@ halfcast_status* halfcast_mixed_precision_options_set_double(
     HALFCAST_RETURN_IF_ERROR(
         halfcast::capi::CheckOption(option, halfcast::capi::ValueKind::kDouble, true));
     const bool own = option == HALFCAST_OPTION_RTOL || option == HALFCAST_OPTION_ATOL ||
-                     option == HALFCAST_OPTION_TIME_LIMIT;
+                     option == HALFCAST_OPTION_TIME_LIMIT ||
+                     option == HALFCAST_OPTION_SAFETY_MARGIN;
     if (!own) return halfcast::capi::SetSharedDouble(options->options, option, value);
+    if (option == HALFCAST_OPTION_SAFETY_MARGIN) {
+      if (!(value >= 0 && value < 1)) {
+        return halfcast::capi::OutOfRange(option, absl::StrCat("must be in [0, 1), not ", value));
+      }
+      options->options.safety_margin = value;
+      return absl::OkStatus();
+    }
     if (!std::isfinite(value) || value < 0) {
       return halfcast::capi::OutOfRange(option,
                                         absl::StrCat("must be finite and >= 0, not ", value));

@@ -94,6 +94,9 @@ halfcast_status* halfcast_report_get(const halfcast_report* report, halfcast_rep
       case HALFCAST_REPORT_MATMUL_FLOPS_16BIT:
         result = r.matmul_flops.in_16bit;
         break;
+      case HALFCAST_REPORT_PEAK_RETAINED_BYTES:
+        result = report->report.peak_retained_bytes;
+        break;
       default:
         return absl::InvalidArgumentError(
             absl::StrCat("unknown report value ", static_cast<int>(value)));

@@ -50,6 +50,9 @@ struct KeptNode {
   std::string op_type;
   KeepReason reason;
   std::string detail;    // human-readable why, e.g. "type parameter T of Resize-13 excludes float16"
+  // The graph by positions, as NodeLocation::graph ("" for the main graph, e.g. "3/then_branch"):
+  // {location_graph, index} names the node for node_location_block_list.
+  std::string location_graph;
 };
 
 // An input of a converted node that stays float32 because the op's schema requires it (Resize's

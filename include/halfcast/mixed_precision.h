@@ -69,6 +69,12 @@ struct MixedPrecisionOptions {
   std::optional<double> rtol;
   std::optional<double> atol;
   ValidateFn validate_fn;  // used instead of, or together with, rtol/atol
+  // Every candidate must meet rtol and atol scaled by (1 - safety_margin), so the model returned
+  // is not one at the edge of the bound, where a runtime whose float16 arithmetic rounds a
+  // little differently than the built-in evaluator's (ONNX Runtime's CPU kernels sum in another
+  // order, say) can fail it. Applies to rtol/atol only, not to validate_fn. 0 judges at the
+  // bound itself. Must be in [0, 1).
+  double safety_margin = 0.2;
   bool keep_io_types = false;
   TargetType target = TargetType::kFloat16;
   std::vector<std::string> op_block_list = DefaultOpBlockList();
@@ -90,6 +96,12 @@ struct MixedPrecisionOptions {
   // left (RunOptions::deadline), so one long run cannot overshoot it; reaching it is
   // DeadlineExceeded. Must be >= 0.
   double time_limit_seconds = 0;
+  // Bound on the bytes the search keeps between evaluations: the float32 reference's float
+  // values (to rank nodes by their float16 error) and the latest runs' values (to re-evaluate
+  // only what a change can affect). Past it the search keeps fewer runs, then none, then drops
+  // the reference values (ranking nodes in graph order): slower, never wrong. 0 = no bound.
+  // Must be >= 0.
+  int64_t max_retained_bytes = int64_t{2} << 30;
 };
 
 struct OutputError {
@@ -103,6 +115,9 @@ struct MixedPrecisionReport {
   int64_t evaluations = 0;
   double seconds = 0;
   std::vector<OutputError> output_errors;  // final model vs float32, worst over the feeds
+  // The most bytes of tensor values the search kept between evaluations (see
+  // max_retained_bytes); the evaluator's own working memory comes on top.
+  int64_t peak_retained_bytes = 0;
 };
 
 struct MixedPrecisionResult {
@@ -111,12 +126,14 @@ struct MixedPrecisionResult {
 };
 
 // The report as a JSON object: {"conversion": ReportToJson(...), "evaluations", "seconds",
-// "output_errors": [{"name", "max_abs_error", "max_rel_error"}]}; a non-finite error is null.
+// "peak_retained_bytes", "output_errors": [{"name", "max_abs_error", "max_rel_error"}]}; a
+// non-finite error is null.
 std::string MixedPrecisionReportToJson(const MixedPrecisionReport& report);
 
 // `feeds`: one or more input sets (graph input name -> tensor); every set must validate. With
 // keep_io_types false, float32 feeds are rounded to the target type for candidates.
-// Errors: InvalidArgument (no tolerance and no validate_fn, a negative tolerance, feeds missing
+// Errors: InvalidArgument (no tolerance and no validate_fn, a negative tolerance, a
+// safety_margin outside [0, 1), a negative max_retained_bytes, feeds missing
 // an input, naming an unknown one or with a wrong type/shape), FailedPrecondition (the float32
 // model does not validate against itself, or nothing validates: the message gives the smallest
 // error seen), Cancelled (progress said stop), ResourceExhausted (max_evaluations), and any error

@@ -34,12 +34,29 @@ using LogCallback = std::function<void(LogLevel level, std::string_view message)
 // ONNX Runtime cannot run in float16.
 const std::vector<std::string>& DefaultOpBlockList();
 
+// A node by position, in the main graph or inside If/Loop/Scan bodies at any depth. `graph` is
+// "" for the main graph, else the path from the main graph of node positions and subgraph
+// attribute names: "3/then_branch" is the then branch of main-graph node 3, and
+// "3/then_branch/0/body" the body of that branch's node 0 (an attribute holding a list of graphs
+// is named "attr[k]"). `index` is the node's position in that graph.
+struct NodeLocation {
+  std::string graph;
+  std::size_t index = 0;
+  friend bool operator==(const NodeLocation& a, const NodeLocation& b) {
+    return a.index == b.index && a.graph == b.graph;
+  }
+  friend bool operator<(const NodeLocation& a, const NodeLocation& b) {
+    return a.graph != b.graph ? a.graph < b.graph : a.index < b.index;
+  }
+};
+
 // Options of ConvertFloatToFloat16; names and defaults follow onnxconverter-common's
 // float16.convert_float_to_float16. Invalid values make the conversion fail with
 // InvalidArgument before the model is touched: min_positive_val < 0 or NaN, max_finite_val <= 0,
 // NaN or above the target's largest finite value (65504 for float16), min_positive_val above
 // max_finite_val, a keep_io_names entry that is no input or output of the main graph, a
-// node_index_block_list entry past the last node, bfloat16 for a model below opset 13.
+// node_index_block_list entry past the last node, a node_location_block_list entry naming no
+// node, bfloat16 for a model below opset 13.
 struct ConvertOptions {
   // Constant values with 0 < |x| < min_positive_val become sign(x) * min_positive_val.
   // Must be >= 0.
@@ -61,6 +78,9 @@ struct ConvertOptions {
   // Positions of top-level graph nodes kept in float32; identifies nodes that have no name or
   // share one (mixed precision uses it).
   std::vector<std::size_t> node_index_block_list;
+  // Nodes at any depth kept in float32, by position (NodeLocation); mixed precision uses it for
+  // nodes inside If/Loop/Scan bodies. Each must name an existing node.
+  std::vector<NodeLocation> node_location_block_list;
   // Ops that nothing describes (no schema in onnx or halfcast's tables: a vendor's custom
   // domain) declared 16-bit capable, each as "domain:op_type" (e.g. "com.example:MyGelu"): their
   // float inputs and outputs take the target type instead of staying float32 behind Casts. An op

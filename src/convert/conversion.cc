@@ -88,6 +88,25 @@ absl::Status Conversion::CheckModel() {
                        main.node_size(), " nodes)"));
     }
   }
+  if (!options_.node_location_block_list.empty()) {
+    absl::flat_hash_map<absl::string_view, int> scope_of;
+    for (int s = 0; s < index_->size(); ++s) scope_of.emplace(index_->scope(s).location, s);
+    for (const NodeLocation& location : options_.node_location_block_list) {
+      auto it = scope_of.find(location.graph);
+      if (it == scope_of.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node_location_block_list: '", location.graph, "' is not a graph of the model"));
+      }
+      const int count = index_->scope(it->second).node_count();
+      if (location.index >= static_cast<std::size_t>(count)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "node_location_block_list: ", location.index, " is not a node position of ",
+            location.graph.empty() ? std::string("the main graph")
+                                   : absl::StrCat("graph '", location.graph, "'"),
+            " (it has ", count, " nodes)"));
+      }
+    }
+  }
   if (target_ == onnx::TensorProto::BFLOAT16 && schemas_.ModelOpset("") < 13) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bfloat16 needs opset 13 or newer (Cast accepts bfloat16 from opset 13 on); the model "
@@ -549,7 +568,8 @@ void Conversion::AddKeptInfo(int s, int n) {
   const KeptInfo* info = d.kept_info < 0 ? nullptr : &kept_info_[d.kept_info];
   if (!d.converted) {
     report_->kept_nodes.push_back({index_->scope(s).path, static_cast<std::size_t>(n), node.name(),
-                                   node.op_type(), d.reason, info ? info->detail : ""});
+                                   node.op_type(), d.reason, info ? info->detail : "",
+                                   index_->scope(s).location});
   }
   if (info == nullptr) return;
   for (int i : info->float32_inputs) {

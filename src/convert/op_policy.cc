@@ -39,6 +39,9 @@ OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& sche
       op_block_(options.op_block_list.begin(), options.op_block_list.end()),
       node_block_(options.node_block_list.begin(), options.node_block_list.end()) {
   for (std::size_t i : options.node_index_block_list) index_block_.insert(static_cast<int>(i));
+  for (const NodeLocation& location : options.node_location_block_list) {
+    location_block_[location.graph].insert(static_cast<int>(location.index));
+  }
   for (const std::string& entry : options.fp16_ops) {
     const auto [domain, op_type] = SplitDeclaredOp(entry);
     declared16_.insert(absl::StrCat(domain, ":", op_type));
@@ -55,7 +58,8 @@ bool OpPolicy::Declared16(const onnx::NodeProto& node) const {
                                            node.op_type()));
 }
 
-bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* d) const {
+bool OpPolicy::Blocked(const graph::GraphIndex& index, int s, int n,
+                       const onnx::NodeProto& node, NodeDecision* d) const {
   // A schema's name is the node's op type, so the answer is cached with the schema's slots.
   const onnx::OpSchema* schema = schemas_.Get(s, n);
   const bool op_blocked =
@@ -69,6 +73,13 @@ bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* 
   } else if (s == 0 && !index_block_.empty() && index_block_.contains(n)) {
     d->reason = KeepReason::kNodeBlockList;
     d->detail = absl::StrCat("node index ", n, " is in node_index_block_list");
+  } else if (InLocationBlockList(index.scope(s).location, n)) {
+    d->reason = KeepReason::kNodeBlockList;
+    d->detail = absl::StrCat("node ", n,
+                             index.scope(s).location.empty()
+                                 ? std::string()
+                                 : absl::StrCat(" of graph '", index.scope(s).location, "'"),
+                             " is in node_location_block_list");
   } else if (schemas_.Info(s, n).source == ops::OpSource::kLocalFunction) {
     d->reason = KeepReason::kModelFunction;
     d->detail = absl::StrCat("calls the model-local function ", node.domain(), ".",
@@ -85,6 +96,12 @@ bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* 
     return false;
   }
   return true;
+}
+
+bool OpPolicy::InLocationBlockList(const std::string& graph, int n) const {
+  if (location_block_.empty()) return false;
+  auto it = location_block_.find(graph);
+  return it != location_block_.end() && it->second.contains(n);
 }
 
 const OpPolicy::SchemaSlots& OpPolicy::Slots(const onnx::OpSchema& schema) const {
@@ -201,7 +218,7 @@ NodeDecision OpPolicy::Decide(const graph::GraphIndex& index, const graph::TypeT
     out_types[o] = types.Get(outputs[o]);
     d.relevant |= out_types[o].Is(kFloat);
   }
-  if (Blocked(s, n, node, &d)) return d;
+  if (Blocked(index, s, n, node, &d)) return d;
   if (!d.relevant) {  // nothing to convert; "converted" keeps subgraph bodies consistent
     d.converted = true;
     return d;

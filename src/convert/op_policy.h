@@ -1,7 +1,7 @@
 // Op policy: which nodes compute in the target type and which stay float32, slot by slot.
 //
 // A node stays float32 when its op type is in op_block_list, its name in node_block_list, its
-// top-level position in node_index_block_list, it calls a model-local function or an op nothing
+// top-level position in node_index_block_list, its location in node_location_block_list, it calls a model-local function or an op nothing
 // describes (custom domains, unless fp16_ops declares it), or its schema (onnx's or halfcast's
 // tables, ops/op_catalog.h) at the model's opset does not allow the target type for a type
 // parameter that ties a float input to a float output. A type parameter (or fixed type) that
@@ -64,7 +64,9 @@ class OpPolicy {
   };
   const SchemaSlots& Slots(const onnx::OpSchema& schema) const;
 
-  bool Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* d) const;
+  bool InLocationBlockList(const std::string& graph, int n) const;
+  bool Blocked(const graph::GraphIndex& index, int s, int n, const onnx::NodeProto& node,
+               NodeDecision* d) const;
   // Applies the schema's type constraints; false if the node must stay float32.
   bool ApplySchema(const onnx::OpSchema& schema, const onnx::NodeProto& node,
                    const absl::InlinedVector<graph::ValueType, 4>& in_types,
@@ -79,6 +81,8 @@ class OpPolicy {
   absl::flat_hash_set<std::string> op_block_;
   absl::flat_hash_set<std::string> node_block_;
   absl::flat_hash_set<int> index_block_;
+  // node_location_block_list as graph location -> node positions.
+  absl::flat_hash_map<std::string, absl::flat_hash_set<int>> location_block_;
   absl::flat_hash_set<std::string> declared16_;  // "domain:op_type", domain canonical
   mutable absl::flat_hash_map<const onnx::OpSchema*, SchemaSlots> slots_;
 };

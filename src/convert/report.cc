@@ -65,6 +65,8 @@ std::string ReportToJson(const ConvertReport& report) {
     AppendJsonString(&out, KeepReasonName(k.reason));
     out.append(",\"detail\":");
     AppendJsonString(&out, k.detail);
+    out.append(",\"location_graph\":");
+    AppendJsonString(&out, k.location_graph);
     out.push_back('}');
   }
   out.append("],\"float32_inputs\":[");

@@ -58,7 +58,8 @@ class IndexBuilder {
  public:
   explicit IndexBuilder(GraphIndex* index) : index_(index) {}
 
-  absl::Status Visit(onnx::GraphProto* graph, int parent, int owner, std::string path) {
+  absl::Status Visit(onnx::GraphProto* graph, int parent, int owner, std::string path,
+                     std::string location) {
     std::vector<Scope>& scopes = index_->scopes_;
     const int s = static_cast<int>(scopes.size());
     scopes.emplace_back();
@@ -68,6 +69,7 @@ class IndexBuilder {
       scope.parent = parent;
       scope.owner_node = owner;
       scope.path = std::move(path);
+      scope.location = std::move(location);
       size_t defs = graph->input_size() + graph->initializer_size() +
                     graph->sparse_initializer_size();
       size_t inputs = 0;
@@ -123,10 +125,13 @@ class IndexBuilder {
         std::vector<int> subs;
         const std::string prefix =
             scopes[s].path.empty() ? std::string() : absl::StrCat(scopes[s].path, "/");
+        const std::string location_prefix =
+            scopes[s].location.empty() ? std::string() : absl::StrCat(scopes[s].location, "/");
         ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string& label) {
           if (!sub_status.ok()) return;
           subs.push_back(static_cast<int>(scopes.size()));
-          sub_status = Visit(sub, s, n, absl::StrCat(prefix, NodeLabel(node, n), "/", label));
+          sub_status = Visit(sub, s, n, absl::StrCat(prefix, NodeLabel(node, n), "/", label),
+                             absl::StrCat(location_prefix, n, "/", label));
         });
         HALFCAST_RETURN_IF_ERROR(sub_status);
         for (int sub : subs) scopes[s].node_subgraphs.ids.push_back(sub);
@@ -210,7 +215,7 @@ std::string NodeLabel(const onnx::NodeProto& node, int index) {
 absl::StatusOr<GraphIndex> GraphIndex::Build(onnx::GraphProto* main) {
   GraphIndex index;
   IndexBuilder builder(&index);
-  HALFCAST_RETURN_IF_ERROR(builder.Visit(main, -1, -1, ""));
+  HALFCAST_RETURN_IF_ERROR(builder.Visit(main, -1, -1, "", ""));
   return index;
 }
 

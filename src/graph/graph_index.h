@@ -82,6 +82,7 @@ struct Scope {
   int parent = -1;      // scope index of the enclosing graph; -1 for the main graph
   int owner_node = -1;  // index of the node (in the parent graph) that holds this graph
   std::string path;     // "" for the main graph, else e.g. "If_3/then_branch"
+  std::string location;  // the same by node positions, as NodeLocation::graph: "3/then_branch"
   FlatIds node_subgraphs;  // per node: its subgraph scopes, in order
   FlatIds node_inputs;     // per node and input: value id, -1 if empty
   FlatIds node_outputs;    // per node and output: value id, -1 if empty

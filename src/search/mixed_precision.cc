@@ -15,19 +15,19 @@
 namespace halfcast {
 namespace {
 
-// Runs the search; `graph_positions` receives the graph positions of the nodes it kept.
+// Runs the search; `kept` receives the locations of the nodes it kept.
 absl::StatusOr<MixedPrecisionResult> Search(const onnx::ModelProto& model,
                                             const std::vector<TensorMap>& feeds,
                                             const MixedPrecisionOptions& options,
                                             const ReferenceEvaluatorOptions& evaluator_options,
-                                            std::vector<std::size_t>* graph_positions) {
+                                            std::vector<NodeLocation>* kept) {
   HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<search::Session> session,
                             search::Session::Create(model, feeds, options, evaluator_options));
   absl::StatusOr<std::vector<std::size_t>> blocked =
       options.strategy == SearchStrategy::kBisect ? search::RunBisect(*session)
                                                   : search::RunErrorGuided(*session);
   if (!blocked.ok()) return blocked.status();
-  if (graph_positions != nullptr) *graph_positions = session->GraphPositions(*blocked);
+  if (kept != nullptr) *kept = session->Locations(*blocked);
   return session->TakeResult();
 }
 
@@ -37,7 +37,8 @@ std::string MixedPrecisionReportToJson(const MixedPrecisionReport& report) {
   std::string json =
       absl::StrCat("{\"conversion\":", ReportToJson(report.conversion),
                    ",\"evaluations\":", report.evaluations,
-                   ",\"seconds\":", JsonNumber(report.seconds), ",\"output_errors\":[");
+                   ",\"seconds\":", JsonNumber(report.seconds),
+                   ",\"peak_retained_bytes\":", report.peak_retained_bytes, ",\"output_errors\":[");
   for (std::size_t i = 0; i < report.output_errors.size(); ++i) {
     const OutputError& error = report.output_errors[i];
     absl::StrAppend(&json, i == 0 ? "" : ",", "{\"name\":", JsonString(error.name),
@@ -71,11 +72,11 @@ absl::StatusOr<MixedPrecisionReport> AutoConvertMixedPrecisionFile(
   ReferenceEvaluatorOptions evaluator_options;
   evaluator_options.external_data_dir =
       std::filesystem::path(input_path).parent_path().string();
-  std::vector<std::size_t> kept;
+  std::vector<NodeLocation> kept;
   HALFCAST_ASSIGN_OR_RETURN(MixedPrecisionResult result,
                             Search(model, feeds, options, evaluator_options, &kept));
   ConvertOptions convert_options = search::CandidateConvertOptions(options);
-  convert_options.node_index_block_list = kept;
+  search::BlockLocations(kept, &convert_options);
   convert_options.log = options.log;
   HALFCAST_ASSIGN_OR_RETURN(ConvertReport conversion,
                             ConvertFile(input_path, output_path, convert_options, save_options));

@@ -19,7 +19,6 @@ namespace halfcast::search {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr std::size_t kNotCandidate = static_cast<std::size_t>(-1);
 // Two runs cover both patterns of the strategies: a step from the latest attempt, and a step
 // from the latest good set after a failed attempt.
 constexpr std::size_t kCachedRuns = 2;
@@ -100,10 +99,21 @@ ConvertOptions CandidateConvertOptions(const MixedPrecisionOptions& options) {
   return convert_options;
 }
 
-void MarkSearchKept(const std::vector<std::size_t>& graph_positions, ConvertReport* report) {
+void BlockLocations(const std::vector<NodeLocation>& locations, ConvertOptions* options) {
+  for (const NodeLocation& location : locations) {
+    if (location.graph.empty()) {
+      options->node_index_block_list.push_back(location.index);
+    } else {
+      options->node_location_block_list.push_back(location);
+    }
+  }
+}
+
+void MarkSearchKept(const std::vector<NodeLocation>& locations, ConvertReport* report) {
   for (KeptNode& kept : report->kept_nodes) {
-    if (kept.graph.empty() && kept.reason == KeepReason::kNodeBlockList &&
-        std::binary_search(graph_positions.begin(), graph_positions.end(), kept.index)) {
+    if (kept.reason == KeepReason::kNodeBlockList &&
+        std::binary_search(locations.begin(), locations.end(),
+                           NodeLocation{kept.location_graph, kept.index})) {
       kept.reason = KeepReason::kSearch;
       kept.detail = "kept in float32 by the mixed-precision search to meet the accuracy bound";
     }
@@ -142,6 +152,18 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
   HALFCAST_ASSIGN_OR_RETURN(std::optional<Tolerance> tolerance,
                             ResolveTolerance(options.rtol, options.atol,
                                              static_cast<bool>(options.validate_fn)));
+  if (!(options.safety_margin >= 0 && options.safety_margin < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "safety_margin must be in [0, 1), got ", options.safety_margin));
+  }
+  if (tolerance) {
+    tolerance->rtol *= 1 - options.safety_margin;
+    tolerance->atol *= 1 - options.safety_margin;
+  }
+  if (options.max_retained_bytes < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_retained_bytes must be >= 0, got ", options.max_retained_bytes));
+  }
   if (options.max_evaluations < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_evaluations must be >= 0, got ", options.max_evaluations));
@@ -163,10 +185,9 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
                              ? numerics::kHalfMaxFiniteValue
                              : numerics::kBFloat16MaxFiniteValue;
 
-  const onnx::GraphProto& graph = model.graph();
+  const onnx::GraphProto& graph = session->model_.graph();
   std::set<std::string> initializers;
   for (const auto& init : graph.initializer()) initializers.insert(init.name());
-  session->candidate_of_.assign(graph.node_size(), kNotCandidate);
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto& node = graph.node(i);
     NodeInfo info;
@@ -188,12 +209,8 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
       info.constant = true;
     }
     session->nodes_.push_back(std::move(info));
-    // The Python tool never blocks Loop/If/Scan: they are always converted.
-    if (!IsControlFlow(node)) {
-      session->candidate_of_[i] = session->candidates_.size();
-      session->candidates_.push_back(static_cast<std::size_t>(i));
-    }
   }
+  session->AddCandidates(graph, "", 0);
   for (const auto& output : graph.output()) session->output_names_.push_back(output.name());
 
   const DataType target =
@@ -206,7 +223,33 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
     session->candidate_feeds_.push_back(std::move(candidate_feed));
   }
   HALFCAST_RETURN_IF_ERROR(session->RunReference(feeds));
+  session->range_seeds_ = session->FindRangeSeeds();
+  session->BoundRetainedBytes();
   return session;
+}
+
+void Session::AddCandidates(const onnx::GraphProto& graph, const std::string& location,
+                            std::size_t top_level) {
+  const std::string prefix = location.empty() ? std::string() : absl::StrCat(location, "/");
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    const std::size_t holder = location.empty() ? static_cast<std::size_t>(i) : top_level;
+    // The Python tool never blocks Loop/If/Scan: they are always converted, and their bodies'
+    // nodes are candidates like any other.
+    if (!IsControlFlow(node)) {
+      candidates_.push_back({NodeLocation{location, static_cast<std::size_t>(i)}, holder});
+      continue;
+    }
+    for (const onnx::AttributeProto& attribute : node.attribute()) {
+      if (attribute.has_g()) {
+        AddCandidates(attribute.g(), absl::StrCat(prefix, i, "/", attribute.name()), holder);
+      }
+      for (int k = 0; k < attribute.graphs_size(); ++k) {
+        AddCandidates(attribute.graphs(k),
+                      absl::StrCat(prefix, i, "/", attribute.name(), "[", k, "]"), holder);
+      }
+    }
+  }
 }
 
 absl::Status Session::RunReference(const std::vector<TensorMap>& feeds) {
@@ -238,13 +281,22 @@ absl::Status Session::RunReference(const std::vector<TensorMap>& feeds) {
           "the float32 model does not validate against itself: ", self.summary));
     }
     reference_outputs_.push_back(std::move(outputs));
-    if (want_values) reference_values_.push_back(*std::move(values));
+    if (want_values) {
+      // Only float values are ranked or range-checked.
+      TensorMap floats;
+      for (auto& [name, tensor] : *values) {
+        if (IsFloatType(tensor.type())) floats.emplace(name, std::move(tensor));
+      }
+      reference_values_.push_back(std::move(floats));
+    }
   }
   ++evaluations_;
   return absl::OkStatus();
 }
 
-std::vector<std::size_t> Session::RangeSeeds() const {
+std::vector<std::size_t> Session::RangeSeeds() const { return range_seeds_; }
+
+std::vector<std::size_t> Session::FindRangeSeeds() const {
   std::set<std::size_t> seeds;
   std::set<std::string> beyond;
   for (const TensorMap& values : reference_values_) {
@@ -254,23 +306,24 @@ std::vector<std::size_t> Session::RangeSeeds() const {
       }
     }
   }
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    if (candidate_of_[i] == kNotCandidate) continue;
-    const NodeInfo& node = nodes_[i];
+  // Only main-graph values are known: a body's nodes are found by the search.
+  for (std::size_t c = 0; c < candidates_.size(); ++c) {
+    if (!candidates_[c].location.graph.empty()) continue;
+    const NodeInfo& node = nodes_[candidates_[c].top_level];
     const bool touches = std::any_of(node.reads.begin(), node.reads.end(),
                                      [&](const std::string& n) { return beyond.count(n); }) ||
                          std::any_of(node.outputs.begin(), node.outputs.end(),
                                      [&](const std::string& n) { return beyond.count(n); });
-    if (touches) seeds.insert(candidate_of_[i]);
+    if (touches) seeds.insert(c);
   }
   return std::vector<std::size_t>(seeds.begin(), seeds.end());
 }
 
-std::vector<std::size_t> Session::GraphPositions(
-    const std::vector<std::size_t>& candidates) const {
-  std::vector<std::size_t> positions;
-  for (std::size_t c : candidates) positions.push_back(candidates_[c]);
-  return positions;
+std::vector<NodeLocation> Session::Locations(const std::vector<std::size_t>& candidates) const {
+  std::vector<NodeLocation> locations;
+  for (std::size_t c : candidates) locations.push_back(candidates_[c].location);
+  std::sort(locations.begin(), locations.end());
+  return locations;
 }
 
 absl::StatusOr<Attempt> Session::Try(const std::vector<std::size_t>& blocked,
@@ -297,15 +350,15 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
         " s) before finishing, after ", evaluations_, " evaluations"));
   }
   ConvertOptions convert_options = CandidateConvertOptions(options_);
-  convert_options.node_index_block_list = GraphPositions(blocked);
+  BlockLocations(Locations(blocked), &convert_options);
   absl::StatusOr<ConvertResult> converted = ConvertFloatToFloat16(model_, convert_options);
   if (!converted.ok()) {
     return absl::Status(converted.status().code(),
                         absl::StrCat("converting a candidate with ", blocked.size(),
                                      " nodes kept in float32: ", converted.status().message()));
   }
-  std::vector<bool> blocked_nodes(nodes_.size(), false);
-  for (std::size_t p : convert_options.node_index_block_list) blocked_nodes[p] = true;
+  std::vector<bool> blocked_candidates(candidates_.size(), false);
+  for (std::size_t c : blocked) blocked_candidates[c] = true;
 
   // The cached run that lets the most nodes be skipped.
   const CachedRun* base = nullptr;
@@ -313,9 +366,9 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
   if (incremental) {
     std::size_t best_reused = 0;
     for (const CachedRun& cached : cache_) {
-      std::vector<bool> changed(nodes_.size());
-      for (std::size_t i = 0; i < nodes_.size(); ++i) {
-        changed[i] = cached.blocked[i] != blocked_nodes[i];
+      std::vector<bool> changed(nodes_.size(), false);
+      for (std::size_t c = 0; c < candidates_.size(); ++c) {
+        if (cached.blocked[c] != blocked_candidates[c]) changed[candidates_[c].top_level] = true;
       }
       std::vector<bool> affected = AffectedBy(changed);
       const std::size_t reused =
@@ -333,7 +386,7 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
   double score = 0;
   std::string summary;
   std::map<std::string, OutputError> worst;
-  CachedRun run{blocked_nodes, {}};
+  CachedRun run{blocked_candidates, {}};
   for (std::size_t f = 0; f < candidate_feeds_.size(); ++f) {
     RunOptions run_options;
     run_options.return_all_values = keep_values;
@@ -381,10 +434,12 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
       absl::StrCat("attempt ", evaluations_ - 1, ": ", blocked.size(), " of ", candidates_.size(),
                    " nodes kept in float32: ", attempt.valid ? "validates" : "fails",
                    summary.empty() ? "" : absl::StrCat(" (", summary, ")")));
-  if (want_node_scores) attempt.node_scores = NodeScores(run.values);
+  // Scores guide the next attempt only after a failure.
+  if (want_node_scores && !attempt.valid) attempt.node_scores = NodeScores(run.values);
   if (keep_values && run.values.size() == candidate_feeds_.size()) {
     cache_.push_front(std::move(run));
     if (cache_.size() > kCachedRuns) cache_.pop_back();
+    BoundRetainedBytes();
   }
   if (attempt.valid) {
     Verified verified{blocked, *std::move(converted), {}};
@@ -449,8 +504,10 @@ std::vector<double> Session::NodeScores(const std::vector<TensorMap>& values) co
       auto it = deviation.find(name);
       return it == deviation.end() ? 0.0 : it->second;
     };
+    // A body's nodes share the score of the main-graph node holding them: their own values are
+    // not returned.
     for (std::size_t c = 0; c < candidates_.size(); ++c) {
-      const NodeInfo& node = nodes_[candidates_[c]];
+      const NodeInfo& node = nodes_[candidates_[c].top_level];
       double in = 0;
       double out = 0;
       for (const std::string& name : node.reads) in = std::max(in, of(name));
@@ -461,6 +518,41 @@ std::vector<double> Session::NodeScores(const std::vector<TensorMap>& values) co
     }
   }
   return scores;
+}
+
+namespace {
+
+int64_t BytesOf(const std::vector<TensorMap>& maps) {
+  int64_t bytes = 0;
+  for (const TensorMap& map : maps) {
+    for (const auto& [name, tensor] : map) bytes += static_cast<int64_t>(tensor.byte_size());
+  }
+  return bytes;
+}
+
+}  // namespace
+
+void Session::BoundRetainedBytes() {
+  // Tensors may share bytes between runs, so this over-counts: the bound errs on the safe side.
+  auto retained = [&] {
+    int64_t bytes = BytesOf(reference_values_);
+    for (const CachedRun& run : cache_) bytes += BytesOf(run.values);
+    return bytes;
+  };
+  int64_t bytes = retained();
+  peak_retained_bytes_ = std::max(peak_retained_bytes_, bytes);
+  const int64_t bound = options_.max_retained_bytes;
+  if (bound == 0 || bytes <= bound) return;
+  while (!cache_.empty() && bytes > bound) {
+    cache_.pop_back();
+    bytes = retained();
+  }
+  if (bytes > bound && !reference_values_.empty()) {
+    reference_values_.clear();
+    Log(options_.log, LogLevel::kWarning,
+        absl::StrCat("the float32 reference's values exceed max_retained_bytes (", bound,
+                     "); nodes are ranked in graph order, not by their float16 error"));
+  }
 }
 
 absl::Status Session::Report(const std::vector<Segment>& segments) {
@@ -482,9 +574,14 @@ absl::Status Session::Report(const std::vector<Segment>& segments) {
 }
 
 absl::Status Session::NothingValidates() const {
+  const bool tightened = options_.safety_margin > 0 && (options_.rtol || options_.atol);
   return absl::FailedPreconditionError(absl::StrCat(
-      "no candidate model validates; the smallest error seen: ", smallest_summary_, " (after ",
-      evaluations_, " evaluations)"));
+      "no candidate model validates", tightened
+          ? absl::StrCat(" within the tolerances tightened by the safety margin (",
+                         options_.safety_margin, ")")
+          : std::string(),
+      "; the smallest error seen: ", smallest_summary_, " (after ", evaluations_,
+      " evaluations)"));
 }
 
 double Session::elapsed_seconds() const {
@@ -494,7 +591,7 @@ double Session::elapsed_seconds() const {
 MixedPrecisionResult Session::TakeResult() {
   MixedPrecisionResult result;
   if (verified_) {
-    MarkSearchKept(GraphPositions(verified_->blocked), &verified_->converted.report);
+    MarkSearchKept(Locations(verified_->blocked), &verified_->converted.report);
     result.model = std::move(verified_->converted.model);
     result.report.conversion = std::move(verified_->converted.report);
     result.report.output_errors = std::move(verified_->errors);
@@ -502,6 +599,7 @@ MixedPrecisionResult Session::TakeResult() {
   }
   result.report.evaluations = evaluations_;
   result.report.seconds = elapsed_seconds();
+  result.report.peak_retained_bytes = peak_retained_bytes_;
   return result;
 }
 

@@ -24,9 +24,12 @@ namespace halfcast::search {
 
 // The conversion options of every candidate (node_index_block_list left empty).
 ConvertOptions CandidateConvertOptions(const MixedPrecisionOptions& options);
-// Gives kept nodes at `graph_positions` (sorted) that the converter reports as block-listed
-// the reason kSearch.
-void MarkSearchKept(const std::vector<std::size_t>& graph_positions, ConvertReport* report);
+// Blocks `locations` in `options`: main-graph nodes through node_index_block_list, body nodes
+// through node_location_block_list.
+void BlockLocations(const std::vector<NodeLocation>& locations, ConvertOptions* options);
+// Gives kept nodes at `locations` (sorted) that the converter reports as block-listed the
+// reason kSearch.
+void MarkSearchKept(const std::vector<NodeLocation>& locations, ConvertReport* report);
 
 class Session : public Trials {
  public:
@@ -48,8 +51,8 @@ class Session : public Trials {
   // The model and report of the set Verify accepted last, with the search's kept nodes given
   // reason kSearch. Moves the model out; call once, after a successful Verify.
   MixedPrecisionResult TakeResult();
-  // Graph positions of candidates.
-  std::vector<std::size_t> GraphPositions(const std::vector<std::size_t>& candidates) const;
+  // Where `candidates` are in the model, sorted.
+  std::vector<NodeLocation> Locations(const std::vector<std::size_t>& candidates) const;
 
  private:
   struct NodeInfo {
@@ -58,9 +61,15 @@ class Session : public Trials {
     std::set<std::string> initializers;  // the initializers and Constant outputs among `reads`
     bool constant = false;               // a Constant node
   };
+  // A node the search may block: any node but Loop/If/Scan, in the main graph or in their
+  // bodies at any depth.
+  struct Candidate {
+    NodeLocation location;
+    std::size_t top_level;  // position of the main-graph node that is or holds it
+  };
   // Values of one evaluated candidate, per feed set, for reuse by later attempts.
   struct CachedRun {
-    std::vector<bool> blocked;  // per top-level node
+    std::vector<bool> blocked;  // per candidate
     std::vector<TensorMap> values;
   };
 
@@ -68,9 +77,18 @@ class Session : public Trials {
   absl::Status RunReference(const std::vector<TensorMap>& feeds);
   absl::StatusOr<Attempt> Evaluate(const std::vector<std::size_t>& blocked, bool want_node_scores,
                                    bool incremental);
-  // Nodes whose values a change of state of `changed` nodes can alter: those nodes, their
-  // descendants, and readers of initializers and Constants they share.
+  // Adds the candidates of `graph` (at `location`, inside main-graph node `top_level`), in
+  // graph order, descending into Loop/If/Scan bodies in place of the node that holds them.
+  void AddCandidates(const onnx::GraphProto& graph, const std::string& location,
+                     std::size_t top_level);
+  // Main-graph nodes whose values a change of state of `changed` nodes can alter: those nodes,
+  // their descendants, and readers of initializers and Constants they share.
   std::vector<bool> AffectedBy(const std::vector<bool>& changed) const;
+  // Candidates that touch a main-graph value beyond the target's range in `reference_values_`.
+  std::vector<std::size_t> FindRangeSeeds() const;
+  // Drops cached runs, then the reference values, until what is kept fits max_retained_bytes;
+  // records the peak.
+  void BoundRetainedBytes();
   // The outputs in `values` (one earlier run) of nodes not `affected`, graph outputs excepted.
   TensorMap Reusable(const TensorMap& values, const std::vector<bool>& affected) const;
   std::vector<double> NodeScores(const std::vector<TensorMap>& values) const;
@@ -86,12 +104,13 @@ class Session : public Trials {
   std::chrono::steady_clock::time_point deadline_;  // max() without a time limit
 
   std::vector<NodeInfo> nodes_;             // top-level nodes in graph order
-  std::vector<std::size_t> candidates_;     // graph positions of nodes the search may block
-  std::vector<std::size_t> candidate_of_;   // graph position -> candidate index or npos
+  std::vector<Candidate> candidates_;       // in graph order, bodies in place of their holder
   std::vector<std::string> output_names_;   // graph outputs
   std::vector<TensorMap> candidate_feeds_;
   std::vector<TensorMap> reference_outputs_;
-  std::vector<TensorMap> reference_values_;  // every value, when the strategy uses them
+  std::vector<TensorMap> reference_values_;  // every float value, when the strategy uses them
+  std::vector<std::size_t> range_seeds_;
+  int64_t peak_retained_bytes_ = 0;
   double max_finite_ = 0;
 
   int64_t evaluations_ = 0;

@@ -491,6 +491,13 @@ static void test_options(void) {
              kInvalid, "time_limit");
   CHECK_CODE(halfcast_convert_options_set_double(convert, HALFCAST_OPTION_TIME_LIMIT, 1),
              kInvalid, "time_limit");
+  CHECK_OK(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_SAFETY_MARGIN, 0.5));
+  CHECK_CODE(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_SAFETY_MARGIN, 1),
+             kInvalid, "safety_margin");
+  CHECK_OK(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_MAX_RETAINED_BYTES,
+                                                    1 << 20));
+  CHECK_CODE(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_MAX_RETAINED_BYTES, -1),
+             kInvalid, "max_retained_bytes");
   {
     const char* ops[1] = {"com.example:MyGelu"};
     CHECK_OK(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_FP16_OPS, ops, 1));
@@ -763,6 +770,7 @@ static void test_mixed_precision(void) {
   CHECK(validate.calls >= 2 && validate.reference_wrong == 0 && validate.accepted >= 2);
   CHECK(progress.calls >= 1 && progress.segments_seen == progress.calls);
   CHECK(report_value(report, HALFCAST_REPORT_EVALUATIONS) >= 2);
+  CHECK(report_value(report, HALFCAST_REPORT_PEAK_RETAINED_BYTES) > 0);
   kept = report_value(report, HALFCAST_REPORT_NODES_KEPT);
   for (i = 0; (int64_t)i < kept; ++i) {
     const char* name = NULL;

@@ -330,7 +330,13 @@ typedef enum halfcast_option {
   HALFCAST_OPTION_FP16_OPS = 14,
   /* double (M), default 0 = none, >= 0: seconds the whole search may take; each evaluation gets
    * what is left, and reaching it fails with DEADLINE_EXCEEDED. */
-  HALFCAST_OPTION_TIME_LIMIT = 15
+  HALFCAST_OPTION_TIME_LIMIT = 15,
+  /* double (M), default 0.2, in [0, 1): candidates must meet RTOL and ATOL scaled by
+   * (1 - it), so the answer is not one at the edge of the bound (see docs/design.md). */
+  HALFCAST_OPTION_SAFETY_MARGIN = 16,
+  /* int (M), default 2 GiB, 0 = no bound: bytes of tensor values the search keeps between
+   * evaluations; past it the search gets slower, never wrong. */
+  HALFCAST_OPTION_MAX_RETAINED_BYTES = 17
 } halfcast_option;
 
 /* A stable lower-case name of `option` ("keep_io_types", ...); NULL if unknown. */
@@ -449,7 +455,9 @@ typedef enum halfcast_report_value {
   /* matrix-product multiply-adds per activation row (MatMul, Gemm, fused and quantized forms,
    * attention) where shapes are known, and how many of them run in 16 bits */
   HALFCAST_REPORT_MATMUL_FLOPS_TOTAL = 10,
-  HALFCAST_REPORT_MATMUL_FLOPS_16BIT = 11
+  HALFCAST_REPORT_MATMUL_FLOPS_16BIT = 11,
+  /* the most bytes of tensor values a mixed-precision search kept between evaluations */
+  HALFCAST_REPORT_PEAK_RETAINED_BYTES = 12
 } halfcast_report_value;
 
 /* Stores one counter of `report` in `*out`. Unknown `value`: INVALID_ARGUMENT. */
