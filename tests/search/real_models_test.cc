@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "halfcast/convert.h"
@@ -25,9 +26,9 @@ onnx::ModelProto Load(const std::string& file) {
   return model.ok() ? *std::move(model) : onnx::ModelProto();
 }
 
-// Runs `converted` and `original` on `feed` and judges with rtol 0.01 / atol 0.001.
+// Runs `converted` and `original` on `feed` and judges with rtol / atol.
 bool Validates(const onnx::ModelProto& original, const onnx::ModelProto& converted,
-               const TensorMap& feed) {
+               const TensorMap& feed, double rtol = 0.01, double atol = 0.001) {
   ReferenceEvaluator evaluator;
   absl::StatusOr<TensorMap> reference = evaluator.Run(original, feed);
   absl::StatusOr<TensorMap> outputs = evaluator.Run(converted, feed);
@@ -36,7 +37,7 @@ bool Validates(const onnx::ModelProto& original, const onnx::ModelProto& convert
   if (!reference.ok() || !outputs.ok()) return false;
   TensorMap widened;
   for (const auto& [name, tensor] : *outputs) widened[name] = search::WidenToFloat(tensor);
-  search::Validator validator(search::Tolerance{0.01, 0.001}, nullptr);
+  search::Validator validator(search::Tolerance{rtol, atol}, nullptr);
   absl::StatusOr<search::Verdict> verdict = validator.Judge(*reference, widened);
   EXPECT_OK(verdict.status());
   return verdict.ok() && verdict->valid;
@@ -70,6 +71,66 @@ TEST_P(RealModelTest, ConvertsWithOutputsValidated) {
     }
     EXPECT_GT(kept, 0);
   }
+}
+
+// `model` with its whole network moved into the branches of one If (the shape of exported
+// models that pick a network by a flag): the main graph holds only the condition and the If.
+onnx::ModelProto WholeNetworkInAnIf(const onnx::ModelProto& model) {
+  onnx::ModelProto wrapped = model;
+  onnx::GraphProto branch = model.graph();
+  branch.clear_input();  // the branch reads the model's inputs from the main graph
+  onnx::GraphProto* main = wrapped.mutable_graph();
+  main->clear_node();
+  main->clear_initializer();
+  main->clear_value_info();
+  onnx::NodeProto* condition = main->add_node();
+  condition->set_op_type("Constant");
+  condition->add_output("use_network");
+  onnx::AttributeProto* value = condition->add_attribute();
+  value->set_name("value");
+  value->set_type(onnx::AttributeProto::TENSOR);
+  value->mutable_t()->set_data_type(onnx::TensorProto::BOOL);
+  value->mutable_t()->add_int32_data(1);
+  onnx::NodeProto* choose = main->add_node();
+  choose->set_op_type("If");
+  choose->set_name("choose_network");
+  choose->add_input("use_network");
+  for (const auto& output : model.graph().output()) choose->add_output(output.name());
+  for (const char* name : {"then_branch", "else_branch"}) {
+    onnx::AttributeProto* attribute = choose->add_attribute();
+    attribute->set_name(name);
+    attribute->set_type(onnx::AttributeProto::GRAPH);
+    *attribute->mutable_g() = branch;
+    attribute->mutable_g()->set_name(name);
+  }
+  return wrapped;
+}
+
+// The Silero VAD variant: every node but the If sits in its branches, so the search
+// finds what must stay float32 there or nowhere.
+TEST(SubgraphRealModelTest, SearchesInsideTheBranchesThatHoldTheNetwork) {
+  const SharedModel shared = search::testing::SharedModels()[3];
+  ASSERT_EQ(shared.file, "silero_vad_16k_op15.onnx");
+  const onnx::ModelProto model = WholeNetworkInAnIf(Load(shared.file));
+  MixedPrecisionOptions options;
+  options.rtol = 1e-3;
+  options.atol = 1e-6;
+  options.keep_io_types = true;
+  ConvertOptions plain;
+  plain.keep_io_types = true;
+  ASSERT_OK_AND_ASSIGN(ConvertResult converted, ConvertFloatToFloat16(model, plain));
+  ASSERT_FALSE(Validates(model, converted.model, shared.feed, 1e-3, 1e-6));
+  ASSERT_OK_AND_ASSIGN(MixedPrecisionResult result,
+                       AutoConvertMixedPrecision(model, {shared.feed}, options));
+  EXPECT_TRUE(Validates(model, result.model, shared.feed, 1e-3, 1e-6));
+  int kept = 0;
+  for (const KeptNode& node : result.report.conversion.kept_nodes) {
+    if (node.reason != KeepReason::kSearch) continue;
+    ++kept;
+    EXPECT_TRUE(absl::StartsWith(node.location_graph, "1/then_branch")) << node.location_graph;
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_GT(result.report.conversion.nodes_converted, kept);
 }
 
 // Runs every incremental evaluation (one given precomputed values) a second time in full and
