@@ -229,6 +229,41 @@ void Conversion::AddOpStats() {
   });
 }
 
+// Casting a branch's float32 result to 16 bits and back after the If would only lose precision
+// (mixed precision keeps such nodes float32 to avoid exactly that), so an If output that every
+// branch makes with a float32 node stays float32. Inner Ifs first (their scopes come later in
+// pre-order), so an outer If sees what an inner one decided.
+void Conversion::KeepFloat32IfOutputs() {
+  for (int s = index_->size() - 1; s >= 0; --s) {
+    const graph::Scope& scope = index_->scope(s);
+    for (int n = 0; n < scope.node_count(); ++n) {
+      const onnx::NodeProto& node = scope.graph->node(n);
+      if (node.op_type() != "If" || !IsOnnxDomain(node.domain()) ||
+          !plan_[s].nodes[n].converted) {
+        continue;
+      }
+      const absl::Span<const int> branches = scope.node_subgraphs[n];
+      for (int j = 0; j < node.output_size(); ++j) {
+        if (!Output16(s, n, j)) continue;
+        bool float32 = !branches.empty();
+        for (int b : branches) {
+          const graph::Scope& branch = index_->scope(b);
+          if (!float32 || j >= static_cast<int>(branch.outputs.size())) {
+            float32 = false;
+            break;
+          }
+          const int id = branch.outputs[j];
+          const graph::ValueDef& def = index_->value(id);
+          float32 = def.kind == graph::ValueDef::kNodeOutput && def.scope == b &&
+                    !plan_[b].nodes[def.index].constant_follows_uses &&
+                    types_->Get(id).Is(kFloat) && !Output16(b, def.index, def.slot);
+        }
+        if (float32) plan_[s].output16[scope.node_outputs.begin[n] + j] = 0;
+      }
+    }
+  }
+}
+
 void Conversion::Decide() {
   policy_ = std::make_unique<OpPolicy>(options_, *node_schemas_, target_);
   const OpPolicy& policy = *policy_;
@@ -287,7 +322,7 @@ void Conversion::CollectUses() {
     const std::vector<int>& input_ids = scope.node_inputs.ids;
     for (size_t k = 0; k < input_ids.size(); ++k) use(input_ids[k], plan_[s].input16[k] != 0);
     for (int j = 0; j < scope.graph->output_size(); ++j) {
-      use(scope.outputs[j], OutputWants16(s, scope.graph->output(j).name()));
+      use(scope.outputs[j], OutputWants16(s, j, scope.graph->output(j).name()));
     }
   }
 }
@@ -464,7 +499,7 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
       const std::string v = graph->output(j).name();
       const int id = index_->scope(0).outputs[j];
       if (!types_->Get(id).Is(kFloat) || renamed_.contains(id)) continue;
-      const bool want16 = OutputWants16(0, v);
+      const bool want16 = OutputWants16(0, j, v);
       const bool have16 = Produced16(id);
       const graph::ValueDef* def = &index_->value(id);
       if (have16 == want16 || def->kind == graph::ValueDef::kGraphInput ||
@@ -500,11 +535,10 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
     }
   }
   if (s != 0) {
-    const bool want16 = OwnerConverted(s);
     for (int j = 0; j < graph->output_size(); ++j) {
       const int id = index_->scope(s).outputs[j];
       if (!types_->Get(id).Is(kFloat)) continue;
-      const absl::string_view name = Lookup(s, id, want16);
+      const absl::string_view name = Lookup(s, id, OutputWants16(s, j, graph->output(j).name()));
       if (name != graph->output(j).name()) graph->mutable_output(j)->set_name(std::string(name));
     }
   }
@@ -619,6 +653,7 @@ absl::Status Conversion::Run() {
   names_ = std::make_unique<graph::NameGenerator>(*index_);
   stage("names");
   Decide();
+  KeepFloat32IfOutputs();
   AddOpStats();
   MakeNodeNamesUnique();
   CollectUses();

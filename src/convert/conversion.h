@@ -107,8 +107,16 @@ class Conversion {
     const graph::Scope& scope = index_->scope(s);
     return plan_[scope.parent].nodes[scope.owner_node].converted;
   }
-  bool OutputWants16(int s, absl::string_view name) const {
-    return s == 0 ? !KeptIo(name) : OwnerConverted(s);
+  // Whether output `j` of scope `s` (named `name`) is wanted in the target type: a main-graph
+  // output unless kept, a body's output as its holder takes it (per output for an If).
+  bool OutputWants16(int s, int j, absl::string_view name) const {
+    if (s == 0) return !KeptIo(name);
+    const graph::Scope& scope = index_->scope(s);
+    const onnx::NodeProto& owner = index_->scope(scope.parent).graph->node(scope.owner_node);
+    if (owner.op_type() == "If" && j < owner.output_size()) {
+      return OwnerConverted(s) && Output16(scope.parent, scope.owner_node, j);
+    }
+    return OwnerConverted(s);
   }
   bool Input16(int s, int n, int i) const {
     return plan_[s].input16[index_->scope(s).node_inputs.begin[n] + i] != 0;
@@ -119,6 +127,9 @@ class Conversion {
   bool FollowsUses(int id) const { return wants_[id] == 0 || (wants_[id] & 2) != 0; }
   // Whether the float32 value `id` is produced in the target type.
   bool Produced16(int id) const;
+  // Gives a converted If float32 outputs where every branch makes that output with a float32
+  // node (after Decide).
+  void KeepFloat32IfOutputs();
 
   // Passes over one scope.
   absl::Status ConvertConstants(int s);

@@ -311,6 +311,56 @@ TEST(ConvertTest, CastsForABlockedNodeInsideASubgraphGoIntoThatSubgraph) {
                     2e-3f);
 }
 
+// Both branches make y with a float32 node (Max is in the default block list): the If gives y in
+// float32 rather than casting each branch's result to float16 and back after the If. With one
+// branch converted, y stays float16 and the float32 branch casts its result.
+TEST(ConvertTest, AnIfWhoseBranchesAllComputeAnOutputInFloat32GivesItInFloat32) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (bool c, float[3] x) => (float[3] y, float[3] z) {
+      s = Sigmoid(x)
+      y = If(c) <
+        then_branch = t () => (float[3] ty) {
+          ty = Max(s, s)
+        },
+        else_branch = e () => (float[3] ey) {
+          ey = Min(s, x)
+        }>
+      z = Neg(y)
+    })");
+  ConvertOptions keep_io;
+  keep_io.keep_io_types = true;
+  ConvertResult result = Convert(model, keep_io);
+  const onnx::GraphProto& g = result.model.graph();
+  const onnx::NodeProto* if_node = nullptr;
+  for (const auto& node : g.node()) {
+    if (node.op_type() == "If") if_node = &node;
+  }
+  ASSERT_NE(if_node, nullptr);
+  for (const auto& attr : if_node->attribute()) {
+    EXPECT_EQ(attr.g().output(0).type().tensor_type().elem_type(), kF32) << attr.name();
+    EXPECT_EQ(CountOps(attr.g(), "Cast"), 1) << attr.name();  // s to float32 for Max/Min
+  }
+  EXPECT_EQ(if_node->output(0), "y");  // no Cast between the If and the float32 output
+  EXPECT_EQ(ElemTypeOf(g, "y"), kF32);
+  for (bool cond : {true, false}) {
+    Tensor c = Tensor::Zeros(DataType::kBool, {});
+    c.mutable_data<bool>()[0] = cond;
+    ExpectSameNumbers(model, result.model,
+                      {{"c", c}, {"x", FloatTensor({3}, {0.5f, -1.0f, 2.0f})}}, 5e-3f);
+  }
+
+  ConvertOptions one_converted = keep_io;
+  one_converted.op_block_list = {"Max"};
+  ConvertResult mixed = Convert(model, one_converted);
+  for (const auto& node : mixed.model.graph().node()) {
+    if (node.op_type() != "If") continue;
+    for (const auto& attr : node.attribute()) {
+      EXPECT_EQ(attr.g().output(0).type().tensor_type().elem_type(), kF16) << attr.name();
+    }
+  }
+}
+
 TEST(ConvertTest, LoopCarriedValuesKeepOneTypeOnBothSidesOfTheBody) {
   onnx::ModelProto model = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>

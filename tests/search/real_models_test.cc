@@ -96,12 +96,26 @@ onnx::ModelProto WholeNetworkInAnIf(const onnx::ModelProto& model) {
   choose->set_name("choose_network");
   choose->add_input("use_network");
   for (const auto& output : model.graph().output()) choose->add_output(output.name());
-  for (const char* name : {"then_branch", "else_branch"}) {
+  for (const std::string name : {"then_branch", "else_branch"}) {
     onnx::AttributeProto* attribute = choose->add_attribute();
     attribute->set_name(name);
     attribute->set_type(onnx::AttributeProto::GRAPH);
-    *attribute->mutable_g() = branch;
-    attribute->mutable_g()->set_name(name);
+    onnx::GraphProto* g = attribute->mutable_g();
+    *g = branch;
+    g->set_name(name);
+    // A branch must not redefine the names of the If's outputs (no shadowing in ONNX).
+    for (onnx::ValueInfoProto& output : *g->mutable_output()) {
+      const std::string old_name = output.name();
+      const std::string new_name = name + "/" + old_name;
+      output.set_name(new_name);
+      for (onnx::NodeProto& node : *g->mutable_node()) {
+        for (std::string& v : *node.mutable_output()) if (v == old_name) v = new_name;
+        for (std::string& v : *node.mutable_input()) if (v == old_name) v = new_name;
+      }
+      for (onnx::ValueInfoProto& v : *g->mutable_value_info()) {
+        if (v.name() == old_name) v.set_name(new_name);
+      }
+    }
   }
   return wrapped;
 }
