@@ -28,7 +28,7 @@ case $language in
     HALFCAST_LIBRARY="$libdir/libhalfcast_c.so" "$tool" "$here/python/example.py" "$model" "$out" ;;
   rust)
     # Offline: the crate has no dependencies. The target folder is kept between runs.
-    CARGO_TARGET_DIR="$work/rust-target" HALFCAST_LIBDIR="$libdir" \
+    CARGO_TARGET_DIR="$work/rust-target" HALFCAST_LIB_DIR="$libdir" \
       "$tool" build --offline --release --quiet --manifest-path "$here/rust/Cargo.toml"
     "$work/rust-target/release/halfcast-example" "$model" "$out" ;;
   go)
