@@ -36,7 +36,9 @@ case $language in
     (cd "$here/go" && "$tool" build -o "$out/example" .)
     "$out/example" "$model" "$out" ;;
   csharp)
-    mcs -nologo -out:"$out/example.exe" "$here/csharp/Example.cs"
+    # The Halfcast binding (bindings/dotnet) built into the example's folder, then its user.
+    "$here/../bindings/dotnet/build.sh" "$out"
+    mcs -nologo -r:"$out/Halfcast.dll" -out:"$out/example.exe" "$here/csharp/Example.cs"
     mono "$out/example.exe" "$model" "$out" ;;
   *)
     echo "unknown language '$language'" >&2; exit 2 ;;

@@ -28,7 +28,7 @@ fn run(model_path: &str, out_dir: &str) -> halfcast::Result<u32> {
     options.keep_io_types(true)?.on_validate(|reference, candidate| {
         calls += 1;
         reference.iter().all(|(name, want)| match (want.to_f32(), candidate.get(&name)) {
-            (Some(want), Some(got)) => got.to_f32().is_some_and(|got| {
+            (Some(want), Some(got)) => got.to_f32().map_or(false, |got| {
                 got.len() == want.len() && got.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 0.01)
             }),
             _ => false,

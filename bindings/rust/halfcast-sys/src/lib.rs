@@ -14,9 +14,8 @@
 //! assert_eq!(abi, halfcast_sys::HALFCAST_C_ABI_VERSION);
 //! ```
 #![allow(non_camel_case_types)]
-#![no_std]
 
-use core::ffi::{c_char, c_int, c_void};
+use std::os::raw::{c_char, c_int, c_void};
 
 /// HALFCAST_C_ABI_VERSION: the ABI these declarations describe.
 pub const HALFCAST_C_ABI_VERSION: c_int = 1;
@@ -28,7 +27,7 @@ macro_rules! opaque {
             pub struct $name {
                 _private: [u8; 0],
                 // Neither Send, Sync nor Unpin: only the library knows what it is.
-                _marker: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
+                _marker: std::marker::PhantomData<(*mut u8, std::marker::PhantomPinned)>,
             }
         )*
     };

@@ -5,9 +5,10 @@
 use std::any::Any;
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::CStr;
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
+use std::os::raw::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use halfcast_sys as sys;
@@ -126,8 +127,9 @@ impl<F: ?Sized> Slot<F> {
             self.panic.set(earlier);
             return fallback;
         }
-        let Ok(mut callback) = self.callback.try_borrow_mut() else {
-            return fallback;
+        let mut callback = match self.callback.try_borrow_mut() {
+            Ok(callback) => callback,
+            Err(_) => return fallback,
         };
         match catch_unwind(AssertUnwindSafe(|| run(&mut **callback))) {
             Ok(result) => result,

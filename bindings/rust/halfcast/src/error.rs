@@ -1,7 +1,8 @@
 //! Errors: a halfcast_status turned into a Rust value, and the ABI check every entry point runs.
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{CStr, CString};
 use std::fmt;
-use std::sync::OnceLock;
+use std::os::raw::c_char;
+use std::sync::Mutex;
 
 use halfcast_sys as sys;
 
@@ -189,8 +190,10 @@ pub(crate) fn create<T>(
 
 /// Checks the loaded library's ABI once; every function that creates a handle calls it first.
 pub(crate) fn ensure_abi() -> Result<()> {
-    static CHECKED: OnceLock<Result<()>> = OnceLock::new();
-    CHECKED.get_or_init(|| check_abi_version(library_abi_version())).clone()
+    // A Mutex rather than OnceLock keeps the crate building with Debian 12's Rust (1.63).
+    static CHECKED: Mutex<Option<Result<()>>> = Mutex::new(None);
+    let mut checked = CHECKED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    checked.get_or_insert_with(|| check_abi_version(library_abi_version())).clone()
 }
 
 #[cfg(test)]

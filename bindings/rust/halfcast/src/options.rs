@@ -1,6 +1,7 @@
 //! Options of conversions and mixed-precision searches, and of how models are saved.
-use std::ffi::{c_char, CStr};
+use std::ffi::CStr;
 use std::ops::ControlFlow;
+use std::os::raw::c_char;
 use std::ptr::{self, NonNull};
 
 use halfcast_sys as sys;

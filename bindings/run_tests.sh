@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs one binding's own test suite against the built libhalfcast_c (ctest: bindings.LANGUAGE).
+# Usage: run_tests.sh LANGUAGE LIB_DIR PKG_CONFIG_DIR WORK_DIR [TOOL...]
+#   LANGUAGE        rust (TOOL: cargo) | go (TOOL: go) | dotnet (TOOLS: mcs mono), each a path
+#                   or, when configure did not find it, its name
+#   LIB_DIR         the folder holding libhalfcast_c.so
+#   PKG_CONFIG_DIR  the folder holding a halfcast.pc for that library
+# A missing toolchain exits 77, which ctest reports as skipped, after a line saying why.
+set -euo pipefail
+language=$1 libdir=$2 pcdir=$3 work=$4
+shift 4
+here=$(cd "$(dirname "$0")" && pwd)
+models=$(cd "$here/../tests/data/models" && pwd)
+for tool in "$@"; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "bindings.$language skipped: $tool not found (scripts/setup-debian.sh installs the" \
+      "toolchains; Rust comes from rustup)"
+    exit 77
+  fi
+done
+export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+mkdir -p "$work"
+
+case $language in
+  rust)
+    # Offline: the crates have no dependencies. The target folder is kept between runs.
+    CARGO_TARGET_DIR="$work/rust-target" "$1" test --offline --manifest-path "$here/rust/Cargo.toml" ;;
+  go)
+    export GOCACHE="$work/go-cache" GOPATH="$work/go-path" GOFLAGS=-mod=mod GOPROXY=off
+    cd "$here/go"
+    "$1" vet ./...
+    "$1" test -count=1 ./... ;;
+  dotnet)
+    "$here/dotnet/build.sh" "$work/dotnet" --tests
+    rm -rf "$work/dotnet/scratch"
+    "$2" --debug "$work/dotnet/HalfcastTests.exe" "$models" "$work/dotnet/scratch" ;;
+  *)
+    echo "unknown binding '$language'" >&2
+    exit 2 ;;
+esac
