@@ -21,20 +21,31 @@ done
 export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$work"
+# After the suite, its test of the ABI check, against a stand-in library of ABI 2.
+foreign="$work/foreign-abi"
+"$here/foreign_abi_library.sh" "$here/../capi/include/halfcast/halfcast_c.h" "$foreign"
+with_foreign_abi() { LD_LIBRARY_PATH="$foreign:$LD_LIBRARY_PATH" HALFCAST_TEST_FOREIGN_ABI=1 "$@"; }
 
 case $language in
   rust)
     # Offline: the crates have no dependencies. The target folder is kept between runs.
-    CARGO_TARGET_DIR="$work/rust-target" "$1" test --offline --manifest-path "$here/rust/Cargo.toml" ;;
+    export CARGO_TARGET_DIR="$work/rust-target"
+    manifest="$here/rust/Cargo.toml"
+    "$1" test --offline --manifest-path "$manifest"
+    with_foreign_abi "$1" test --offline --manifest-path "$manifest" --test halfcast_test -- \
+      --ignored --exact a_library_of_another_abi_is_refused_on_first_use ;;
   go)
     export GOCACHE="$work/go-cache" GOPATH="$work/go-path" GOFLAGS=-mod=mod GOPROXY=off
     cd "$here/go"
     "$1" vet ./...
-    "$1" test -count=1 ./... ;;
+    "$1" test -count=1 ./...
+    with_foreign_abi "$1" test -count=1 -v -run '^TestALibraryOfAnotherABIIsRefusedOnFirstUse$' ./... ;;
   dotnet)
     "$here/dotnet/build.sh" "$work/dotnet" --tests
     rm -rf "$work/dotnet/scratch"
-    "$2" --debug "$work/dotnet/HalfcastTests.exe" "$models" "$work/dotnet/scratch" ;;
+    tests=("$2" --debug "$work/dotnet/HalfcastTests.exe" "$models" "$work/dotnet/scratch")
+    "${tests[@]}"
+    with_foreign_abi "${tests[@]}" --foreign-abi ;;
   *)
     echo "unknown binding '$language'" >&2
     exit 2 ;;

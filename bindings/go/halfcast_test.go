@@ -302,3 +302,23 @@ func TestHalvesWidenExactly(t *testing.T) {
 		t.Error("negative zero")
 	}
 }
+
+// Run by bindings/run_tests.sh with a stand-in library of ABI 2 first on the loader's path.
+func TestALibraryOfAnotherABIIsRefusedOnFirstUse(t *testing.T) {
+	if os.Getenv("HALFCAST_TEST_FOREIGN_ABI") == "" {
+		t.Skip("needs a libhalfcast_c of another ABI (bindings/foreign_abi_library.sh)")
+	}
+	if halfcast.LibraryABIVersion() != 2 {
+		t.Fatalf("the stand-in library is not the one loaded: ABI %d", halfcast.LibraryABIVersion())
+	}
+	for i := 0; i < 2; i++ {
+		_, err := halfcast.LoadModel(modelPath(classifier))
+		if halfcast.CodeOf(err) != halfcast.FailedPrecondition ||
+			!strings.Contains(err.Error(), "C ABI version 2, this package needs 1") {
+			t.Fatalf("loading through a library of ABI 2: %v", err)
+		}
+		if _, err := halfcast.NewConvertOptions(); err == nil {
+			t.Fatal("options created through a library of ABI 2")
+		}
+	}
+}

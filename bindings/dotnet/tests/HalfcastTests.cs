@@ -189,15 +189,28 @@ static class HalfcastTests {
     Require(BitConverter.GetBytes(Half.ToFloat(0x8000))[3] == 0x80, "negative zero");
   }
 
+  // Run (alone, by --foreign-abi) with a stand-in library of ABI 2 first on the loader's path.
+  static void ALibraryOfAnotherAbiIsRefusedOnFirstUse() {
+    Require(Library.LoadedAbiVersion == 2, "the stand-in library is the one loaded");
+    for (int i = 0; i < 2; ++i) {
+      var e = Throws(() => Model.Load(ModelPath(Classifier)));
+      Require(e.Code == StatusCode.FailedPrecondition && e.Message.Contains("C ABI version 2, this binding needs 1"),
+              "refused: " + e.Message);
+      Throws(() => new ConvertOptions());
+    }
+  }
+
   static int Main(string[] args) {
-    if (args.Length != 2) {
-      Console.Error.WriteLine("usage: HalfcastTests.exe MODELS_DIR SCRATCH_DIR");
+    if (args.Length != 2 && !(args.Length == 3 && args[2] == "--foreign-abi")) {
+      Console.Error.WriteLine("usage: HalfcastTests.exe MODELS_DIR SCRATCH_DIR [--foreign-abi]");
       return 2;
     }
     models = args[0];
     scratch = args[1];
     Directory.CreateDirectory(scratch);
-    var tests = new Dictionary<string, Action> {
+    var tests = args.Length == 3 ? new Dictionary<string, Action> {
+      {"ALibraryOfAnotherAbiIsRefusedOnFirstUse", ALibraryOfAnotherAbiIsRefusedOnFirstUse},
+    } : new Dictionary<string, Action> {
       {"ConvertsReportingThroughTheLogCallback", ConvertsReportingThroughTheLogCallback},
       {"BlockListsKeepNodesAndTheReportSaysWhy", BlockListsKeepNodesAndTheReportSaysWhy},
       {"MixedPrecisionIsJudgedByACSharpDelegate", MixedPrecisionIsJudgedByACSharpDelegate},

@@ -187,3 +187,16 @@ fn converts_file_to_file_with_external_data() {
     let missing = halfcast::convert_file(model_path("none.onnx"), &output, None, None);
     assert_eq!(missing.err().unwrap().code(), Code::NotFound);
 }
+
+/// Run by bindings/run_tests.sh with a stand-in library of ABI 2 first on the loader's path.
+#[test]
+#[ignore = "needs a libhalfcast_c of another ABI (bindings/foreign_abi_library.sh)"]
+fn a_library_of_another_abi_is_refused_on_first_use() {
+    assert_eq!(halfcast::library_abi_version(), 2, "the stand-in library is not the one loaded");
+    for _ in 0..2 {
+        let error = Model::load(model_path(CLASSIFIER)).err().expect("refused");
+        assert_eq!(error.code(), Code::FailedPrecondition);
+        assert!(error.message().contains("C ABI version 2, this crate needs 1"), "{error}");
+        assert!(ConvertOptions::new().is_err() && Tensor::from_slice(&[1], &[1.0f32]).is_err());
+    }
+}
