@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs one binding's own test suite against the built libhalfcast_c (ctest: bindings.LANGUAGE).
 # Usage: run_tests.sh LANGUAGE LIB_DIR PKG_CONFIG_DIR WORK_DIR [TOOL...]
-#   LANGUAGE        rust (TOOL: cargo) | go (TOOL: go) | dotnet (TOOLS: mcs mono), each a path
-#                   or, when configure did not find it, its name
+#   LANGUAGE        rust (TOOL: cargo) | go (TOOL: go) | dotnet (TOOLS: mcs mono) |
+#                   python (TOOL: python3; only the ABI check: tests/python has the suite),
+#                   each tool a path or, when configure did not find it, its name
 #   LIB_DIR         the folder holding libhalfcast_c.so
 #   PKG_CONFIG_DIR  the folder holding a halfcast.pc for that library
 # A missing toolchain exits 77, which ctest reports as skipped, after a line saying why.
@@ -22,7 +23,7 @@ export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 mkdir -p "$work"
 # After the suite, its test of the ABI check, against a stand-in library of ABI 2.
-foreign="$work/foreign-abi"
+foreign="$work/$language-foreign-abi"  # one per suite: ctest may run them at once
 "$here/foreign_abi_library.sh" "$here/../capi/include/halfcast/halfcast_c.h" "$foreign"
 with_foreign_abi() { LD_LIBRARY_PATH="$foreign:$LD_LIBRARY_PATH" HALFCAST_TEST_FOREIGN_ABI=1 "$@"; }
 
@@ -46,6 +47,17 @@ case $language in
     tests=("$2" --debug "$work/dotnet/HalfcastTests.exe" "$models" "$work/dotnet/scratch")
     "${tests[@]}"
     with_foreign_abi "${tests[@]}" --foreign-abi ;;
+  python)
+    # The package (python/) loads the library named by HALFCAST_LIBRARY and checks its ABI.
+    HALFCAST_LIBRARY="$foreign/libhalfcast_c.so.1" PYTHONPATH="$here/../python" "$1" -c '
+import halfcast
+try:
+    halfcast.library_path()
+except halfcast.LibraryError as error:
+    assert "implements C ABI version 2, this package needs 1" in str(error), error
+    print("refused:", error)
+else:
+    raise SystemExit("a library of ABI 2 was accepted")' ;;
   *)
     echo "unknown binding '$language'" >&2
     exit 2 ;;
