@@ -33,6 +33,7 @@ case $language in
     export CARGO_TARGET_DIR="$work/rust-target"
     manifest="$here/rust/Cargo.toml"
     "$1" test --offline --manifest-path "$manifest"
+    RUSTDOCFLAGS=-Dwarnings "$1" doc --offline --no-deps --quiet --manifest-path "$manifest"
     with_foreign_abi "$1" test --offline --manifest-path "$manifest" --test halfcast_test -- \
       --ignored --exact a_library_of_another_abi_is_refused_on_first_use ;;
   go)

@@ -387,7 +387,7 @@ impl SaveOptions {
     }
 
     /// Tensors of at least `threshold_bytes` go to the side file `file_name` (None:
-    /// "<model file name>.data") next to the model.
+    /// `"<model file name>.data"`) next to the model.
     pub fn external_data(
         &mut self,
         threshold_bytes: i64,
