@@ -13,7 +13,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use halfcast_sys as sys;
 
-use crate::tensor::NamedTensorsRef;
+use crate::error::{c_string, check, Error, Result};
+use crate::tensor::{NamedTensorsRef, Tensor};
 
 /// The importance of a log message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -102,6 +103,8 @@ impl<'a> Progress<'a> {
 pub(crate) type LogFn<'a> = dyn FnMut(LogLevel, &str) + Send + 'a;
 pub(crate) type ValidateFn<'a> =
     dyn FnMut(&NamedTensorsRef<'_>, &NamedTensorsRef<'_>) -> bool + Send + 'a;
+pub(crate) type EvaluateFn<'a> =
+    dyn FnMut(&[u8], &NamedTensorsRef<'_>, &mut EvaluatorOutputs<'_>) -> Result<()> + Send + 'a;
 pub(crate) type ProgressFn<'a> = dyn FnMut(&Progress<'_>) -> ControlFlow<()> + Send + 'a;
 
 /// One registered closure and the panic it raised, if any.
@@ -119,23 +122,20 @@ impl<F: ?Sized> Slot<F> {
         self as *const Slot<F> as *mut c_void
     }
 
-    /// Runs the closure, or gives `fallback` when it panics, has panicked before in this call,
-    /// or is already running (a re-entrant call would alias its `&mut`).
-    fn call<R>(&self, fallback: R, run: impl FnOnce(&mut F) -> R) -> R {
+    /// Runs the closure; None when it panics, has panicked before in this call, or is already
+    /// running (a re-entrant call would alias its `&mut`).
+    fn call<R>(&self, run: impl FnOnce(&mut F) -> R) -> Option<R> {
         let earlier = self.panic.take();
         if earlier.is_some() {
             self.panic.set(earlier);
-            return fallback;
+            return None;
         }
-        let mut callback = match self.callback.try_borrow_mut() {
-            Ok(callback) => callback,
-            Err(_) => return fallback,
-        };
+        let mut callback = self.callback.try_borrow_mut().ok()?;
         match catch_unwind(AssertUnwindSafe(|| run(&mut **callback))) {
-            Ok(result) => result,
+            Ok(result) => Some(result),
             Err(payload) => {
                 self.panic.set(Some(payload));
-                fallback
+                None
             }
         }
     }
@@ -156,7 +156,7 @@ pub(crate) unsafe extern "C" fn log_trampoline(
     // SAFETY: user_data is the Slot registered with this trampoline, alive as long as the
     // options; message is a C string for the call.
     let slot = &*(user_data as *const Slot<LogFn<'static>>);
-    slot.call((), |log| {
+    slot.call(|log| {
         let text = if message.is_null() {
             Cow::Borrowed("")
         } else {
@@ -174,11 +174,12 @@ pub(crate) unsafe extern "C" fn validate_trampoline(
     // SAFETY: as in log_trampoline; both sets are live for the call. An error (-1) stops the
     // search with ABORTED.
     let slot = &*(user_data as *const Slot<ValidateFn<'static>>);
-    slot.call(-1, |validate| {
+    slot.call(|validate| {
         let (reference, candidate) =
             (NamedTensorsRef::from_ptr(reference), NamedTensorsRef::from_ptr(candidate));
         c_int::from(validate(&reference, &candidate))
     })
+    .unwrap_or(-1)
 }
 
 pub(crate) unsafe extern "C" fn progress_trampoline(
@@ -187,8 +188,61 @@ pub(crate) unsafe extern "C" fn progress_trampoline(
 ) -> c_int {
     // SAFETY: as in log_trampoline. A panic cancels the search (non-zero).
     let slot = &*(user_data as *const Slot<ProgressFn<'static>>);
-    slot.call(1, |on_progress| {
+    slot.call(|on_progress| {
         let progress = Progress { ptr: progress, _owner: PhantomData };
         c_int::from(on_progress(&progress).is_break())
     })
+    .unwrap_or(1)
+}
+
+/// Where an evaluator closure puts the graph outputs it computed (a set the library owns,
+/// valid for the closure's duration).
+pub struct EvaluatorOutputs<'a> {
+    ptr: *mut sys::halfcast_named_tensors,
+    _owner: PhantomData<&'a mut ()>,
+}
+
+impl EvaluatorOutputs<'_> {
+    /// Adds `tensor` as the output `name` (the library shares or copies its data).
+    pub fn insert(&mut self, name: &str, tensor: &Tensor) -> Result<()> {
+        let name = c_string(name, "an output name")?;
+        // SAFETY: the set is live for the closure's call; the tensor handle is live.
+        unsafe { check(sys::halfcast_named_tensors_add(self.ptr, name.as_ptr(), tensor.as_ptr())) }
+    }
+}
+
+/// A status for the library from an evaluator's error (the library takes it over).
+fn status_of(error: &Error) -> *mut sys::halfcast_status {
+    let message = c_string(&error.message().replace('\0', " "), "a message").unwrap_or_default();
+    // SAFETY: a valid C string; never returns NULL.
+    unsafe { sys::halfcast_status_create(error.code().raw(), message.as_ptr()) }
+}
+
+pub(crate) unsafe extern "C" fn evaluate_trampoline(
+    model_bytes: *const c_void,
+    model_size: usize,
+    feeds: *const sys::halfcast_named_tensors,
+    outputs: *mut sys::halfcast_named_tensors,
+    user_data: *mut c_void,
+) -> *mut sys::halfcast_status {
+    // SAFETY: as in log_trampoline; the bytes and both sets are live for the call.
+    let slot = &*(user_data as *const Slot<EvaluateFn<'static>>);
+    let result = slot.call(|evaluate| {
+        let bytes = if model_size == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(model_bytes.cast::<u8>(), model_size)
+        };
+        let mut sink = EvaluatorOutputs { ptr: outputs, _owner: PhantomData };
+        evaluate(bytes, &NamedTensorsRef::from_ptr(feeds), &mut sink)
+    });
+    match result {
+        Some(Ok(())) => std::ptr::null_mut(),
+        Some(Err(error)) => status_of(&error),
+        // The panic is resumed once the search returns; this status only stops it.
+        None => status_of(&Error::new(
+            crate::Code::Aborted,
+            "the evaluator closure panicked (or was re-entered)",
+        )),
+    }
 }

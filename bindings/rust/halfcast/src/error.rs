@@ -80,7 +80,8 @@ pub struct Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub(crate) fn new(code: Code, message: impl Into<String>) -> Error {
+    /// An error of `code`, e.g. for an evaluator closure to report its runtime's failure.
+    pub fn new(code: Code, message: impl Into<String>) -> Error {
         Error { code, message: message.into() }
     }
 

@@ -5,7 +5,7 @@
 //! - every fallible call returns [`Result`], whose [`Error`] carries the library's [`Code`]
 //!   and message;
 //! - every handle is a value whose `Drop` frees it;
-//! - callbacks (log, validate, progress) are closures; a panic in one never unwinds into C: it
+//! - callbacks (log, validate, progress, evaluator) are closures; a panic in one never unwinds into C: it
 //!   is caught, the library is told to stop where it can, and the panic is resumed once the
 //!   library call has returned;
 //! - models, reports, tensors, tensor sets, feeds and save options are `Send + Sync` (the C
@@ -39,7 +39,7 @@ mod options;
 mod report;
 mod tensor;
 
-pub use callbacks::{LogLevel, Progress, Segment, SegmentState};
+pub use callbacks::{EvaluatorOutputs, LogLevel, Progress, Segment, SegmentState};
 pub use error::{
     check_abi_version, library_abi_version, version, Code, Error, Result, ABI_VERSION,
 };

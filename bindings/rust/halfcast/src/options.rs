@@ -7,8 +7,8 @@ use std::ptr::{self, NonNull};
 use halfcast_sys as sys;
 
 use crate::callbacks::{
-    log_trampoline, progress_trampoline, validate_trampoline, LogFn, LogLevel, Progress,
-    ProgressFn, Slot, ValidateFn,
+    evaluate_trampoline, log_trampoline, progress_trampoline, validate_trampoline, EvaluateFn,
+    EvaluatorOutputs, LogFn, LogLevel, Progress, ProgressFn, Slot, ValidateFn,
 };
 use crate::error::{c_string, check, create, Result};
 use crate::tensor::NamedTensorsRef;
@@ -267,6 +267,7 @@ pub struct MixedPrecisionOptions<'a> {
     log: Option<Box<Slot<LogFn<'a>>>>,
     validate: Option<Box<Slot<ValidateFn<'a>>>>,
     progress: Option<Box<Slot<ProgressFn<'a>>>>,
+    evaluate: Option<Box<Slot<EvaluateFn<'a>>>>,
 }
 
 // SAFETY: as for ConvertOptions.
@@ -279,6 +280,7 @@ impl<'a> MixedPrecisionOptions<'a> {
             log: None,
             validate: None,
             progress: None,
+            evaluate: None,
         })
     }
 
@@ -347,6 +349,30 @@ impl<'a> MixedPrecisionOptions<'a> {
         Ok(self)
     }
 
+    /// Runs models in the caller's runtime instead of the built-in CPU evaluator:
+    /// `evaluate(model_bytes, feeds, outputs)` gets a serialized self-contained model and one
+    /// run's inputs, and inserts the graph outputs it computed into `outputs` (extra outputs the
+    /// model lists for intermediate values are optional). An `Err` stops the search with that
+    /// error; a panic stops it and is resumed once the call returns.
+    pub fn on_evaluate(
+        &mut self,
+        evaluate: impl FnMut(&[u8], &NamedTensorsRef<'_>, &mut EvaluatorOutputs<'_>) -> Result<()>
+            + Send
+            + 'a,
+    ) -> Result<&mut Self> {
+        let slot: Box<Slot<EvaluateFn<'a>>> = Slot::new(Box::new(evaluate));
+        // SAFETY: as in on_log.
+        unsafe {
+            check(sys::halfcast_mixed_precision_options_set_evaluator_callback(
+                self.ptr.as_ptr(),
+                Some(evaluate_trampoline),
+                slot.user_data(),
+            ))?
+        };
+        self.evaluate = Some(slot);
+        Ok(self)
+    }
+
     pub(crate) fn as_ptr(&self) -> *const sys::halfcast_mixed_precision_options {
         self.ptr.as_ptr()
     }
@@ -360,6 +386,9 @@ impl<'a> MixedPrecisionOptions<'a> {
             slot.resume_panic();
         }
         if let Some(slot) = &self.progress {
+            slot.resume_panic();
+        }
+        if let Some(slot) = &self.evaluate {
             slot.resume_panic();
         }
     }

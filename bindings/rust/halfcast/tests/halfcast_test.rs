@@ -200,3 +200,58 @@ fn a_library_of_another_abi_is_refused_on_first_use() {
         assert!(ConvertOptions::new().is_err() && Tensor::from_slice(&[1], &[1.0f32]).is_err());
     }
 }
+
+/// tests/capi/data/tiny.onnx computed in Rust: y = Relu(x @ W + b), x float32 [1, 4]
+/// (tests/capi/data/make_tiny.py), standing in for the caller's own runtime.
+fn tiny_in_rust(x: &[f32]) -> Vec<f32> {
+    const W: [[f32; 4]; 4] = [
+        [0.5, -1.0, 2.0, 0.25],
+        [1.5, 0.75, -0.5, 1e-9],
+        [-2.0, 0.125, 1.0, 3.0],
+        [0.0, 2.5, -1.25, 2e4],
+    ];
+    const B: [f32; 4] = [0.1, -0.2, 0.3, -0.4];
+    (0..4).map(|j| (0..4).map(|i| x[i] * W[i][j]).sum::<f32>() + B[j]).map(|v| v.max(0.0)).collect()
+}
+
+#[test]
+fn mixed_precision_runs_in_a_rust_evaluator() {
+    let tiny = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/capi/data/tiny.onnx");
+    let model = Model::load(tiny).unwrap();
+    let mut inputs = NamedTensors::new().unwrap();
+    inputs.insert("x", &Tensor::from_slice(&[1, 4], &[0.5f32, -1.0, 2.0, 0.001]).unwrap()).unwrap();
+    let feeds = Feeds::single(&inputs).unwrap();
+    let mut calls = 0;
+    let mut options = MixedPrecisionOptions::new().unwrap();
+    options.keep_io_types(true).unwrap().rtol(1e-3).unwrap().atol(1e-4).unwrap();
+    options
+        .on_evaluate(|model_bytes, feeds, outputs| {
+            calls += 1;
+            assert!(Model::from_bytes(model_bytes).is_ok(), "the candidate is a model");
+            let x = feeds.get("x").expect("x").to_f32().expect("float x");
+            outputs.insert("y", &Tensor::from_slice(&[1, 4], &tiny_in_rust(&x))?)
+        })
+        .unwrap();
+    // This "runtime" computes in float32 whatever the model says, so everything validates.
+    let mixed = model.auto_mixed_precision(&feeds, &options).unwrap();
+    assert_eq!(mixed.report.nodes_kept(), 0);
+    drop(options);
+    assert!(calls >= 2, "{calls} evaluations");
+
+    // The runtime's error comes back with its code and message.
+    let mut options = MixedPrecisionOptions::new().unwrap();
+    options.rtol(1e-3).unwrap();
+    options
+        .on_evaluate(|_, _, _| Err(halfcast::Error::new(Code::Unavailable, "runtime is gone")))
+        .unwrap();
+    let error = model.auto_mixed_precision(&feeds, &options).err().unwrap();
+    assert_eq!(error.code(), Code::Unavailable);
+    assert!(error.message().contains("runtime is gone"), "{error}");
+
+    // A panic in it comes back as the panic.
+    options.on_evaluate(|_, _, _| panic!("runtime exploded")).unwrap();
+    let payload = catch_unwind(AssertUnwindSafe(|| model.auto_mixed_precision(&feeds, &options)))
+        .err()
+        .expect("the panic comes back");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"runtime exploded"));
+}
