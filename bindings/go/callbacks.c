@@ -19,6 +19,13 @@ static int progress_trampoline(const halfcast_progress* progress, void* user_dat
   return halfcastGoProgress((halfcast_progress*)progress, (uintptr_t)user_data);
 }
 
+static halfcast_status* evaluate_trampoline(const void* model_bytes, size_t model_size,
+                                            const halfcast_named_tensors* feeds,
+                                            halfcast_named_tensors* outputs, void* user_data) {
+  return halfcastGoEvaluate((void*)model_bytes, model_size, (halfcast_named_tensors*)feeds,
+                            outputs, (uintptr_t)user_data);
+}
+
 halfcast_status* halfcast_go_convert_set_log(halfcast_convert_options* options,
                                              uintptr_t handle) {
   return halfcast_convert_options_set_log_callback(options, log_trampoline, (void*)handle);
@@ -40,4 +47,10 @@ halfcast_status* halfcast_go_mixed_set_progress(halfcast_mixed_precision_options
                                                 uintptr_t handle) {
   return halfcast_mixed_precision_options_set_progress_callback(options, progress_trampoline,
                                                                 (void*)handle);
+}
+
+halfcast_status* halfcast_go_mixed_set_evaluator(halfcast_mixed_precision_options* options,
+                                                 uintptr_t handle) {
+  return halfcast_mixed_precision_options_set_evaluator_callback(options, evaluate_trampoline,
+                                                                 (void*)handle);
 }

@@ -2,12 +2,17 @@ package halfcast
 
 /*
 #include <stdint.h>
+#include <stdlib.h>
 #include "halfcast/halfcast_c.h"
 */
 import "C"
 
 import (
+	"errors"
+	"fmt"
+	"runtime"
 	"runtime/cgo"
+	"unsafe"
 )
 
 // LogLevel is the importance of a log message.
@@ -45,6 +50,26 @@ type ValidateFunc func(reference, candidate TensorSet) bool
 // ProgressFunc is called after each attempt of a mixed-precision search, with a view valid
 // during the call; it returns true to go on, false to cancel the search (Cancelled).
 type ProgressFunc func(progress Progress) bool
+
+// EvaluateFunc runs a model in the caller's runtime instead of the built-in CPU evaluator:
+// model is a serialized self-contained model and feeds one run's inputs, both valid during the
+// call only (copy model to keep it). It adds the graph outputs it computed to outputs (extra
+// outputs the model lists for intermediate values are optional) and returns nil, or an error
+// that ends the search: an *Error keeps its code, any other error is Unknown.
+type EvaluateFunc func(model []byte, feeds TensorSet, outputs EvaluatorOutputs) error
+
+// EvaluatorOutputs is where an EvaluateFunc puts the outputs it computed (a set the library
+// owns, valid during the call).
+type EvaluatorOutputs struct{ ptr *C.halfcast_named_tensors }
+
+// Add adds tensor as the output name (the library shares or copies its data; the tensor may be
+// closed after).
+func (o EvaluatorOutputs) Add(name string, tensor *Tensor) error {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	defer runtime.KeepAlive(tensor)
+	return check(C.halfcast_named_tensors_add(o.ptr, cname, tensor.ptr))
+}
 
 // SegmentState says whether a segment of the search holds float16 nodes.
 type SegmentState int
@@ -98,6 +123,7 @@ type callbacks struct {
 	log      LogFunc
 	validate ValidateFunc
 	progress ProgressFunc
+	evaluate EvaluateFunc
 	panicked bool
 	panic    any
 }
@@ -165,4 +191,30 @@ func halfcastGoProgress(progress *C.halfcast_progress, handle C.uintptr_t) C.int
 	result := C.int(1) // cancel
 	c.run(func() { result = cBool(!c.progress(Progress{progress})) })
 	return result
+}
+
+//export halfcastGoEvaluate
+func halfcastGoEvaluate(model unsafe.Pointer, size C.size_t, feeds, outputs *C.halfcast_named_tensors,
+	handle C.uintptr_t) *C.halfcast_status {
+	c := callbacksOf(handle)
+	// A panic (raised again after the call) or a re-entered call stops the search: Aborted.
+	err := error(&Error{Aborted, "the evaluate function panicked"})
+	c.run(func() {
+		err = c.evaluate(unsafe.Slice((*byte)(model), int(size)), TensorSet{feeds},
+			EvaluatorOutputs{outputs})
+	})
+	if err == nil {
+		return nil
+	}
+	code, message := Unknown, err.Error()
+	var e *Error
+	if errors.As(err, &e) {
+		code, message = e.Code, e.Message
+		if e != err {
+			message = fmt.Sprintf("%v", err)
+		}
+	}
+	cmessage := C.CString(message)
+	defer C.free(unsafe.Pointer(cmessage))
+	return C.halfcast_status_create(C.halfcast_status_code(code), cmessage)
 }

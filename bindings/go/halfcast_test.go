@@ -322,3 +322,95 @@ func TestALibraryOfAnotherABIIsRefusedOnFirstUse(t *testing.T) {
 		}
 	}
 }
+
+// tinyInGo is tests/capi/data/tiny.onnx computed in Go: y = Relu(x @ W + b), x float32 [1, 4]
+// (tests/capi/data/make_tiny.py), standing in for the caller's own runtime.
+func tinyInGo(x []float32) []float32 {
+	w := [4][4]float32{{0.5, -1, 2, 0.25}, {1.5, 0.75, -0.5, 1e-9}, {-2, 0.125, 1, 3}, {0, 2.5, -1.25, 2e4}}
+	b := [4]float32{0.1, -0.2, 0.3, -0.4}
+	y := make([]float32, 4)
+	for j := range y {
+		y[j] = b[j]
+		for i := range x {
+			y[j] += x[i] * w[i][j]
+		}
+		if y[j] < 0 {
+			y[j] = 0
+		}
+	}
+	return y
+}
+
+func TestMixedPrecisionRunsInAGoEvaluator(t *testing.T) {
+	model := must(halfcast.LoadModel(filepath.Join("..", "..", "tests", "capi", "data", "tiny.onnx")))
+	defer model.Close()
+	x := must(halfcast.NewTensorOf([]int64{1, 4}, []float32{0.5, -1, 2, 0.001}))
+	defer x.Close()
+	inputs := must(halfcast.NewNamedTensors())
+	defer inputs.Close()
+	if err := inputs.Add("x", x); err != nil {
+		t.Fatal(err)
+	}
+	feeds := must(halfcast.NewFeeds(inputs))
+	defer feeds.Close()
+	options := must(halfcast.NewMixedPrecisionOptions())
+	defer options.Close()
+	for _, err := range []error{options.SetBool(halfcast.OptionKeepIOTypes, true),
+		options.SetFloat(halfcast.OptionRtol, 1e-3), options.SetFloat(halfcast.OptionAtol, 1e-4)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := 0
+	err := options.SetEvaluateFunc(func(modelBytes []byte, feeds halfcast.TensorSet, outputs halfcast.EvaluatorOutputs) error {
+		calls++
+		candidate, err := halfcast.LoadModelBytes(modelBytes)
+		if err != nil {
+			return err
+		}
+		candidate.Close()
+		x, ok := feeds.Find("x")
+		values, isFloat := x.Float32s()
+		if !ok || !isFloat {
+			return errors.New("no float32 x")
+		}
+		y, err := halfcast.NewTensorOf([]int64{1, 4}, tinyInGo(values))
+		if err != nil {
+			return err
+		}
+		defer y.Close()
+		return outputs.Add("y", y)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This "runtime" computes in float32 whatever the model says, so everything validates.
+	mixed, report, err := model.AutoMixedPrecision(feeds, options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed.Close()
+	if calls < 2 || report.NodesKept() != 0 {
+		t.Fatalf("%d evaluations, %d nodes kept", calls, report.NodesKept())
+	}
+	report.Close()
+
+	// The runtime's error comes back with its code and message.
+	options.SetEvaluateFunc(func([]byte, halfcast.TensorSet, halfcast.EvaluatorOutputs) error {
+		return &halfcast.Error{Code: halfcast.Unavailable, Message: "runtime is gone"}
+	})
+	if _, _, err := model.AutoMixedPrecision(feeds, options); halfcast.CodeOf(err) != halfcast.Unavailable ||
+		!strings.Contains(err.Error(), "runtime is gone") {
+		t.Fatalf("a failing runtime: %v", err)
+	}
+	// A panic in it comes back as the panic.
+	options.SetEvaluateFunc(func([]byte, halfcast.TensorSet, halfcast.EvaluatorOutputs) error { panic("runtime exploded") })
+	recovered := func() (r any) {
+		defer func() { r = recover() }()
+		model.AutoMixedPrecision(feeds, options)
+		return nil
+	}()
+	if recovered != "runtime exploded" {
+		t.Fatalf("recovered %v", recovered)
+	}
+}

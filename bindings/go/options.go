@@ -13,6 +13,8 @@ halfcast_status* halfcast_go_mixed_set_validate(halfcast_mixed_precision_options
                                                 uintptr_t handle);
 halfcast_status* halfcast_go_mixed_set_progress(halfcast_mixed_precision_options* options,
                                                 uintptr_t handle);
+halfcast_status* halfcast_go_mixed_set_evaluator(halfcast_mixed_precision_options* options,
+                                                 uintptr_t handle);
 */
 import "C"
 
@@ -247,6 +249,17 @@ func (o *MixedPrecisionOptions) SetProgressFunc(progress ProgressFunc) error {
 		return check(C.halfcast_mixed_precision_options_set_progress_callback(o.ptr, nil, nil))
 	}
 	return check(C.halfcast_go_mixed_set_progress(o.ptr, C.uintptr_t(o.cb.handle)))
+}
+
+// SetEvaluateFunc runs candidates in the caller's runtime (nil: the built-in CPU evaluator). A
+// panic in it stops the search and is raised again once the library call has returned.
+func (o *MixedPrecisionOptions) SetEvaluateFunc(evaluate EvaluateFunc) error {
+	defer runtime.KeepAlive(o)
+	o.cb.evaluate = evaluate
+	if evaluate == nil {
+		return check(C.halfcast_mixed_precision_options_set_evaluator_callback(o.ptr, nil, nil))
+	}
+	return check(C.halfcast_go_mixed_set_evaluator(o.ptr, C.uintptr_t(o.cb.handle)))
 }
 
 // Close frees the options; further calls do nothing.

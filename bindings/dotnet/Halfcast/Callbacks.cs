@@ -5,6 +5,7 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace Halfcast {
 
@@ -57,6 +58,20 @@ public struct Progress {
   public string Text { get { return Native.Utf8(Native.halfcast_progress_text(ptr)); } }
 }
 
+/// <summary>Where an evaluator puts the outputs it computed (a set the library owns, valid
+/// during the call).</summary>
+public struct EvaluatorOutputs {
+  readonly IntPtr ptr;
+
+  internal EvaluatorOutputs(IntPtr ptr) { this.ptr = ptr; }
+
+  /// <summary>Adds <paramref name="tensor"/> as the output <paramref name="name"/> (the library
+  /// shares or copies its data; the tensor may be disposed after).</summary>
+  public void Add(string name, Tensor tensor) {
+    Native.Check(Native.halfcast_named_tensors_add_output(ptr, Native.CString(name), tensor.Handle));
+  }
+}
+
 // The delegates one options object registered, and the exception one threw in the current
 // call.
 internal sealed class CallbackState {
@@ -65,12 +80,16 @@ internal sealed class CallbackState {
   // Runs the callback unless an earlier one of this call threw; an exception is kept for
   // Rethrow and `fallback` returned.
   internal T Run<T>(T fallback, Func<T> callback) {
-    if (thrown != null) return fallback;
+    return Run(callback, () => fallback);
+  }
+
+  internal T Run<T>(Func<T> callback, Func<T> fallback) {
+    if (thrown != null) return fallback();
     try {
       return callback();
     } catch (Exception e) {
       thrown = ExceptionDispatchInfo.Capture(e);
-      return fallback;
+      return fallback();
     }
   }
 
@@ -94,6 +113,22 @@ internal sealed class CallbackState {
     // -1 (an error) stops the search with Aborted.
     return (reference, candidate, userData) => Run(-1, () =>
         validate(new TensorSet(reference, null), new TensorSet(candidate, null)) ? 1 : 0);
+  }
+
+  internal Native.EvaluatorFn Evaluate(Action<byte[], TensorSet, EvaluatorOutputs> evaluate) {
+    // A HalfcastException ends the search with its code and message; any other exception is
+    // rethrown after the call (the search ends with Aborted).
+    return (modelBytes, modelSize, feeds, outputs, userData) => Run(() => {
+      var bytes = new byte[(long)(ulong)modelSize];
+      if (bytes.Length > 0) Marshal.Copy(modelBytes, bytes, 0, bytes.Length);
+      try {
+        evaluate(bytes, new TensorSet(feeds, null), new EvaluatorOutputs(outputs));
+        return IntPtr.Zero;
+      } catch (HalfcastException e) {
+        return Native.halfcast_status_create((int)e.Code, Native.CString(e.LibraryMessage.Replace('\0', ' ')));
+      }
+    }, () => Native.halfcast_status_create((int)StatusCode.Aborted,
+                                           Native.CString("the evaluator threw an exception")));
   }
 
   internal Native.ProgressFn Progress(Func<Progress, bool> progress) {

@@ -59,6 +59,8 @@ internal static class Native {
   [DllImport(Lib)] internal static extern IntPtr halfcast_named_tensors_create(out NamedTensorsHandle set);
   [DllImport(Lib)] internal static extern void halfcast_named_tensors_destroy(IntPtr set);
   [DllImport(Lib)] internal static extern IntPtr halfcast_named_tensors_add(NamedTensorsHandle set, byte[] name, TensorHandle tensor);
+  // The same function, for a set the library owns (an evaluator's outputs).
+  [DllImport(Lib, EntryPoint = "halfcast_named_tensors_add")] internal static extern IntPtr halfcast_named_tensors_add_output(IntPtr set, byte[] name, TensorHandle tensor);
   [DllImport(Lib)] internal static extern UIntPtr halfcast_named_tensors_count(IntPtr set);
   [DllImport(Lib)] internal static extern IntPtr halfcast_named_tensors_name(IntPtr set, UIntPtr index);
   [DllImport(Lib)] internal static extern IntPtr halfcast_named_tensors_tensor(IntPtr set, UIntPtr index);

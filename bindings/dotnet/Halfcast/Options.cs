@@ -131,6 +131,7 @@ public sealed class MixedPrecisionOptions : IDisposable {
   Native.LogFn log;
   Native.ValidateFn validate;
   Native.ProgressFn progress;
+  Native.EvaluatorFn evaluate;
 #pragma warning restore 414
 
   public MixedPrecisionOptions() {
@@ -184,6 +185,18 @@ public sealed class MixedPrecisionOptions : IDisposable {
     Native.ProgressFn fn = progress == null ? null : Callbacks.Progress(progress);
     Native.Check(Native.halfcast_mixed_precision_options_set_progress_callback(Handle, fn, IntPtr.Zero));
     this.progress = fn;
+    return this;
+  }
+
+  /// <summary>Runs candidates in the caller's runtime instead of the built-in CPU evaluator
+  /// (null: the built-in one): <paramref name="evaluate"/>(modelBytes, feeds, outputs) gets a
+  /// serialized self-contained model and one run's inputs (valid during the call) and adds the
+  /// graph outputs it computed to outputs. A HalfcastException it throws ends the search with
+  /// that code and message; another exception is rethrown once the call returns.</summary>
+  public MixedPrecisionOptions SetEvaluate(Action<byte[], TensorSet, EvaluatorOutputs> evaluate) {
+    Native.EvaluatorFn fn = evaluate == null ? null : Callbacks.Evaluate(evaluate);
+    Native.Check(Native.halfcast_mixed_precision_options_set_evaluator_callback(Handle, fn, IntPtr.Zero));
+    this.evaluate = fn;
     return this;
   }
 

@@ -149,6 +149,62 @@ static class HalfcastTests {
     }
   }
 
+  // tests/capi/data/tiny.onnx computed in C#: y = Relu(x @ W + b), x float32 [1, 4]
+  // (tests/capi/data/make_tiny.py), standing in for the caller's own runtime.
+  static float[] TinyInCSharp(float[] x) {
+    var w = new float[,] {{0.5f, -1, 2, 0.25f}, {1.5f, 0.75f, -0.5f, 1e-9f}, {-2, 0.125f, 1, 3}, {0, 2.5f, -1.25f, 2e4f}};
+    var b = new float[] {0.1f, -0.2f, 0.3f, -0.4f};
+    var y = new float[4];
+    for (int j = 0; j < 4; ++j) {
+      y[j] = b[j];
+      for (int i = 0; i < 4; ++i) y[j] += x[i] * w[i, j];
+      y[j] = Math.Max(y[j], 0);
+    }
+    return y;
+  }
+
+  class RuntimeExploded : Exception {}
+
+  static void MixedPrecisionRunsInACSharpEvaluator() {
+    int calls = 0;
+    using (var model = Model.Load(Path.Combine(models, "..", "..", "capi", "data", "tiny.onnx")))
+    using (var x = Tensor.FromFloats(new long[] {1, 4}, new float[] {0.5f, -1, 2, 0.001f}))
+    using (var inputs = new NamedTensors())
+    using (var options = new MixedPrecisionOptions()) {
+      inputs.Add("x", x);
+      using (var feeds = new Feeds(inputs)) {
+        options.SetBool(OptionKey.KeepIoTypes, true).SetDouble(OptionKey.Rtol, 1e-3).SetDouble(OptionKey.Atol, 1e-4);
+        options.SetEvaluate((modelBytes, runFeeds, outputs) => {
+          ++calls;
+          Model.FromBytes(modelBytes).Dispose();
+          TensorView input;
+          Require(runFeeds.TryGet("x", out input) && input.ElementType == ElementType.Float, "float32 x");
+          using (var y = Tensor.FromFloats(new long[] {1, 4}, TinyInCSharp(input.ToFloats()))) outputs.Add("y", y);
+        });
+        // This "runtime" computes in float32 whatever the model says, so everything validates.
+        using (var mixed = model.AutoMixedPrecision(feeds, options)) {
+          Require(calls >= 2 && mixed.Report.NodesKept == 0, calls + " evaluations");
+        }
+        // The runtime's error comes back with its code and message.
+        options.SetEvaluate((modelBytes, runFeeds, outputs) => {
+          throw new HalfcastException(StatusCode.Unavailable, "runtime is gone");
+        });
+        var gone = Throws(() => model.AutoMixedPrecision(feeds, options));
+        Require(gone.Code == StatusCode.Unavailable && gone.LibraryMessage.Contains("runtime is gone"),
+                "the runtime's error: " + gone.Message);
+        // Another exception comes back as itself.
+        options.SetEvaluate((modelBytes, runFeeds, outputs) => { throw new RuntimeExploded(); });
+        bool rethrown = false;
+        try {
+          model.AutoMixedPrecision(feeds, options);
+        } catch (RuntimeExploded) {
+          rethrown = true;
+        }
+        Require(rethrown, "the evaluator's exception comes back");
+      }
+    }
+  }
+
   static void ThreadsShareAModel() {
     using (var model = Model.Load(ModelPath("silero_vad.onnx"))) {
       var counts = new long[2];
@@ -216,6 +272,7 @@ static class HalfcastTests {
       {"MixedPrecisionIsJudgedByACSharpDelegate", MixedPrecisionIsJudgedByACSharpDelegate},
       {"ErrorsCarryTheLibraryCodeAndMessage", ErrorsCarryTheLibraryCodeAndMessage},
       {"AnExceptionInAValidateDelegateIsRethrown", AnExceptionInAValidateDelegateIsRethrown},
+      {"MixedPrecisionRunsInACSharpEvaluator", MixedPrecisionRunsInACSharpEvaluator},
       {"ThreadsShareAModel", ThreadsShareAModel},
       {"ConvertsFileToFileWithExternalData", ConvertsFileToFileWithExternalData},
       {"TheLoadedLibraryMatchesTheAbiOfTheBinding", TheLoadedLibraryMatchesTheAbiOfTheBinding},
