@@ -28,7 +28,7 @@ case $language in
     HALFCAST_LIBRARY="$libdir/libhalfcast_c.so" "$tool" "$here/python/example.py" "$model" "$out" ;;
   rust)
     # Offline: the crate has no dependencies. The target folder is kept between runs.
-    CARGO_TARGET_DIR="$work/rust-target" HALFCAST_LIBDIR="$libdir" \
+    CARGO_TARGET_DIR="$work/rust-target" HALFCAST_LIB_DIR="$libdir" \
       "$tool" build --offline --release --quiet --manifest-path "$here/rust/Cargo.toml"
     "$work/rust-target/release/halfcast-example" "$model" "$out" ;;
   go)
@@ -36,7 +36,9 @@ case $language in
     (cd "$here/go" && "$tool" build -o "$out/example" .)
     "$out/example" "$model" "$out" ;;
   csharp)
-    mcs -nologo -out:"$out/example.exe" "$here/csharp/Example.cs"
+    # The Halfcast binding (bindings/dotnet) built into the example's folder, then its user.
+    "$here/../bindings/dotnet/build.sh" "$out"
+    mcs -nologo -r:"$out/Halfcast.dll" -out:"$out/example.exe" "$here/csharp/Example.cs"
     mono "$out/example.exe" "$model" "$out" ;;
   *)
     echo "unknown language '$language'" >&2; exit 2 ;;

@@ -8,54 +8,98 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"halfcast.example/halfcast"
 )
 
 func run(modelPath, outDir string) error {
-	model, err := LoadModel(modelPath)
+	model, err := halfcast.LoadModel(modelPath)
 	if err != nil {
 		return err
 	}
 	defer model.Close()
 
-	fp16, report, err := model.ToFloat16(true)
+	options, err := halfcast.NewConvertOptions()
+	if err != nil {
+		return err
+	}
+	defer options.Close()
+	if err := options.SetBool(halfcast.OptionKeepIOTypes, true); err != nil {
+		return err
+	}
+	fp16, report, err := model.Convert(options)
 	if err != nil {
 		return err
 	}
 	defer fp16.Close()
+	defer report.Close()
 	path := filepath.Join(outDir, "model.fp16.onnx")
 	if err := fp16.Save(path); err != nil {
 		return err
 	}
-	fmt.Printf("float16: %d nodes converted, saved to %s\n", report.NodesConverted, path)
+	fmt.Printf("float16: %d nodes converted, saved to %s\n", report.NodesConverted(), path)
 
 	x := make([]float32, 3*48*192)
 	for i := range x {
 		x[i] = float32(math.Sin(0.001 * float64(i)))
 	}
+	tensor, err := halfcast.NewTensorOf([]int64{1, 3, 48, 192}, x)
+	if err != nil {
+		return err
+	}
+	defer tensor.Close()
+	inputs, err := halfcast.NewNamedTensors()
+	if err != nil {
+		return err
+	}
+	defer inputs.Close()
+	if err := inputs.Add("x", tensor); err != nil {
+		return err
+	}
+	feeds, err := halfcast.NewFeeds(inputs)
+	if err != nil {
+		return err
+	}
+	defer feeds.Close()
+
+	mixedOptions, err := halfcast.NewMixedPrecisionOptions()
+	if err != nil {
+		return err
+	}
+	defer mixedOptions.Close()
+	if err := mixedOptions.SetBool(halfcast.OptionKeepIOTypes, true); err != nil {
+		return err
+	}
 	calls := 0
 	// Accept when every output is within 0.01 of float32's.
-	validate := func(reference, candidate Outputs) bool {
+	err = mixedOptions.SetValidateFunc(func(reference, candidate halfcast.TensorSet) bool {
 		calls++
-		for name, want := range reference {
-			got, ok := candidate[name]
-			if !ok || len(got) != len(want) {
+		for i := 0; i < reference.Len(); i++ {
+			want, _ := reference.Tensor(i).Float32s()
+			tensor, ok := candidate.Find(reference.Name(i))
+			got, isFloat := tensor.Float32s()
+			if !ok || !isFloat || len(got) != len(want) {
 				return false
 			}
-			for i := range want {
-				if !(math.Abs(float64(got[i]-want[i])) <= 0.01) {
+			for j := range want {
+				if !(math.Abs(float64(got[j]-want[j])) <= 0.01) {
 					return false
 				}
 			}
 		}
 		return true
+	})
+	if err != nil {
+		return err
 	}
-	mixed, report, err := model.AutoMixedPrecision("x", []int64{1, 3, 48, 192}, x, true, validate)
+	mixed, mixedReport, err := model.AutoMixedPrecision(feeds, mixedOptions)
 	if err != nil {
 		return err
 	}
 	defer mixed.Close()
+	defer mixedReport.Close()
 	fmt.Printf("mixed precision: %d nodes kept in float32, %d evaluations, %d validate calls\n",
-		report.NodesKept, report.Evaluations, calls)
+		mixedReport.NodesKept(), mixedReport.Evaluations(), calls)
 	if calls == 0 {
 		return fmt.Errorf("the validate function was never called")
 	}
@@ -67,10 +111,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "usage: %s MODEL.onnx OUT_DIR\n", os.Args[0])
 		os.Exit(2)
 	}
-	if ABIVersion() != abiVersion {
-		fmt.Fprintf(os.Stderr, "libhalfcast_c has ABI %d, binding %d\n", ABIVersion(), abiVersion)
-		os.Exit(1)
-	}
+	// The package checks the library's ABI version on first use: a mismatch is an error here.
 	if err := run(os.Args[1], os.Args[2]); err != nil {
 		fmt.Fprintln(os.Stderr, "halfcast:", err)
 		os.Exit(1)

@@ -1,0 +1,3 @@
+module halfcast.example/halfcast
+
+go 1.19
