@@ -45,6 +45,8 @@ const (
 	OptionMaxEvaluations     Option = C.HALFCAST_OPTION_MAX_EVALUATIONS       // int (M)
 	OptionFP16Ops            Option = C.HALFCAST_OPTION_FP16_OPS              // strings (C, M)
 	OptionTimeLimit          Option = C.HALFCAST_OPTION_TIME_LIMIT            // float seconds (M)
+	OptionSafetyMargin       Option = C.HALFCAST_OPTION_SAFETY_MARGIN         // float in [0, 1) (M)
+	OptionMaxRetainedBytes   Option = C.HALFCAST_OPTION_MAX_RETAINED_BYTES    // int bytes (M)
 )
 
 // String is the library's stable name of the option ("keep_io_types", ...).

@@ -27,6 +27,7 @@ const (
 	ReportFloat32Inputs         ReportValue = C.HALFCAST_REPORT_FLOAT32_INPUTS
 	ReportMatmulFlopsTotal      ReportValue = C.HALFCAST_REPORT_MATMUL_FLOPS_TOTAL
 	ReportMatmulFlops16Bit      ReportValue = C.HALFCAST_REPORT_MATMUL_FLOPS_16BIT
+	ReportPeakRetainedBytes     ReportValue = C.HALFCAST_REPORT_PEAK_RETAINED_BYTES
 )
 
 // KeptNode is a node the conversion kept in float32, and why.

@@ -39,7 +39,11 @@ public enum OptionKey {
   /// <summary>strings (C, M): "domain:op_type" ops declared 16-bit capable.</summary>
   Fp16Ops = 14,
   /// <summary>double (M): seconds the whole search may take, 0 = no limit.</summary>
-  TimeLimit = 15
+  TimeLimit = 15,
+  /// <summary>double (M), in [0, 1): candidates must meet rtol/atol scaled by (1 - it).</summary>
+  SafetyMargin = 16,
+  /// <summary>int (M): bytes of values the search keeps between evaluations, 0 = no bound.</summary>
+  MaxRetainedBytes = 17
 }
 
 /// <summary>The 16-bit type a conversion targets (OptionKey.Target).</summary>

@@ -22,7 +22,9 @@ public enum ReportValue {
   /// <summary>Inputs of converted nodes kept float32 by their schema.</summary>
   Float32Inputs = 9,
   MatmulFlopsTotal = 10,
-  MatmulFlops16Bit = 11
+  MatmulFlops16Bit = 11,
+  /// <summary>The most bytes of values a mixed-precision search kept between evaluations.</summary>
+  PeakRetainedBytes = 12
 }
 
 /// <summary>A node the conversion kept in float32, and why.</summary>

@@ -129,6 +129,8 @@ c_enum!(halfcast_option {
     HALFCAST_OPTION_MAX_EVALUATIONS = 13,
     HALFCAST_OPTION_FP16_OPS = 14,
     HALFCAST_OPTION_TIME_LIMIT = 15,
+    HALFCAST_OPTION_SAFETY_MARGIN = 16,
+    HALFCAST_OPTION_MAX_RETAINED_BYTES = 17,
 });
 
 c_enum!(halfcast_segment_state {
@@ -150,6 +152,7 @@ c_enum!(halfcast_report_value {
     HALFCAST_REPORT_FLOAT32_INPUTS = 9,
     HALFCAST_REPORT_MATMUL_FLOPS_TOTAL = 10,
     HALFCAST_REPORT_MATMUL_FLOPS_16BIT = 11,
+    HALFCAST_REPORT_PEAK_RETAINED_BYTES = 12,
 });
 
 /// Receives the library's messages; `message` is borrowed for the call.

@@ -49,6 +49,10 @@ pub enum OptionKey {
     Fp16Ops,
     /// f64 (M): seconds the whole search may take, 0 = no limit.
     TimeLimit,
+    /// f64 (M), in [0, 1): candidates must meet rtol/atol scaled by (1 - it).
+    SafetyMargin,
+    /// int (M): bytes of values the search keeps between evaluations, 0 = no bound.
+    MaxRetainedBytes,
 }
 
 impl OptionKey {
@@ -71,6 +75,8 @@ impl OptionKey {
             OptionKey::MaxEvaluations => sys::HALFCAST_OPTION_MAX_EVALUATIONS,
             OptionKey::Fp16Ops => sys::HALFCAST_OPTION_FP16_OPS,
             OptionKey::TimeLimit => sys::HALFCAST_OPTION_TIME_LIMIT,
+            OptionKey::SafetyMargin => sys::HALFCAST_OPTION_SAFETY_MARGIN,
+            OptionKey::MaxRetainedBytes => sys::HALFCAST_OPTION_MAX_RETAINED_BYTES,
         }
     }
 

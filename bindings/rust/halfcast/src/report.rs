@@ -25,6 +25,8 @@ pub enum ReportValue {
     Float32Inputs,
     MatmulFlopsTotal,
     MatmulFlops16bit,
+    /// The most bytes of values a mixed-precision search kept between evaluations.
+    PeakRetainedBytes,
 }
 
 impl ReportValue {
@@ -42,6 +44,7 @@ impl ReportValue {
             ReportValue::Float32Inputs => sys::HALFCAST_REPORT_FLOAT32_INPUTS,
             ReportValue::MatmulFlopsTotal => sys::HALFCAST_REPORT_MATMUL_FLOPS_TOTAL,
             ReportValue::MatmulFlops16bit => sys::HALFCAST_REPORT_MATMUL_FLOPS_16BIT,
+            ReportValue::PeakRetainedBytes => sys::HALFCAST_REPORT_PEAK_RETAINED_BYTES,
         }
     }
 }
