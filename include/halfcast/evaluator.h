@@ -38,6 +38,10 @@ struct RunOptions {
   std::vector<std::string> extra_outputs;
   // Return every value of the main graph (inputs, initializers excluded).
   bool return_all_values = false;
+  // With return_all_values: also the values computed inside If/Loop/Scan bodies, under their
+  // own names (ONNX names are unique across a model's graphs); a Loop or Scan body's values are
+  // those of its last iteration. Mixed precision ranks body nodes with them.
+  bool return_body_values = false;
   // Values taken as given: a node all of whose outputs are here is not run. Lets a caller reuse
   // values of an earlier run that a change cannot affect. Optional; not owned.
   const TensorMap* precomputed = nullptr;

@@ -570,6 +570,8 @@ class GraphRunner {
   const int64_t memory_limit_;
   const int threads_;
   const TensorMap* precomputed_ = nullptr;
+  TensorMap* body_values_ = nullptr;  // RunOptions::return_body_values: every body value
+  const GraphPlan* main_plan_ = nullptr;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   const std::atomic<bool>* cancel_ = nullptr;
   int64_t bytes_in_use_ = 0;  // bytes of node outputs currently held
@@ -644,7 +646,12 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
         InvokeKernel(step, std::move(inputs), threads_,
                      std::max<int64_t>(0, memory_limit_ - bytes_in_use_), &subgraphs));
     for (std::size_t i = 0; i < step.outputs.size(); ++i) {
-      if (step.outputs[i] >= 0) Store(frame, step.outputs[i], std::move(outputs[i]));
+      if (step.outputs[i] < 0) continue;
+      // Shared, not copied: the value is immutable once made.
+      if (body_values_ != nullptr && frame.plan != main_plan_) {
+        (*body_values_)[plan.names[step.outputs[i]]] = outputs[i];
+      }
+      Store(frame, step.outputs[i], std::move(outputs[i]));
     }
     if (bytes_in_use_ > memory_limit_) {
       return absl::ResourceExhaustedError(
@@ -664,6 +671,9 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Sche
                                                const TensorMap& feeds, const RunOptions& options) {
   const onnx::GraphProto& graph = *plan.graph;
   precomputed_ = options.precomputed;
+  main_plan_ = &plan;
+  TensorMap body_values;
+  if (options.return_all_values && options.return_body_values) body_values_ = &body_values;
   deadline_ = options.deadline;
   cancel_ = options.cancel;
   Frame frame(plan);
@@ -703,6 +713,7 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Sche
     for (std::size_t slot = 0; slot < plan.names.size(); ++slot) {
       if (plan.node_output[slot] && frame.at[slot] != nullptr) HALFCAST_RETURN_IF_ERROR(take(slot));
     }
+    for (auto& [name, tensor] : body_values) results.emplace(name, Owned(tensor));
   }
   return results;
 }

@@ -237,7 +237,16 @@ void Session::AddCandidates(const onnx::GraphProto& graph, const std::string& lo
     // The Python tool never blocks Loop/If/Scan: they are always converted, and their bodies'
     // nodes are candidates like any other.
     if (!IsControlFlow(node)) {
-      candidates_.push_back({NodeLocation{location, static_cast<std::size_t>(i)}, holder});
+      Candidate candidate{NodeLocation{location, static_cast<std::size_t>(i)}, holder, {}, {}};
+      if (!location.empty()) {
+        for (const std::string& input : node.input()) {
+          if (!input.empty()) candidate.body_reads.push_back(input);
+        }
+        for (const std::string& output : node.output()) {
+          if (!output.empty()) candidate.body_outputs.push_back(output);
+        }
+      }
+      candidates_.push_back(std::move(candidate));
       continue;
     }
     for (const onnx::AttributeProto& attribute : node.attribute()) {
@@ -257,6 +266,7 @@ absl::Status Session::RunReference(const std::vector<TensorMap>& feeds) {
   for (const TensorMap& feed : feeds) {
     RunOptions run_options;
     run_options.return_all_values = want_values;
+    run_options.return_body_values = want_values;
     run_options.deadline = deadline_;
     absl::StatusOr<TensorMap> values = CallUserCode(
         "the evaluator", [&] { return evaluator_->Run(model_, feed, run_options); });
@@ -306,15 +316,16 @@ std::vector<std::size_t> Session::FindRangeSeeds() const {
       }
     }
   }
-  // Only main-graph values are known: a body's nodes are found by the search.
+  // A body's values are known when the evaluator returns them (the last iteration's, for a
+  // Loop or Scan body).
   for (std::size_t c = 0; c < candidates_.size(); ++c) {
-    if (!candidates_[c].location.graph.empty()) continue;
-    const NodeInfo& node = nodes_[candidates_[c].top_level];
-    const bool touches = std::any_of(node.reads.begin(), node.reads.end(),
-                                     [&](const std::string& n) { return beyond.count(n); }) ||
-                         std::any_of(node.outputs.begin(), node.outputs.end(),
-                                     [&](const std::string& n) { return beyond.count(n); });
-    if (touches) seeds.insert(c);
+    const std::vector<std::string>& reads = ReadsOf(candidates_[c]);
+    const std::vector<std::string>& outputs = OutputsOf(candidates_[c]);
+    auto is_beyond = [&](const std::string& n) { return beyond.count(n) > 0; };
+    if (std::any_of(reads.begin(), reads.end(), is_beyond) ||
+        std::any_of(outputs.begin(), outputs.end(), is_beyond)) {
+      seeds.insert(c);
+    }
   }
   return std::vector<std::size_t>(seeds.begin(), seeds.end());
 }
@@ -390,6 +401,7 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
   for (std::size_t f = 0; f < candidate_feeds_.size(); ++f) {
     RunOptions run_options;
     run_options.return_all_values = keep_values;
+    run_options.return_body_values = want_node_scores;
     run_options.deadline = deadline_;
     TensorMap reused;
     if (base != nullptr) {
@@ -504,14 +516,22 @@ std::vector<double> Session::NodeScores(const std::vector<TensorMap>& values) co
       auto it = deviation.find(name);
       return it == deviation.end() ? 0.0 : it->second;
     };
-    // A body's nodes share the score of the main-graph node holding them: their own values are
-    // not returned.
+    auto measured = [&](const std::vector<std::string>& names) {
+      return std::any_of(names.begin(), names.end(),
+                         [&](const std::string& n) { return deviation.count(n) > 0; });
+    };
     for (std::size_t c = 0; c < candidates_.size(); ++c) {
-      const NodeInfo& node = nodes_[candidates_[c].top_level];
+      const Candidate& candidate = candidates_[c];
+      // A body node whose values the evaluator did not return shares the score of the
+      // main-graph node holding it.
+      const bool own_values = candidate.location.graph.empty() || measured(candidate.body_outputs);
+      const NodeInfo& holder = nodes_[candidate.top_level];
+      const std::vector<std::string>& reads = own_values ? ReadsOf(candidate) : holder.reads;
+      const std::vector<std::string>& outputs = own_values ? OutputsOf(candidate) : holder.outputs;
       double in = 0;
       double out = 0;
-      for (const std::string& name : node.reads) in = std::max(in, of(name));
-      for (const std::string& name : node.outputs) out = std::max(out, of(name));
+      for (const std::string& name : reads) in = std::max(in, of(name));
+      for (const std::string& name : outputs) out = std::max(out, of(name));
       // What the node adds on top of what it was given; an overflow of its own is infinite.
       const double own = std::isinf(out) ? (std::isinf(in) ? 0.0 : kInf) : std::max(0.0, out - in);
       scores[c] = std::max(scores[c], own);

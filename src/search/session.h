@@ -66,7 +66,18 @@ class Session : public Trials {
   struct Candidate {
     NodeLocation location;
     std::size_t top_level;  // position of the main-graph node that is or holds it
+    // A body node's own inputs and outputs, whose values the evaluator may return
+    // (RunOptions::return_body_values); a main-graph node's are in nodes_[top_level].
+    std::vector<std::string> body_reads;
+    std::vector<std::string> body_outputs;
   };
+  // The names a candidate reads and writes.
+  const std::vector<std::string>& ReadsOf(const Candidate& c) const {
+    return c.location.graph.empty() ? nodes_[c.top_level].reads : c.body_reads;
+  }
+  const std::vector<std::string>& OutputsOf(const Candidate& c) const {
+    return c.location.graph.empty() ? nodes_[c.top_level].outputs : c.body_outputs;
+  }
   // Values of one evaluated candidate, per feed set, for reuse by later attempts.
   struct CachedRun {
     std::vector<bool> blocked;  // per candidate

@@ -113,8 +113,8 @@ CASES = {"if": if_model, "loop": loop_model, "scan": scan_model, "nested": neste
 
 def silero_in_an_if(models_dir):
     """The Silero VAD network moved into both branches of one If (the issue's variant): every
-    candidate sits in a body. Tolerances where plain float16 fails but float32 storage of the
-    If's outputs passes."""
+    candidate sits in a body. A loud input (amplitude 64) makes the STFT's squared magnitudes
+    overflow float16, so plain conversion fails (the LSTM state is off by 2)."""
     original = onnx.load(os.path.join(models_dir, "silero_vad_16k_op15.onnx"))
     branch = onnx.GraphProto()
     branch.CopyFrom(original.graph)
@@ -142,7 +142,7 @@ def silero_in_an_if(models_dir):
         helper.make_node("If", ["use_network"], [o.name for o in original.graph.output],
                          name="choose_network", then_branch=then_g, else_branch=else_g)])
     rng = np.random.default_rng(1)
-    feeds = {"input": rng.uniform(-1, 1, (1, 512)).astype(np.float32),
+    feeds = {"input": rng.uniform(-64, 64, (1, 512)).astype(np.float32),
              "state": np.zeros((2, 1, 128), dtype=np.float32),
              "sr": np.array(16000, dtype=np.int64)}
     return wrapped, feeds
@@ -189,7 +189,7 @@ def check_case(cli, work, name, build):
 
 def check_silero(cli, work, models_dir):
     m, feeds = silero_in_an_if(models_dir)
-    kept = search_and_run(cli, work, "silero_in_an_if", m, feeds, 1e-3, 1e-6)
+    kept = search_and_run(cli, work, "silero_in_an_if", m, feeds, RTOL, ATOL)
     if not kept or any(not graph.startswith("1/") for graph in kept):
         sys.exit(f"FAIL: silero_in_an_if: expected nodes kept inside the If, got {kept}")
     print(f"silero_in_an_if: {sum(map(len, kept.values()))} nodes kept inside the If's branches")

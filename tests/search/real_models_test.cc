@@ -121,22 +121,24 @@ onnx::ModelProto WholeNetworkInAnIf(const onnx::ModelProto& model) {
 }
 
 // The Silero VAD variant: every node but the If sits in its branches, so the search
-// finds what must stay float32 there or nowhere.
+// finds what must stay float32 there or nowhere. A loud input (amplitude 64) makes the STFT's
+// squared magnitudes overflow float16, which ruins plain conversion.
 TEST(SubgraphRealModelTest, SearchesInsideTheBranchesThatHoldTheNetwork) {
-  const SharedModel shared = search::testing::SharedModels()[3];
+  SharedModel shared = search::testing::SharedModels()[3];
   ASSERT_EQ(shared.file, "silero_vad_16k_op15.onnx");
+  shared.feed["input"] = search::testing::UniformFloats({1, 512}, -64, 64, 1);
   const onnx::ModelProto model = WholeNetworkInAnIf(Load(shared.file));
   MixedPrecisionOptions options;
-  options.rtol = 1e-3;
-  options.atol = 1e-6;
+  options.rtol = 0.01;
+  options.atol = 0.001;
   options.keep_io_types = true;
   ConvertOptions plain;
   plain.keep_io_types = true;
   ASSERT_OK_AND_ASSIGN(ConvertResult converted, ConvertFloatToFloat16(model, plain));
-  ASSERT_FALSE(Validates(model, converted.model, shared.feed, 1e-3, 1e-6));
+  ASSERT_FALSE(Validates(model, converted.model, shared.feed));
   ASSERT_OK_AND_ASSIGN(MixedPrecisionResult result,
                        AutoConvertMixedPrecision(model, {shared.feed}, options));
-  EXPECT_TRUE(Validates(model, result.model, shared.feed, 1e-3, 1e-6));
+  EXPECT_TRUE(Validates(model, result.model, shared.feed));
   int kept = 0;
   for (const KeptNode& node : result.report.conversion.kept_nodes) {
     if (node.reason != KeepReason::kSearch) continue;
