@@ -386,8 +386,8 @@ HALFCAST_C_EXPORT halfcast_status* halfcast_mixed_precision_options_set_log_call
     halfcast_mixed_precision_options* options, halfcast_log_fn fn, void* user_data);
 
 /* Decides whether a candidate's outputs are acceptable. `reference` holds the float32 model's
- * outputs, `candidate` the converted model's, both by graph output name and borrowed for the
- * call. Returns 1 (accept), 0 (reject), or a negative value for an error, which stops the search
+ * outputs, `candidate` the converted model's (16-bit outputs widened to float32, exactly), both
+ * by graph output name and borrowed for the call. Returns 1 (accept), 0 (reject), or a negative value for an error, which stops the search
  * with HALFCAST_ABORTED. Used instead of, or together with, RTOL/ATOL (then both must accept). */
 typedef int (*halfcast_validate_fn)(const halfcast_named_tensors* reference,
                                     const halfcast_named_tensors* candidate, void* user_data);
