@@ -355,6 +355,10 @@ absl::Status Conversion::ConvertConstants(int s) {
   for (int n = 0; n < index_->scope(s).node_count(); ++n) {
     const NodePlan& d = plan_[s].nodes[n];
     onnx::NodeProto* node = graph->mutable_node(n);
+    for (const onnx::AttributeProto& attr : node->attribute()) {
+      has_external_initializers_ |=
+          attr.has_t() && attr.t().data_location() == onnx::TensorProto::EXTERNAL;
+    }
     if (!d.converted || !d.relevant) continue;
     const std::string& op = node->op_type();
     const int out_id = node->output_size() > 0 ? index_->OutputId(s, n, 0) : -1;
@@ -393,6 +397,10 @@ absl::Status Conversion::ConvertConstants(int s) {
     }
     for (onnx::AttributeProto& attr : *node->mutable_attribute()) {
       if (attr.has_t() && attr.t().data_type() == kFloat) {
+        if (stream_external_ && attr.t().data_location() == onnx::TensorProto::EXTERNAL) {
+          external_to_convert_.insert(attr.mutable_t());
+          continue;
+        }
         const std::string label =
             op == "Constant" ? node->output(0)
                              : absl::StrCat(graph::NodeLabel(*node, n), ".", attr.name());

@@ -56,7 +56,8 @@ class Conversion {
   const absl::flat_hash_set<const onnx::TensorProto*>& external_to_convert() const {
     return external_to_convert_;
   }
-  // Whether some initializer (any type, any scope) is stored as external data.
+  // Whether some initializer or tensor attribute (any type, any scope) is stored as external
+  // data.
   bool has_external_initializers() const { return has_external_initializers_; }
 
  private:

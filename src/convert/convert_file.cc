@@ -29,6 +29,12 @@ void CollectExternalTensors(onnx::GraphProto* graph, std::vector<onnx::TensorPro
     if (t.data_location() == onnx::TensorProto::EXTERNAL) out->push_back(&t);
   }
   for (onnx::NodeProto& node : *graph->mutable_node()) {
+    // A Constant's tensor may be external too (onnx's convert_attribute=True).
+    for (onnx::AttributeProto& attr : *node.mutable_attribute()) {
+      if (attr.has_t() && attr.t().data_location() == onnx::TensorProto::EXTERNAL) {
+        out->push_back(attr.mutable_t());
+      }
+    }
     graph::ForEachSubgraph(node, [&](onnx::GraphProto* sub, const std::string&) {
       CollectExternalTensors(sub, out);
     });

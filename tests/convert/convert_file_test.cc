@@ -6,6 +6,8 @@
 #include <cmath>
 #include <ostream>
 #include <filesystem>
+#include <fstream>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,57 @@ TEST(ConvertFileTest, StreamsExternalDataIntoTheOutputsSideFile) {
   ASSERT_OK_AND_ASSIGN(onnx::ModelProto loaded, LoadModel(in));
   ASSERT_OK_AND_ASSIGN(ConvertResult in_memory, ConvertFloatToFloat16(loaded, {}));
   EXPECT_EQ(in_memory.model.graph().initializer(0).raw_data(), w.raw_data());
+}
+
+// A Constant node's tensor stored as external data (onnx's convert_attribute=True) converts like
+// an initializer: streamed by ConvertFile, loaded by LoadModel.
+TEST(ConvertFileTest, ConstantTensorsStoredAsExternalDataConvert) {
+  TempDir dir;
+  const std::string in = dir.File("in.onnx");
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[4] x) => (float[4] y) {
+      c = Constant<value = float[4] {0, 0, 0, 0}>()
+      y = Add(x, c)
+    })");
+  const std::vector<float> values = {0.5f, -1.25f, 3.0f, 1e6f};
+  {
+    std::ofstream data(dir.File("weights.bin"), std::ios::binary);
+    data.write(reinterpret_cast<const char*>(values.data()), 16);
+  }
+  onnx::TensorProto* t = model.mutable_graph()->mutable_node(0)->mutable_attribute(0)->mutable_t();
+  t->clear_float_data();
+  t->set_data_location(onnx::TensorProto::EXTERNAL);
+  for (const auto& [key, value] : {std::pair{"location", "weights.bin"}, {"offset", "0"},
+                                   {"length", "16"}}) {
+    onnx::StringStringEntryProto* entry = t->add_external_data();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  ASSERT_OK(SaveModel(model, in));
+
+  auto expect_converted = [&](const onnx::ModelProto& converted) {
+    const onnx::TensorProto* c = nullptr;
+    for (const auto& node : converted.graph().node()) {
+      if (node.op_type() == "Constant") c = &node.attribute(0).t();
+    }
+    ASSERT_NE(c, nullptr);
+    ASSERT_EQ(c->data_type(), onnx::TensorProto::FLOAT16);
+    ASSERT_EQ(c->raw_data().size(), 8u);
+    const auto* half = reinterpret_cast<const uint16_t*>(c->raw_data().data());
+    EXPECT_EQ(numerics::HalfToFloat(half[1]), -1.25f);
+    EXPECT_EQ(numerics::HalfToFloat(half[3]), 10000.0f);  // clipped to max_finite_val
+  };
+  const std::string out = dir.File("out.onnx");
+  ASSERT_OK_AND_ASSIGN(ConvertReport report, ConvertFile(in, out, {}, {}));
+  ASSERT_EQ(report.clipped.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto from_file, LoadModel(out));
+  expect_converted(from_file);
+  EXPECT_OK(CheckConverted(from_file));
+
+  ASSERT_OK_AND_ASSIGN(onnx::ModelProto loaded, LoadModel(in));
+  ASSERT_OK_AND_ASSIGN(ConvertResult in_memory, ConvertFloatToFloat16(loaded, {}));
+  expect_converted(in_memory.model);
 }
 
 TEST(ConvertFileTest, ErrorsLeaveNoOutput) {
