@@ -276,12 +276,12 @@ absl::StatusOr<std::vector<Tensor>> InvokeKernelOrtCpu(const Step& step,
       return std::vector<Tensor>{Owned(*inputs[0])};
     }
     if (input_deferred && to == DataType::kFloat) return std::vector<Tensor>{Owned(*inputs[0])};
-    if (input_deferred)
+    if (input_deferred) {
       return InvokeKernel(step, std::move(inputs), threads, memory_budget, subgraphs);
+    }
   }
-  const OrtCpuRun how =
-      ChooseOrtCpuRun(step.ort_float16_kernel, step.ort_may_isolate, inputs, deferred,
-                      step.ort_free_input);
+  const OrtCpuRun how = ChooseOrtCpuRun(step.ort_float16_kernel, step.ort_may_isolate, inputs,
+                                        deferred, step.ort_free_input);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i] == nullptr) continue;
     if (how != OrtCpuRun::kFloat32 && deferred[i] != DataType::kUndefined) {
