@@ -22,7 +22,6 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -34,18 +33,11 @@ ORT_DIR = os.path.join(HERE, "..", "ort")
 RUN_ORT = os.path.join(ORT_DIR, "run_ort.js")
 OPTIMIZE = os.path.join(ORT_DIR, "optimize.js")
 sys.path.insert(0, os.path.join(HERE, ".."))
+from ort_checks import compare, run  # noqa: E402 (tests/integration/ort_checks.py)
 
 F = TensorProto.FLOAT
 F16 = TensorProto.FLOAT16
 RTOL, ATOL = 0.01, 0.001
-
-
-def run(cmd, what):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"FAIL: {what} (exit {result.returncode})\n$ {' '.join(cmd)}\n"
-                 f"{result.stdout}{result.stderr}")
-    return result.stdout
 
 
 def rng_values(seed, shape, lo=-1.0, hi=1.0):
@@ -394,7 +386,6 @@ def ops(args):
 # ---- auto on real models -------------------------------------------------------------------------
 
 def auto(args):
-    from ort_checks import compare  # noqa: E402 (tests/integration/ort_checks.py)
     models = sorted(glob.glob(os.path.join(args.models, "*.onnx")))
     generated = os.path.join(args.work, "generated")
     os.makedirs(generated, exist_ok=True)
