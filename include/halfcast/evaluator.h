@@ -84,7 +84,9 @@ enum class Float16Model : int {
   // (most computing ops; the list is the op tables' `cpu` lines) compute in float32 and hand
   // float32 to each other, as its inserted Casts, once their redundant pairs are removed, leave
   // them; a value is rounded to float16 only where a float16 kernel reads it (Concat, Reshape,
-  // LayerNormalization, ...), where a graph or a body returns it, or where a body captures it.
+  // LayerNormalization, ...), where a graph or a body returns it, or where a body captures it;
+  // and Conv + BatchNormalization pairs are fused into float16 weights as its optimizer fuses
+  // them (the Conv's own output is then not a value of the model).
   kOnnxRuntimeCpu = 1,
 };
 

@@ -190,8 +190,25 @@ def mixed(case, name, blocked):
                 case.keep, blocked)
 
 
+def conv_bn(name, cin, cout, hw, bias=True):
+    """Conv + BatchNormalization, which ONNX Runtime fuses in float16."""
+    weights = {"W": weight(11, (cout, cin, 3, 3), (2.0 / (cin * 9)) ** 0.5),
+               "scale": weight(12, (cout,), 0.5) + 1.0, "beta": weight(13, (cout,), 0.5),
+               "mean": weight(14, (cout,), 0.5), "var": np.abs(weight(15, (cout,), 1.0)) + 0.2}
+    ins = ["x", "W"]
+    if bias:
+        weights["B"] = weight(16, (cout,), 0.2)
+        ins.append("B")
+    nodes = [node("Conv", ins, ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             node("BatchNormalization", ["c", "scale", "beta", "mean", "var"], ["b"]),
+             node("Relu", ["b"], ["y"])]
+    return Case(name, nodes, [("x", (1, cin, hw, hw), -1.0, 1.0)], ["y"], weights)
+
+
 def op_cases():
     cases = [
+        conv_bn("Conv+BatchNormalization", 32, 32, 32),
+        conv_bn("Conv+BatchNormalization.no_bias", 64, 32, 32, bias=False),
         conv("Conv.3x3.c64", 64, 64, 3, 32),
         conv("Conv.1x1.c256", 256, 64, 1, 16),
         conv("Conv.depthwise.c64", 64, 64, 3, 32, group=64),
@@ -427,6 +444,30 @@ def auto(args):
             f"ONNX Runtime runs the mixed {base}")
         compare(os.path.join(work, "ref"), os.path.join(work, "ort"), RTOL, ATOL,
                 f"{base}: auto result in ONNX Runtime")
+        if args.eval_run:
+            model_errors(args, base, out, feeds, work)
+
+
+def model_errors(args, base, model, feeds, work):
+    """The returned model in both of the evaluator's float16 models, against ONNX Runtime's
+    float32 outputs: the ONNX Runtime CPU model's error must be ONNX Runtime's own."""
+    names = [os.path.splitext(os.path.basename(f))[0]
+             for f in sorted(glob.glob(os.path.join(work, "ref", "*.npy")))]
+    ref = load_outputs(os.path.join(work, "ref"), names)
+    errors = {"ort": [error(c, r) for c, r in
+                      zip(load_outputs(os.path.join(work, "ort"), names), ref)]}
+    for label, mode in (("round_each_op", "round-every-op"), ("ort_model", "onnxruntime-cpu")):
+        folder = os.path.join(work, label)
+        os.makedirs(folder)
+        run([args.eval_run, mode, model, folder] + [a for a in feeds if a != "--input"],
+            f"{base}: evaluator ({mode})")
+        errors[label] = [error(c, r) for c, r in zip(load_outputs(folder, names), ref)]
+    for i, name in enumerate(names):
+        print(f"{base}: {name}: error in tolerance units: " +
+              ", ".join(f"{label} {errors[label][i][0]:.4g}" for label in errors))
+        if errors["ort"][i][0] > errors["ort_model"][i][0] * 1.02 + 1e-3:
+            sys.exit(f"FAIL: {base}: {name}: ONNX Runtime's error {errors['ort'][i][0]:.4g} "
+                     f"exceeds the ONNX Runtime CPU model's {errors['ort_model'][i][0]:.4g}")
 
 
 def main():
@@ -438,7 +479,8 @@ def main():
     parser.add_argument("--models", help="auto: tests/data/models")
     parser.add_argument("--model", help="auto: only this model (file name)")
     parser.add_argument("--case", help="ops: only this case")
-    parser.add_argument("--eval-run", help="ops: the ort_fp16_eval_run executable")
+    parser.add_argument("--eval-run", help="the ort_fp16_eval_run executable (ops: required; "
+                        "auto: also check the returned models in the evaluator's two models)")
     parser.add_argument("--strict", action="store_true")
     args = parser.parse_args()
     if args.mode == "auto" and not args.models:
