@@ -78,8 +78,25 @@ class PreparedModel {
                                         const RunOptions& options = {}) const = 0;
 };
 
+// Where a float16 model's values are rounded to float16 (docs/numerics.md). bfloat16 always
+// follows kRoundEveryOp.
+enum class Float16Model : int {
+  // Every op computes in float32 and rounds each float16 output: a runtime that stores every
+  // intermediate value in float16 (GPUs). The default.
+  kRoundEveryOp = 0,
+  // As ONNX Runtime's CPU provider (1.30) runs a float16 model: ops it has no float16 kernel for
+  // (most computing ops; the list is the op tables' `cpu` lines) compute in float32 and hand
+  // float32 to each other, as its inserted Casts, once their redundant pairs are removed, leave
+  // them; a value is rounded to float16 only where a float16 kernel reads it (Concat, Reshape,
+  // LayerNormalization, ...), where a graph or a body returns it, or where a body captures it;
+  // and Conv + BatchNormalization pairs are fused into float16 weights as its optimizer fuses
+  // them (the Conv's own output is then not a value of the model).
+  kOnnxRuntimeCpu = 1,
+};
+
 struct ReferenceEvaluatorOptions {
   int intra_op_threads = 1;  // threads for matrix kernels; 0 = hardware concurrency
+  Float16Model float16_model = Float16Model::kRoundEveryOp;
   // Cap on bytes held by intermediate tensors at once; exceeding it is ResourceExhausted.
   int64_t memory_limit_bytes = int64_t{8} << 30;
   // Base folder for initializers stored as external data (the model file's folder).

@@ -19,6 +19,7 @@
 #include "common/status_macros.h"
 #include "eval/float16_emulation.h"
 #include "eval/kernels/dispatch.h"
+#include "eval/ort_cpu_float16.h"
 #include "graph/topo_sort.h"
 #include "ops/op_catalog.h"
 
@@ -32,6 +33,11 @@ struct Step {
   std::vector<int> outputs;  // slot per output, -1 when not wanted
   std::vector<int> uses;     // input slots and values the node's bodies read from this graph
   std::vector<std::unique_ptr<const GraphPlan>> bodies;  // the node's graph attributes, planned
+  // Float16Model::kOnnxRuntimeCpu only (ort_cpu_float16.h): ONNX Runtime has a float16 CPU kernel
+  // for the op; and it runs the node in float32 anyway when all its float16 inputs are deferred.
+  bool ort_float16_kernel = false;
+  bool ort_may_isolate = false;
+  std::vector<char> ort_free_input;  // per input: a graph input or a constant of this graph
 };
 
 // The steps one run executes, in order, and the values each releases after it.
@@ -46,6 +52,7 @@ struct Schedule {
 
 struct GraphPlan {
   const onnx::GraphProto* graph = nullptr;
+  bool ort_cpu = false;            // Float16Model::kOnnxRuntimeCpu
   std::vector<std::string> names;  // slot -> value name
   absl::flat_hash_map<std::string, int> slots;
   std::vector<int> input_slots;
@@ -75,10 +82,23 @@ struct Frame {
   explicit Frame(const GraphPlan& p)
       : plan(&p), values(p.names.size()), at(p.names.size(), nullptr) {
     for (const auto& [slot, value] : p.constants) at[slot] = &value;
+    if (p.ort_cpu) deferred.assign(p.names.size(), DataType::kUndefined);
   }
   const GraphPlan* plan;
   std::vector<Tensor> values;     // values bound or computed in this frame
   std::vector<const Tensor*> at;  // per slot; nullptr when absent
+  // Float16Model::kOnnxRuntimeCpu: per slot, the 16-bit type a float32 value stands for until it
+  // is rounded (ort_cpu_float16.h); kUndefined for every other value. Empty in the default model.
+  std::vector<DataType> deferred;
+
+  DataType DeferredType(int slot) const {
+    return deferred.empty() ? DataType::kUndefined : deferred[slot];
+  }
+  // The value at `slot` as its declared type: a deferred one rounded now, any other as it is.
+  Tensor Materialized(int slot) const {
+    const DataType type = DeferredType(slot);
+    return type == DataType::kUndefined ? *at[slot] : NarrowFromFloat(*at[slot], type);
+  }
 };
 
 namespace {
@@ -228,10 +248,69 @@ absl::StatusOr<std::vector<Tensor>> InvokeKernel(const Step& step,
   return std::move(outputs);
 }
 
+bool IsCast(const onnx::NodeProto& node) {
+  return node.op_type() == "Cast" && (node.domain().empty() || node.domain() == "ai.onnx");
+}
+
+// InvokeKernel under Float16Model::kOnnxRuntimeCpu: `deferred[i]` is the 16-bit type input i
+// stands for while it holds float32 values (kUndefined otherwise); `out_deferred` gets the same
+// for the outputs.
+absl::StatusOr<std::vector<Tensor>> InvokeKernelOrtCpu(const Step& step,
+                                                       std::vector<const Tensor*> inputs,
+                                                       const std::vector<DataType>& deferred,
+                                                       int threads, int64_t memory_budget,
+                                                       SubgraphRunner* subgraphs,
+                                                       std::vector<DataType>* out_deferred) {
+  out_deferred->assign(step.outputs.size(), DataType::kUndefined);
+  const onnx::NodeProto& node = *step.node;
+  std::vector<Tensor> owned(inputs.size());
+  // A Cast to float16 of float32 values ends in a pair ONNX Runtime removes for every reader that
+  // computes in float32, so its output stays float32 until a float16 reader rounds it; a Cast of a
+  // deferred value reads the float32 values themselves.
+  if (IsCast(node) && !inputs.empty() && inputs[0] != nullptr && !step.outputs.empty()) {
+    const auto to =
+        static_cast<DataType>(KernelContext(node, step.opset, {}, 1, nullptr).GetInt("to", 0));
+    const bool input_deferred = deferred[0] != DataType::kUndefined;
+    if (to == DataType::kFloat16 && (input_deferred || inputs[0]->type() == DataType::kFloat)) {
+      (*out_deferred)[0] = DataType::kFloat16;
+      return std::vector<Tensor>{Owned(*inputs[0])};
+    }
+    if (input_deferred && to == DataType::kFloat) return std::vector<Tensor>{Owned(*inputs[0])};
+    if (input_deferred) {
+      return InvokeKernel(step, std::move(inputs), threads, memory_budget, subgraphs);
+    }
+  }
+  const OrtCpuRun how = ChooseOrtCpuRun(step.ort_float16_kernel, step.ort_may_isolate, inputs,
+                                        deferred, step.ort_free_input);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i] == nullptr) continue;
+    if (how != OrtCpuRun::kFloat32 && deferred[i] != DataType::kUndefined) {
+      owned[i] = NarrowFromFloat(*inputs[i], deferred[i]);
+      inputs[i] = &owned[i];
+    } else if (how == OrtCpuRun::kFloat32 && inputs[i]->type() == DataType::kFloat16) {
+      owned[i] = WidenToFloat(*inputs[i]);
+      inputs[i] = &owned[i];
+    }
+  }
+  HALFCAST_ASSIGN_OR_RETURN(
+      std::vector<Tensor> outputs,
+      InvokeKernel(step, std::move(inputs), threads, memory_budget, subgraphs));
+  if (how == OrtCpuRun::kFloat32) {
+    for (std::size_t i = 0; i < outputs.size() && i < out_deferred->size(); ++i) {
+      const bool stays_float = i < 32 && (step.kernel->float32_outputs >> i & 1u) != 0;
+      if (outputs[i].type() == DataType::kFloat && !stays_float) {
+        (*out_deferred)[i] = DataType::kFloat16;
+      }
+    }
+  }
+  return outputs;
+}
+
 struct PlanContext {
   const absl::flat_hash_map<std::string, int>* opsets;
   const std::string* base_dir;  // for initializers stored as external data
   FreeNameMemo* free_names;
+  bool ort_cpu = false;  // Float16Model::kOnnxRuntimeCpu
 };
 
 // A Constant node whose value the plan decodes once: no inputs, one output.
@@ -344,6 +423,50 @@ Schedule MakeSchedule(const GraphPlan& plan, std::vector<char> keep, const Tenso
   return schedule;
 }
 
+// Sets the steps' ONNX Runtime flags (Step::ort_float16_kernel, Step::ort_may_isolate) as its
+// InsertCastTransformer decides them: a node with a float16 kernel is still run in float32 when
+// it has no subgraph, returns no graph output and only float32-computing nodes read it.
+void MarkOrtCpuSteps(GraphPlan* plan) {
+  std::vector<Step>& steps = plan->steps;
+  for (Step& step : steps) {
+    step.ort_float16_kernel = OrtCpuHasFloat16Kernel(CanonicalDomain(step.node->domain()),
+                                                     step.node->op_type(), step.opset);
+  }
+  std::vector<int> producer(plan->names.size(), -1);
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    for (int slot : steps[s].outputs) {
+      if (slot >= 0) producer[slot] = static_cast<int>(s);
+    }
+  }
+  std::vector<int> readers(steps.size(), 0);
+  std::vector<char> float16_reader(steps.size(), 0);
+  for (const Step& reader : steps) {
+    for (int slot : reader.uses) {
+      const int p = producer[slot];
+      if (p < 0) continue;
+      ++readers[p];
+      if (reader.ort_float16_kernel || !reader.bodies.empty()) float16_reader[p] = 1;
+    }
+  }
+  std::vector<char> graph_output(plan->names.size(), 0);
+  for (int slot : plan->output_slots) graph_output[slot] = 1;
+  std::vector<char> outer(plan->names.size(), 0);
+  for (const auto& [slot, parent_slot] : plan->outer) outer[slot] = 1;
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    Step& step = steps[s];
+    bool returns_output = false;
+    for (int slot : step.outputs)
+      returns_output = returns_output || (slot >= 0 && graph_output[slot]);
+    step.ort_may_isolate = step.ort_float16_kernel && step.bodies.empty() && !returns_output &&
+                           readers[s] > 0 && !float16_reader[s];
+    step.ort_free_input.assign(step.inputs.size(), 0);
+    for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+      const int slot = step.inputs[i];
+      step.ort_free_input[i] = slot >= 0 && producer[slot] < 0 && !outer[slot];
+    }
+  }
+}
+
 // Plans `graph`; `parent` is the plan of the enclosing graph (nullptr for the main graph).
 absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& graph,
                                                      const PlanContext& context,
@@ -351,6 +474,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
   const bool is_main = parent == nullptr;
   auto plan = std::make_unique<GraphPlan>();
   plan->graph = &graph;
+  plan->ort_cpu = context.ort_cpu;
   absl::flat_hash_set<int> defined;
   for (const auto& v : graph.input()) {
     const int slot = plan->SlotFor(v.name());
@@ -536,6 +660,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
     }
     plan->steps.push_back(std::move(step));
   }
+  if (plan->ort_cpu) MarkOrtCpuSteps(plan.get());
   std::vector<char> keep(slot_count, 0);
   for (int slot : plan->output_slots) keep[slot] = 1;
   plan->schedule = MakeSchedule(*plan, std::move(keep), nullptr);
@@ -561,10 +686,11 @@ class GraphRunner {
   absl::Status Execute(const Schedule& schedule, Frame& frame);
   absl::Status RunStep(const Schedule::Entry& entry, Frame& frame);
   // Stores a step's output in `frame`, counting it against the memory cap.
-  void Store(Frame& frame, int slot, Tensor value) {
+  void Store(Frame& frame, int slot, Tensor value, DataType deferred = DataType::kUndefined) {
     bytes_in_use_ += static_cast<int64_t>(value.byte_size());
     frame.values[slot] = std::move(value);
     frame.at[slot] = &frame.values[slot];
+    if (!frame.deferred.empty()) frame.deferred[slot] = deferred;
   }
 
   const int64_t memory_limit_;
@@ -579,8 +705,8 @@ class GraphRunner {
 
 absl::Status GraphRunner::CheckBounds(const onnx::NodeProto& what) const {
   if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) {
-    return absl::CancelledError(absl::StrCat("the run was cancelled (before ", NodeLabel(what),
-                                             ")"));
+    return absl::CancelledError(
+        absl::StrCat("the run was cancelled (before ", NodeLabel(what), ")"));
   }
   if (deadline_ != std::chrono::steady_clock::time_point::max() &&
       std::chrono::steady_clock::now() >= deadline_) {
@@ -641,17 +767,30 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
       inputs[i] = frame.at[slot];
     }
     SubgraphRunner subgraphs(this, &step, &frame);
-    HALFCAST_ASSIGN_OR_RETURN(
-        std::vector<Tensor> outputs,
-        InvokeKernel(step, std::move(inputs), threads_,
-                     std::max<int64_t>(0, memory_limit_ - bytes_in_use_), &subgraphs));
+    const int64_t budget = std::max<int64_t>(0, memory_limit_ - bytes_in_use_);
+    std::vector<DataType> out_deferred;
+    std::vector<Tensor> outputs;
+    if (plan.ort_cpu) {
+      std::vector<DataType> deferred(step.inputs.size(), DataType::kUndefined);
+      for (std::size_t i = 0; i < step.inputs.size(); ++i) {
+        if (step.inputs[i] >= 0) deferred[i] = frame.DeferredType(step.inputs[i]);
+      }
+      HALFCAST_ASSIGN_OR_RETURN(
+          outputs, InvokeKernelOrtCpu(step, std::move(inputs), deferred, threads_, budget,
+                                      &subgraphs, &out_deferred));
+    } else {
+      HALFCAST_ASSIGN_OR_RETURN(
+          outputs, InvokeKernel(step, std::move(inputs), threads_, budget, &subgraphs));
+    }
     for (std::size_t i = 0; i < step.outputs.size(); ++i) {
       if (step.outputs[i] < 0) continue;
-      // Shared, not copied: the value is immutable once made.
+      const DataType deferred = i < out_deferred.size() ? out_deferred[i] : DataType::kUndefined;
+      // Shared, not copied (the value is immutable once made); as declared, like main values.
       if (body_values_ != nullptr && frame.plan != main_plan_) {
-        (*body_values_)[plan.names[step.outputs[i]]] = outputs[i];
+        (*body_values_)[plan.names[step.outputs[i]]] =
+            deferred == DataType::kUndefined ? outputs[i] : NarrowFromFloat(outputs[i], deferred);
       }
-      Store(frame, step.outputs[i], std::move(outputs[i]));
+      Store(frame, step.outputs[i], std::move(outputs[i]), deferred);
     }
     if (bytes_in_use_ > memory_limit_) {
       return absl::ResourceExhaustedError(
@@ -663,6 +802,7 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
     if (plan.computed[slot]) bytes_in_use_ -= static_cast<int64_t>(frame.values[slot].byte_size());
     frame.values[slot] = Tensor();
     frame.at[slot] = nullptr;
+    if (!frame.deferred.empty()) frame.deferred[slot] = DataType::kUndefined;
   }
   return absl::OkStatus();
 }
@@ -702,7 +842,7 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Sche
     if (frame.at[slot] == nullptr) {
       return absl::InternalError(absl::StrCat("value '", plan.names[slot], "' was not computed"));
     }
-    results[plan.names[slot]] = Owned(*frame.at[slot]);
+    results[plan.names[slot]] = Owned(frame.Materialized(slot));
     return absl::OkStatus();
   };
   for (int slot : plan.output_slots) HALFCAST_RETURN_IF_ERROR(take(slot));
@@ -738,6 +878,11 @@ absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const GraphPlan& plan,
       return absl::InternalError(absl::StrCat("body graph '", plan.graph->name(), "' reads '",
                                               plan.names[slot], "', which is not available"));
     }
+    // ONNX Runtime hands a subgraph the float16 value its node reads: rounded.
+    if (parent.DeferredType(parent_slot) != DataType::kUndefined) {
+      frame.values[slot] = parent.Materialized(parent_slot);
+      frame.at[slot] = &frame.values[slot];
+    }
   }
   absl::Status status = Execute(plan.schedule, frame);
   std::vector<Tensor> outputs;
@@ -749,7 +894,7 @@ absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const GraphPlan& plan,
             absl::StrCat("body output '", plan.names[slot], "' was not computed"));
         break;
       }
-      outputs.push_back(*frame.at[slot]);
+      outputs.push_back(frame.Materialized(slot));
     }
   }
   // The body's values leave the cap's count; the node running it counts what it keeps.
@@ -771,7 +916,8 @@ absl::StatusOr<std::unique_ptr<ModelPlan>> ModelPlan::Create(
                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const absl::flat_hash_map<std::string, int> opsets = ImportedOpsets(model);
   FreeNameMemo free_names;
-  const PlanContext context{&opsets, &plan->options_.external_data_dir, &free_names};
+  const PlanContext context{&opsets, &plan->options_.external_data_dir, &free_names,
+                            options.float16_model == Float16Model::kOnnxRuntimeCpu};
   HALFCAST_ASSIGN_OR_RETURN(plan->main_, BuildPlan(model.graph(), context, /*parent=*/nullptr));
   return plan;
 }

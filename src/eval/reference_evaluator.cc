@@ -9,6 +9,7 @@
 #include "eval/function_inliner.h"
 #include "eval/graph_runner.h"
 #include "eval/kernel.h"
+#include "eval/ort_cpu_fusions.h"
 #include "graph/model_validation.h"
 #include "halfcast/evaluator.h"
 #include "ops/op_catalog.h"
@@ -49,7 +50,9 @@ class Prepared : public PreparedModel {
     return plan->Run(feeds, options);
   }
 
-  std::unique_ptr<onnx::ModelProto> inlined;  // the model with its functions expanded, if any
+  // The model with its functions expanded, or rewritten as ONNX Runtime fuses it
+  // (Float16Model::kOnnxRuntimeCpu), if either applies.
+  std::unique_ptr<onnx::ModelProto> inlined;
   std::unique_ptr<eval::ModelPlan> plan;
 };
 
@@ -85,6 +88,15 @@ absl::StatusOr<std::unique_ptr<PreparedModel>> ReferenceEvaluator::Prepare(
     // Rare (and the copy includes the initializers): expand the functions and plan the copy.
     prepared->inlined = std::make_unique<onnx::ModelProto>(model);
     HALFCAST_RETURN_IF_ERROR(eval::InlineLocalFunctions(prepared->inlined.get()));
+    planned = prepared->inlined.get();
+  }
+  if (options_.float16_model == Float16Model::kOnnxRuntimeCpu &&
+      eval::HasOrtConvBatchNormFusion(planned->graph())) {
+    // ONNX Runtime rewrites these pairs when it creates a session; so does the copy planned here.
+    if (prepared->inlined == nullptr) prepared->inlined = std::make_unique<onnx::ModelProto>(model);
+    HALFCAST_RETURN_IF_ERROR(eval::FuseConvBatchNormAsOrt(prepared->inlined->mutable_graph(),
+                                                          options_.external_data_dir)
+                                 .status());
     planned = prepared->inlined.get();
   }
   HALFCAST_RETURN_IF_ERROR(CheckSupported(*planned));

@@ -34,7 +34,7 @@ OpCatalog::OpCatalog(std::vector<std::pair<const char*, absl::string_view>> tabl
 const OpCatalog::Parsed& OpCatalog::Tables() const {
   absl::call_once(parsed_once_, [this] {
     for (const auto& [file, text] : sources_) {
-      absl::StatusOr<std::vector<TableOp>> ops = ParseOpTable(text, file);
+      absl::StatusOr<std::vector<TableOp>> ops = ParseOpTable(text, file, &parsed_.kernels);
       if (!ops.ok()) {
         // Every builtin table is parsed by tests/ops, so this is a broken build; the catalog goes
         // on without that table rather than take the user's process down.
@@ -48,6 +48,13 @@ const OpCatalog::Parsed& OpCatalog::Tables() const {
       parsed_.by_op[Key(schema.domain(), schema.Name())].push_back(&op);
       int& newest = parsed_.newest[schema.domain()];
       newest = std::max(newest, schema.SinceVersion());
+    }
+    for (const TableKernel& kernel : parsed_.kernels) {
+      parsed_.kernels_by_op[Key(kernel.domain, kernel.op_type)].push_back(&kernel);
+    }
+    for (auto& [key, records] : parsed_.kernels_by_op) {
+      std::sort(records.begin(), records.end(),
+                [](const TableKernel* a, const TableKernel* b) { return a->since < b->since; });
     }
     for (auto& [key, records] : parsed_.by_op) {
       std::sort(records.begin(), records.end(), [](const TableOp* a, const TableOp* b) {
@@ -99,6 +106,36 @@ OpInfo OpCatalog::Find(absl::string_view domain, absl::string_view op_type, int 
     break;
   }
   return found;
+}
+
+const std::vector<std::pair<std::string, std::vector<std::string>>>* OpCatalog::OrtCpuTypes(
+    absl::string_view domain, absl::string_view op_type, int opset) const {
+  const Parsed& tables = Tables();
+  const std::string key = Key(domain, op_type);
+  if (auto it = tables.kernels_by_op.find(key); it != tables.kernels_by_op.end()) {
+    for (auto r = it->second.rbegin(); r != it->second.rend(); ++r) {
+      if ((*r)->since <= opset) return &(*r)->cpu_types;
+    }
+    return nullptr;
+  }
+  if (auto it = tables.by_op.find(key); it != tables.by_op.end()) {
+    for (auto r = it->second.rbegin(); r != it->second.rend(); ++r) {
+      if ((*r)->schema->SinceVersion() <= opset && !(*r)->cpu_types.empty()) {
+        return &(*r)->cpu_types;
+      }
+    }
+  }
+  return nullptr;
+}
+
+bool OpCatalog::OrtCpuAccepts(absl::string_view domain, absl::string_view op_type, int opset,
+                              absl::string_view type) const {
+  const auto* types = OrtCpuTypes(domain, op_type, opset);
+  if (types == nullptr) return false;
+  for (const auto& [param, allowed] : *types) {
+    if (std::find(allowed.begin(), allowed.end(), type) != allowed.end()) return true;
+  }
+  return false;
 }
 
 SchemaLookup::SchemaLookup(const onnx::ModelProto& model, const OpCatalog& catalog)

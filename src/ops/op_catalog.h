@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/base/call_once.h"
 #include "absl/strings/string_view.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
@@ -55,6 +55,20 @@ class OpCatalog {
   int TableNewestOpset(absl::string_view domain) const;
   // Every table record, in table order.
   const std::vector<TableOp>& table_ops() const { return Tables().ops; }
+  // Every `kernel` record, in table order.
+  const std::vector<TableKernel>& table_kernels() const { return Tables().kernels; }
+
+  // The `cpu` lines that apply to `op_type` of `domain` at `opset`: ONNX Runtime's CPU kernel
+  // types per type parameter, from the newest `kernel` record not above `opset`, else from the
+  // newest op record not above it that has cpu lines. nullptr when the tables say nothing (for the
+  // default domain: ONNX Runtime's CPU provider has no kernel beyond the ones listed for float).
+  const std::vector<std::pair<std::string, std::vector<std::string>>>* OrtCpuTypes(
+      absl::string_view domain, absl::string_view op_type, int opset) const;
+  // Whether some type parameter of those cpu lines allows `type` (an onnx type string such as
+  // "tensor(float16)"): ONNX Runtime's CPU provider computes the op in that type itself rather
+  // than through the Casts to float32 it inserts around ops it has no such kernel for.
+  bool OrtCpuAccepts(absl::string_view domain, absl::string_view op_type, int opset,
+                     absl::string_view type) const;
 
   // Why a table was left out (its parse error, naming the line); empty for the builtin tables,
   // which tests/ops checks.
@@ -67,10 +81,13 @@ class OpCatalog {
  private:
   struct Parsed {
     std::vector<TableOp> ops;
+    std::vector<TableKernel> kernels;
     std::vector<std::string> errors;
     // "domain\nop_type" -> records sorted by since-version.
     absl::flat_hash_map<std::string, std::vector<const TableOp*>> by_op;
     absl::flat_hash_map<std::string, int> newest;
+    // "domain\nop_type" -> kernel records sorted by since-version.
+    absl::flat_hash_map<std::string, std::vector<const TableKernel*>> kernels_by_op;
   };
   const Parsed& Tables() const;
 

@@ -88,6 +88,7 @@ struct Attr {
 };
 
 struct Record {
+  bool kernel = false;  // a `kernel` record: cpu lines only
   std::string name;
   int since = 0;
   int line = 0;
@@ -100,7 +101,8 @@ struct Record {
 
 class Parser {
  public:
-  explicit Parser(absl::string_view file) : file_(file) {}
+  Parser(absl::string_view file, std::vector<TableKernel>* kernels)
+      : file_(file), kernels_(kernels) {}
 
   absl::StatusOr<std::vector<TableOp>> Parse(absl::string_view text) {
     int line_no = 0;
@@ -141,15 +143,17 @@ class Parser {
       lets_[std::string(words[1])] = std::move(types);
       return absl::OkStatus();
     }
-    if (keyword == "op") {
+    if (keyword == "op" || keyword == "kernel") {
       HALFCAST_RETURN_IF_ERROR(Close());
       int since = 0;
       if (words.size() != 3 || !absl::SimpleAtoi(words[2], &since) || since < 1) {
-        return Error("expected `op NAME SINCE_VERSION`");
+        return Error(absl::StrCat("expected `", keyword, " NAME SINCE_VERSION`"));
       }
-      const std::string key = absl::StrCat(words[1], "-", since);
+      const std::string key =
+          absl::StrCat(keyword == "kernel" ? "kernel " : "", words[1], "-", since);
       if (!seen_.insert(key).second) return Error(absl::StrCat("a second record of ", key));
       record_ = Record{};
+      record_.kernel = keyword == "kernel";
       record_.name = std::string(words[1]);
       record_.since = since;
       record_.line = line_;
@@ -157,6 +161,9 @@ class Parser {
       return absl::OkStatus();
     }
     if (!open_) return Error(absl::StrCat("`", keyword, "` outside an `op` record"));
+    if (record_.kernel && keyword != "cpu" && keyword != "note") {
+      return Error(absl::StrCat("`", keyword, "` in a `kernel` record (only cpu and note)"));
+    }
     if (keyword == "in" || keyword == "out") {
       if (words.size() < 3 || words.size() > 4) {
         return Error(absl::StrCat("expected `", keyword, " NAME TYPE [optional|variadic]`"));
@@ -248,6 +255,14 @@ class Parser {
   }
 
   absl::Status Build() {
+    if (record_.kernel) {
+      if (record_.cpu.empty()) return Error(absl::StrCat("kernel ", record_.name, " has no cpu line"));
+      if (kernels_ != nullptr) {
+        kernels_->push_back(TableKernel{domain_, record_.name, record_.since, record_.cpu,
+                                        absl::StrJoin(record_.notes, " "), record_.line});
+      }
+      return absl::OkStatus();
+    }
     if (record_.outputs.empty()) return Error(absl::StrCat(record_.name, " has no outputs"));
     absl::flat_hash_set<std::string> params;
     for (const auto& [param, unused] : record_.params) params.insert(param);
@@ -325,6 +340,7 @@ class Parser {
   }
 
   std::string file_;
+  std::vector<TableKernel>* kernels_;
   int line_ = 0;
   bool domain_set_ = false;
   std::string domain_;
@@ -338,7 +354,17 @@ class Parser {
 }  // namespace
 
 absl::StatusOr<std::vector<TableOp>> ParseOpTable(absl::string_view text, absl::string_view file) {
-  return Parser(file).Parse(text);
+  return Parser(file, nullptr).Parse(text);
+}
+
+absl::StatusOr<std::vector<TableOp>> ParseOpTable(absl::string_view text, absl::string_view file,
+                                                  std::vector<TableKernel>* kernels) {
+  std::vector<TableKernel> parsed;
+  absl::StatusOr<std::vector<TableOp>> ops = Parser(file, &parsed).Parse(text);
+  if (ops.ok()) {
+    for (TableKernel& k : parsed) kernels->push_back(std::move(k));
+  }
+  return ops;
 }
 
 }  // namespace halfcast::ops

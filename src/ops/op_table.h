@@ -24,11 +24,27 @@ struct TableOp {
   int line = 0;      // where the record starts in its table
 };
 
+// A `kernel` record: what ONNX Runtime's CPU execution provider registers for an op whose schema
+// comes from elsewhere (onnx's registry), from version `since` until the domain's next record of
+// the op. Only `cpu` lines (and notes).
+struct TableKernel {
+  std::string domain;  // "" for ai.onnx
+  std::string op_type;
+  int since = 0;
+  std::vector<std::pair<std::string, std::vector<std::string>>> cpu_types;
+  std::string note;
+  int line = 0;
+};
+
 // Parses one table. `file` names it in errors. InvalidArgument with "file:line: what" for any
 // malformed statement: an unknown keyword, a type parameter used but not declared, a variadic
 // formal that is not last, a duplicate record of one op and version, a record without outputs.
 // Element types the linked onnx cannot represent (float8, int4, ...) are dropped from type lists.
 absl::StatusOr<std::vector<TableOp>> ParseOpTable(absl::string_view text, absl::string_view file);
+// As above; the table's `kernel` records go to `kernels` (the two-argument form checks and drops
+// them).
+absl::StatusOr<std::vector<TableOp>> ParseOpTable(absl::string_view text, absl::string_view file,
+                                                  std::vector<TableKernel>* kernels);
 
 // The tables compiled into the library (src/ops/tables/*.optable), as (file name, text).
 const std::vector<std::pair<const char*, absl::string_view>>& BuiltinOpTables();

@@ -124,10 +124,65 @@ TEST(OpTableTest, EveryBuiltinTableParses) {
   EXPECT_THAT(OpCatalog::Instance().errors(), ::testing::IsEmpty());
   ASSERT_GE(BuiltinOpTables().size(), 3u);
   for (const auto& [file, text] : BuiltinOpTables()) {
-    absl::StatusOr<std::vector<TableOp>> ops = ParseOpTable(text, file);
+    std::vector<TableKernel> kernels;
+    absl::StatusOr<std::vector<TableOp>> ops = ParseOpTable(text, file, &kernels);
     ASSERT_OK(ops.status()) << file;
-    EXPECT_GT(ops->size(), 1u) << file;
+    // ai_onnx_ort_cpu.optable holds only `kernel` records.
+    EXPECT_GT(ops->size() + kernels.size(), 1u) << file;
   }
+}
+
+TEST(OpTableTest, KernelRecordsHoldOnlyCpuLines) {
+  std::vector<TableKernel> kernels;
+  absl::StatusOr<std::vector<TableOp>> ops = ParseOpTable(R"(
+domain ai.onnx
+kernel Clip 6
+  cpu T = float
+kernel Clip 12
+  cpu T = float float16
+  note measured
+)", "t", &kernels);
+  ASSERT_OK(ops.status());
+  EXPECT_TRUE(ops->empty());
+  ASSERT_EQ(kernels.size(), 2u);
+  EXPECT_EQ(kernels[1].domain, "");
+  EXPECT_EQ(kernels[1].op_type, "Clip");
+  EXPECT_EQ(kernels[1].since, 12);
+  EXPECT_EQ(kernels[1].note, "measured");
+  ASSERT_EQ(kernels[1].cpu_types.size(), 1u);
+  EXPECT_EQ(kernels[1].cpu_types[0].second,
+            (std::vector<std::string>{"tensor(float)", "tensor(float16)"}));
+  EXPECT_THAT(ParseOpTable("domain d\nkernel A 1\n  in x T\n", "t"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("t:3: `in` in a `kernel` record")));
+  EXPECT_THAT(ParseOpTable("domain d\nkernel A 1\nkernel B 1\n  cpu T = float\n", "t"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("t:2: kernel A has no cpu")));
+  EXPECT_THAT(ParseOpTable("domain d\nkernel A 1\n  cpu T = float\nkernel A 1\n  cpu T = float\n",
+                           "t"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("t:4: a second record of kernel A-1")));
+}
+
+// ONNX Runtime's float16 CPU kernels, as the evaluator's kOnnxRuntimeCpu model reads them.
+TEST(OpTableTest, OrtCpuFloat16Kernels) {
+  const OpCatalog& catalog = OpCatalog::Instance();
+  auto half = [&](const char* domain, const char* op, int opset) {
+    return catalog.OrtCpuAccepts(domain, op, opset, "tensor(float16)");
+  };
+  EXPECT_TRUE(half("", "Concat", 13));
+  EXPECT_TRUE(half("ai.onnx", "Reshape", 17));
+  EXPECT_TRUE(half("", "LayerNormalization", 17));
+  EXPECT_FALSE(half("", "Clip", 11));
+  EXPECT_TRUE(half("", "Clip", 13));
+  EXPECT_TRUE(half("", "Dropout", 10));
+  EXPECT_FALSE(half("", "Dropout", 13));
+  for (const char* op : {"Conv", "MatMul", "Gemm", "Add", "Relu", "LeakyRelu", "MaxPool",
+                         "Softmax", "Resize", "Where", "BatchNormalization"}) {
+    EXPECT_FALSE(half("", op, 17)) << op;
+  }
+  // com.microsoft: the op records' cpu lines.
+  EXPECT_TRUE(half("com.microsoft", "SkipLayerNormalization", 1));
+  EXPECT_FALSE(half("com.microsoft", "Attention", 1));
 }
 
 TEST(OpTableTest, DefaultDomainRecordsAreNewerThanOnnxKnows) {
