@@ -71,7 +71,14 @@ struct MixedPrecisionOptions {
   ValidateFn validate_fn;  // used instead of, or together with, rtol/atol
   bool keep_io_types = false;
   TargetType target = TargetType::kFloat16;
+  // Selection lists and strict_lists, as ConvertOptions' (names or full-match patterns). A node
+  // node_include_list forces to 16 bits is never kept float32 by the search; node_block_list and
+  // op_block_list nodes stay float32 in every candidate.
   std::vector<std::string> op_block_list = DefaultOpBlockList();
+  std::vector<std::string> node_block_list;
+  std::vector<std::string> op_include_list;
+  std::vector<std::string> node_include_list;
+  bool strict_lists = false;
   // Custom ops declared 16-bit capable, as ConvertOptions::fp16_ops.
   std::vector<std::string> fp16_ops;
   float min_positive_val = 1e-7f;
@@ -90,6 +97,12 @@ struct MixedPrecisionOptions {
   // left (RunOptions::deadline), so one long run cannot overshoot it; reaching it is
   // DeadlineExceeded. Must be >= 0.
   double time_limit_seconds = 0;
+  // When max_evaluations or time_limit_seconds stop the search before its end: false (default)
+  // fails with ResourceExhausted / DeadlineExceeded; true returns the best candidate found so
+  // far instead, with MixedPrecisionReport::stopped saying why and ::validated whether it passed.
+  // The best is the latest candidate that validated (on every feed set) or, when none did, the
+  // one with the smallest error seen. The search must have tried at least one candidate.
+  bool keep_best = false;
 };
 
 struct OutputError {
@@ -103,6 +116,13 @@ struct MixedPrecisionReport {
   int64_t evaluations = 0;
   double seconds = 0;
   std::vector<OutputError> output_errors;  // final model vs float32, worst over the feeds
+  // Whether the model validated on every feed set; false only for a keep_best candidate that
+  // did not.
+  bool validated = true;
+  // Empty when the search ran to its end; else why it stopped early (keep_best), e.g.
+  // "mixed-precision search reached max_evaluations (20) before finishing": the model is the best
+  // found so far, not necessarily the fewest float32 nodes.
+  std::string stopped;
 };
 
 struct MixedPrecisionResult {
@@ -111,7 +131,8 @@ struct MixedPrecisionResult {
 };
 
 // The report as a JSON object: {"conversion": ReportToJson(...), "evaluations", "seconds",
-// "output_errors": [{"name", "max_abs_error", "max_rel_error"}]}; a non-finite error is null.
+// "output_errors": [{"name", "max_abs_error", "max_rel_error"}], "validated", "stopped"};
+// a non-finite error is null, "stopped" is null when the search ran to its end.
 std::string MixedPrecisionReportToJson(const MixedPrecisionReport& report);
 
 // `feeds`: one or more input sets (graph input name -> tensor); every set must validate. With

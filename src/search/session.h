@@ -48,6 +48,11 @@ class Session : public Trials {
   // The model and report of the set Verify accepted last, with the search's kept nodes given
   // reason kSearch. Moves the model out; call once, after a successful Verify.
   MixedPrecisionResult TakeResult();
+  // After the search stopped early with `stop` (keep_best): the latest candidate that validated,
+  // else the one with the smallest error, marked not validated; `graph_positions` receives its
+  // kept nodes. `stop` itself when no candidate was tried.
+  absl::StatusOr<MixedPrecisionResult> TakeBestSoFar(const absl::Status& stop,
+                                                     std::vector<std::size_t>* graph_positions);
   // Graph positions of candidates.
   std::vector<std::size_t> GraphPositions(const std::vector<std::size_t>& candidates) const;
 
@@ -97,6 +102,8 @@ class Session : public Trials {
   int64_t evaluations_ = 0;
   double smallest_score_ = -1;
   std::string smallest_summary_;
+  std::vector<std::size_t> smallest_blocked_;      // the attempt with the smallest score
+  std::vector<OutputError> smallest_errors_;       // ... and its errors, worst over the feeds
   std::deque<CachedRun> cache_;  // the latest runs, newest first
 
   // The latest candidate that validated: what Verify may reuse and what TakeResult returns.
