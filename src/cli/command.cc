@@ -63,7 +63,7 @@ std::string MainUsage() {
   absl::StrAppend(&text,
                   "\n'halfcast COMMAND --help' describes a command's flags; 'halfcast --version' "
                   "prints the version.\nExit status: 0 success, 1 compare found outputs not "
-                  "close, 2 error.\n");
+                  "close (or auto --keep-best wrote a model that does not validate), 2 error.\n");
   return text;
 }
 
