@@ -222,8 +222,7 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
   const double rtol = options.rtol.value_or(1e-5);
   const double atol = options.atol.value_or(1e-8);
   const RunInfo run{input, output.path, absl::ToDoubleSeconds(absl::Now() - start)};
-  const std::string json =
-      AutoJson(run, options, rtol, atol, sets.size(), save, *report) + "\n";
+  const std::string json = AutoJson(run, options, rtol, atol, sets.size(), save, *report) + "\n";
   if (report_path.has_value()) {
     HALFCAST_RETURN_IF_ERROR(
         WriteReportOrRemoveOutput(*report_path, json, destination->path(), save));
@@ -246,9 +245,12 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
     for (const KeptNode& node : report->conversion.kept_nodes) {
       if (node.reason == KeepReason::kSearch) ++searched;
     }
+    const std::string on_sets =
+        sets.size() > 1 ? absl::StrCat(" on ", sets.size(), " input sets") : "";
     text << "converted " << input << " -> " << (output.to_stdout ? "stdout" : output.path) << " in "
-         << report->evaluations << " evaluations, " << absl::StrFormat("%.1f", report->seconds)
-         << " s; " << searched << " nodes kept in float32 by the search\n"
+         << report->evaluations << " evaluations" << on_sets << ", "
+         << absl::StrFormat("%.1f", report->seconds) << " s; " << searched
+         << " nodes kept in float32 by the search\n"
          << FormatConvertReport(report->conversion);
     for (const OutputError& error : report->output_errors) {
       text << absl::StrFormat("  output %s: max abs error %g, max rel error %g\n", error.name,

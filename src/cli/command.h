@@ -1,8 +1,8 @@
 // The halfcast subcommands and what they share: argument handling, exit codes, output helpers.
 //
 // Exit codes (as diff and cmp use them): 0 success; 1 `compare` found outputs that are not close,
-// or `auto --keep-best` wrote a model that does not validate; 2 any error (bad flags, unreadable files, a failed conversion). Errors go to stderr; on error no
-// output file is left behind.
+// or `auto --keep-best` wrote a model that does not validate; 2 any error (bad flags, unreadable
+// files, a failed conversion). Errors go to stderr; on error no output file is left behind.
 #ifndef HALFCAST_CLI_COMMAND_H_
 #define HALFCAST_CLI_COMMAND_H_
 

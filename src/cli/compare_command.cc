@@ -127,8 +127,8 @@ absl::StatusOr<int> CompareCommand(const ParsedArgs& args, std::ostream& out, st
     std::vector<std::string> items;
     for (const OutputVerdict& verdict : verdicts) items.push_back(VerdictJson(verdict));
     out << JsonHeader("compare") << ",\"reference\":" << JsonString(reference_path)
-        << ",\"candidate\":" << JsonString(candidate_path) << ",\"tolerances\":{\"rtol\":"
-        << JsonNumber(rtol) << ",\"atol\":" << JsonNumber(atol)
+        << ",\"candidate\":" << JsonString(candidate_path)
+        << ",\"tolerances\":{\"rtol\":" << JsonNumber(rtol) << ",\"atol\":" << JsonNumber(atol)
         << "},\"feed_sets\":" << sets.size() << ",\"all_close\":" << (all_close ? "true" : "false")
         << ",\"outputs\":[" << absl::StrJoin(items, ",") << "]}\n";
     return all_close ? kExitOk : kExitNotClose;
@@ -143,8 +143,8 @@ absl::StatusOr<int> CompareCommand(const ParsedArgs& args, std::ostream& out, st
                             "-");
       continue;
     }
-    absl::StrAppendFormat(&table, "%-24s %14.6g %14.6g  %s\n", verdict.name,
-                          verdict.max_abs_error, verdict.max_rel_error,
+    absl::StrAppendFormat(&table, "%-24s %14.6g %14.6g  %s\n", verdict.name, verdict.max_abs_error,
+                          verdict.max_rel_error,
                           verdict.close() ? std::string("yes")
                                           : absl::StrCat("no (", verdict.not_close, " of ",
                                                          verdict.elements, " elements)"));

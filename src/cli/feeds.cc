@@ -151,9 +151,9 @@ absl::StatusOr<TensorMap> ReadSetDir(const std::filesystem::path& dir,
       } else if (index < static_cast<int64_t>(inputs.size())) {
         name = inputs[index]->name();
       } else {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "'", file.string(), "' has no name and the model has only ", inputs.size(),
-            " inputs to feed"));
+        return absl::InvalidArgumentError(absl::StrCat("'", file.string(),
+                                                       "' has no name and the model has only ",
+                                                       inputs.size(), " inputs to feed"));
       }
       tensor = TensorFromProto(proto, dir.string());
     } else if (file.extension() == ".npy") {
@@ -176,8 +176,8 @@ absl::StatusOr<TensorMap> ReadSetDir(const std::filesystem::path& dir,
     feeds.emplace(name, *std::move(tensor));
   }
   if (feeds.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", dir.string(), "' holds no input_K.pb or .npy file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", dir.string(), "' holds no input_K.pb or .npy file"));
   }
   return feeds;
 }

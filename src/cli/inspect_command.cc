@@ -128,10 +128,10 @@ std::string ValuesJson(const google::protobuf::RepeatedPtrField<onnx::ValueInfoP
 // docs/cli.md "JSON output" describes this object.
 std::string InspectJson(const std::string& path, const onnx::ModelProto& model,
                         const ModelStats& stats) {
-  std::string json =
-      absl::StrCat(JsonHeader("inspect"), ",\"path\":", JsonString(path), ",\"ir_version\":", model.ir_version(),
-                   ",\"producer_name\":", JsonString(model.producer_name()),
-                   ",\"producer_version\":", JsonString(model.producer_version()), ",\"opsets\":[");
+  std::string json = absl::StrCat(
+      JsonHeader("inspect"), ",\"path\":", JsonString(path), ",\"ir_version\":", model.ir_version(),
+      ",\"producer_name\":", JsonString(model.producer_name()),
+      ",\"producer_version\":", JsonString(model.producer_version()), ",\"opsets\":[");
   for (int i = 0; i < model.opset_import_size(); ++i) {
     const onnx::OperatorSetIdProto& opset = model.opset_import(i);
     absl::StrAppend(&json, i > 0 ? "," : "",

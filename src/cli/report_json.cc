@@ -22,16 +22,16 @@ absl::string_view Members(absl::string_view object) {
 // The options both commands share: selection lists, clipping bounds, external data.
 template <typename Options>
 std::string SharedOptions(const Options& options, const SaveOptions& save) {
-  return absl::StrCat(
-      "\"op_block_list\":", JsonStringArray(options.op_block_list),
-      ",\"node_block_list\":", JsonStringArray(options.node_block_list),
-      ",\"op_include_list\":", JsonStringArray(options.op_include_list),
-      ",\"node_include_list\":", JsonStringArray(options.node_include_list),
-      ",\"fp16_ops\":", JsonStringArray(options.fp16_ops),
-      ",\"strict_lists\":", Bool(options.strict_lists),
-      ",\"min_positive_val\":", JsonNumber(options.min_positive_val),
-      ",\"max_finite_val\":", JsonNumber(options.max_finite_val), ",\"external_data_threshold\":",
-      save.external_data ? absl::StrCat(save.external_data_threshold) : "null");
+  return absl::StrCat("\"op_block_list\":", JsonStringArray(options.op_block_list),
+                      ",\"node_block_list\":", JsonStringArray(options.node_block_list),
+                      ",\"op_include_list\":", JsonStringArray(options.op_include_list),
+                      ",\"node_include_list\":", JsonStringArray(options.node_include_list),
+                      ",\"fp16_ops\":", JsonStringArray(options.fp16_ops),
+                      ",\"strict_lists\":", Bool(options.strict_lists),
+                      ",\"min_positive_val\":", JsonNumber(options.min_positive_val),
+                      ",\"max_finite_val\":", JsonNumber(options.max_finite_val),
+                      ",\"external_data_threshold\":",
+                      save.external_data ? absl::StrCat(save.external_data_threshold) : "null");
 }
 
 std::string RunMembers(absl::string_view command, const RunInfo& run, TargetType target) {
@@ -56,10 +56,11 @@ std::string JsonStringArray(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-std::string ConvertJson(const RunInfo& run, const ConvertOptions& options,
-                        const SaveOptions& save, const ConvertReport& report) {
-  const std::string keep_io = options.keep_io_names.empty() ? Bool(options.keep_io_types)
-                                                            : JsonStringArray(options.keep_io_names);
+std::string ConvertJson(const RunInfo& run, const ConvertOptions& options, const SaveOptions& save,
+                        const ConvertReport& report) {
+  const std::string keep_io = options.keep_io_names.empty()
+                                  ? Bool(options.keep_io_types)
+                                  : JsonStringArray(options.keep_io_names);
   // No accuracy bound applies to a plain conversion: tolerances and the verdict are null.
   return absl::StrCat(RunMembers("convert", run, options.target), ",\"options\":{",
                       "\"keep_io_types\":", keep_io,
@@ -81,8 +82,9 @@ std::string AutoJson(const RunInfo& run, const MixedPrecisionOptions& options, d
       ",\"time_limit_seconds\":", JsonNumber(options.time_limit_seconds),
       ",\"keep_best\":", Bool(options.keep_best), ",", SharedOptions(options, save),
       "},\"tolerances\":{\"rtol\":", JsonNumber(rtol), ",\"atol\":", JsonNumber(atol),
-      "},\"feed_sets\":", feed_sets, ",\"timings\":{\"total_seconds\":",
-      JsonNumber(run.total_seconds), ",\"search_seconds\":", JsonNumber(report.seconds), "},",
+      "},\"feed_sets\":", feed_sets,
+      ",\"timings\":{\"total_seconds\":", JsonNumber(run.total_seconds),
+      ",\"search_seconds\":", JsonNumber(report.seconds), "},",
       Members(MixedPrecisionReportToJson(report)), "}");
 }
 

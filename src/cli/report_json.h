@@ -23,12 +23,12 @@ std::string JsonStringArray(const std::vector<std::string>& items);
 // What a convert or auto run was, besides its options.
 struct RunInfo {
   std::string input;
-  std::string output;      // "-" for stdout
+  std::string output;        // "-" for stdout
   double total_seconds = 0;  // the whole command: load, convert or search, save
 };
 
-std::string ConvertJson(const RunInfo& run, const ConvertOptions& options,
-                        const SaveOptions& save, const ConvertReport& report);
+std::string ConvertJson(const RunInfo& run, const ConvertOptions& options, const SaveOptions& save,
+                        const ConvertReport& report);
 // `rtol`/`atol` are the tolerances the search applied (after numpy's defaults); `feed_sets` how
 // many input sets every candidate was judged on.
 std::string AutoJson(const RunInfo& run, const MixedPrecisionOptions& options, double rtol,

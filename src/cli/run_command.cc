@@ -185,8 +185,8 @@ absl::StatusOr<int> RunModelCommand(const ParsedArgs& args, std::ostream& out, s
     }
     const std::string outputs_json = absl::StrCat("[", absl::StrJoin(items, ","), "]");
     if (i == 0) first_outputs = outputs_json;
-    json_sets.push_back(absl::StrCat("{\"label\":", JsonString(sets[i].label),
-                                     ",\"outputs\":", outputs_json, "}"));
+    json_sets.push_back(
+        absl::StrCat("{\"label\":", JsonString(sets[i].label), ",\"outputs\":", outputs_json, "}"));
   }
   if (args.Has("json")) {
     out << JsonHeader("run") << ",\"model\":" << JsonString(path)

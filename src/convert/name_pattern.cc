@@ -14,10 +14,10 @@ using ByteSet = std::bitset<256>;
 // A parsed pattern.
 struct Node {
   enum Kind { kEmpty, kSet, kConcat, kAlt, kRepeat } kind = kEmpty;
-  ByteSet set;                  // kSet: the bytes it matches
-  std::vector<Node> children;   // kConcat, kAlt; kRepeat: one
+  ByteSet set;                 // kSet: the bytes it matches
+  std::vector<Node> children;  // kConcat, kAlt; kRepeat: one
   int min = 0;
-  int max = -1;                 // kRepeat: -1 for no upper bound
+  int max = -1;  // kRepeat: -1 for no upper bound
 };
 
 // Bounds that keep a pattern's parse shallow and its program small.
@@ -87,8 +87,8 @@ class PatternCompiler {
 
   absl::StatusOr<NamePattern> Run() {
     if (p_.size() > NamePattern::kMaxLength) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "longer than ", NamePattern::kMaxLength, " characters"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("longer than ", NamePattern::kMaxLength, " characters"));
     }
     absl::StatusOr<Node> root = ParseAlt(0);
     if (!root.ok()) return root.status();
@@ -220,8 +220,9 @@ class PatternCompiler {
         // The whole name is matched anyway: a leading ^ and a trailing $ say so and do nothing.
         const bool allowed = c == '^' ? at_ == 0 : at_ + 1 == p_.size();
         if (!allowed) {
-          return Error("only a leading '^' and a trailing '$' are allowed (the whole name is "
-                       "matched); \\^ and \\$ for the characters");
+          return Error(
+              "only a leading '^' and a trailing '$' are allowed (the whole name is "
+              "matched); \\^ and \\$ for the characters");
         }
         ++at_;
         return Node{};
@@ -338,9 +339,7 @@ class PatternCompiler {
   }
 
   // A '-' that is not the class's last character.
-  bool RangeFollows() const {
-    return at_ + 1 < p_.size() && p_[at_] == '-' && p_[at_ + 1] != ']';
-  }
+  bool RangeFollows() const { return at_ + 1 < p_.size() && p_[at_] == '-' && p_[at_ + 1] != ']'; }
 
   // After the start of a range, at '-'.
   absl::Status ParseRangeEnd(int from, ByteSet* set) {

@@ -109,24 +109,25 @@ bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* 
   const bool node_included = named && !node_include_.empty() && node_include_.Match(node.name());
   const bool node_blocked = named && !node_block_.empty() && node_block_.Match(node.name());
   const bool index_blocked = s == 0 && !index_block_.empty() && index_block_.contains(n);
-  const char* forced_by = node_included                      ? "node_include_list"
-                          : node_blocked || index_blocked     ? nullptr
-                          : (op_lists & kOpIncluded) != 0     ? "op_include_list"
-                                                              : nullptr;
+  const char* forced_by = node_included                   ? "node_include_list"
+                          : node_blocked || index_blocked ? nullptr
+                          : (op_lists & kOpIncluded) != 0 ? "op_include_list"
+                                                          : nullptr;
   const std::string cannot_force =
       forced_by == nullptr ? "" : absl::StrCat(" (", forced_by, " cannot make it 16-bit)");
   if (schemas_.Info(s, n).source == ops::OpSource::kLocalFunction) {
     d->reason = KeepReason::kModelFunction;
-    d->detail = absl::StrCat("calls the model-local function ", node.domain(), ".",
-                             node.op_type(), cannot_force);
+    d->detail = absl::StrCat("calls the model-local function ", node.domain(), ".", node.op_type(),
+                             cannot_force);
   } else if (schema == nullptr && !Declared16(node)) {
     d->reason = KeepReason::kUnknownOp;
     d->detail = schemas_.lookup().ModelOpset(node.domain()) == 0
                     ? absl::StrCat("unknown op, kept float32: domain '", node.domain(),
                                    "' is not imported by the model", cannot_force)
-                    : absl::StrCat("unknown op, kept float32: no schema in onnx or halfcast's "
-                                   "tables for ", OpName(node),
-                                   " (declare it in fp16_ops if it runs in 16 bits)");
+                    : absl::StrCat(
+                          "unknown op, kept float32: no schema in onnx or halfcast's "
+                          "tables for ",
+                          OpName(node), " (declare it in fp16_ops if it runs in 16 bits)");
   } else if (forced_by != nullptr) {
     d->forced_by = forced_by;
     return false;
@@ -145,8 +146,7 @@ bool OpPolicy::Blocked(int s, int n, const onnx::NodeProto& node, NodeDecision* 
   return true;
 }
 
-absl::Status OpPolicy::CheckUnmatched(const ConvertOptions& options,
-                                      ConvertReport* report) const {
+absl::Status OpPolicy::CheckUnmatched(const ConvertOptions& options, ConvertReport* report) const {
   std::vector<UnmatchedEntry> unmatched;
   const NameList* lists[] = {&op_block_, &node_block_, &op_include_, &node_include_};
   for (int i = 0; i < 4; ++i) {
@@ -173,8 +173,7 @@ absl::Status OpPolicy::CheckUnmatched(const ConvertOptions& options,
         entry.list == "node_block_list" || entry.list == "node_include_list" ? "node name"
                                                                              : "op of the model");
     if (options.strict_lists) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " (strict_lists makes this an error)"));
+      return absl::InvalidArgumentError(absl::StrCat(what, " (strict_lists makes this an error)"));
     }
     Log(options.log, LogLevel::kWarning, what);
   }

@@ -102,8 +102,8 @@ class Session : public Trials {
   int64_t evaluations_ = 0;
   double smallest_score_ = -1;
   std::string smallest_summary_;
-  std::vector<std::size_t> smallest_blocked_;      // the attempt with the smallest score
-  std::vector<OutputError> smallest_errors_;       // ... and its errors, worst over the feeds
+  std::vector<std::size_t> smallest_blocked_;  // the attempt with the smallest score
+  std::vector<OutputError> smallest_errors_;   // ... and its errors, worst over the feeds
   std::deque<CachedRun> cache_;  // the latest runs, newest first
 
   // The latest candidate that validated: what Verify may reuse and what TakeResult returns.

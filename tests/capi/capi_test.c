@@ -434,9 +434,9 @@ static void test_options(void) {
              "unknown option -5");
   CHECK_CODE(halfcast_convert_options_set_double(convert, HALFCAST_OPTION_RTOL, 0.1), kInvalid,
              "'rtol' is not a conversion option");
-  CHECK_CODE(halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_KEEP_IO_NAMES,
-                                                          names, 1),
-             kInvalid, "'keep_io_names' is not a mixed precision option");
+  CHECK_CODE(
+      halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_KEEP_IO_NAMES, names, 1),
+      kInvalid, "'keep_io_names' is not a mixed precision option");
   CHECK_CODE(halfcast_convert_options_set_bool(convert, HALFCAST_OPTION_KEEP_BEST, 1), kInvalid,
              "'keep_best' is not a conversion option");
   CHECK_CODE(halfcast_convert_options_set_int(convert, HALFCAST_OPTION_KEEP_IO_TYPES, 1), kInvalid,
@@ -680,8 +680,8 @@ static void test_selection_lists(void) {
   CHECK_OK(
       halfcast_convert_options_set_strings(options, HALFCAST_OPTION_NODE_BLOCK_LIST, block, 1));
   CHECK_OK(halfcast_convert_options_set_strings(options, HALFCAST_OPTION_OP_BLOCK_LIST, ops, 1));
-  CHECK_OK(halfcast_convert_options_set_strings(options, HALFCAST_OPTION_NODE_INCLUDE_LIST,
-                                                include, 2));
+  CHECK_OK(
+      halfcast_convert_options_set_strings(options, HALFCAST_OPTION_NODE_INCLUDE_LIST, include, 2));
   CHECK_OK(halfcast_convert_float_to_float16(tiny, options, &fp16, &report));
   /* matmul and add match the pattern; relu's op is blocked, but its name is included. */
   CHECK(report_value(report, HALFCAST_REPORT_NODES_KEPT) == 2);
@@ -1055,5 +1055,6 @@ static void teardown(void) { remove_temp_dir(); }
 RUN_TESTS(TEST(setup), TEST(test_version), TEST(test_status), TEST(test_null_handles),
           TEST(test_null_arguments), TEST(test_model_errors), TEST(test_model_bytes_and_files),
           TEST(test_tensors), TEST(test_named_tensors_and_feeds), TEST(test_options),
-          TEST(test_convert), TEST(test_selection_lists), TEST(test_convert_file), TEST(test_mixed_precision),
-          TEST(test_evaluator_callback), TEST(test_mixed_precision_file), TEST(teardown))
+          TEST(test_convert), TEST(test_selection_lists), TEST(test_convert_file),
+          TEST(test_mixed_precision), TEST(test_evaluator_callback),
+          TEST(test_mixed_precision_file), TEST(teardown))

@@ -93,8 +93,8 @@ TEST_F(MachineTest, AutoValidatesOnEveryInputSet) {
   EXPECT_GT(SearchKept(both.out), SearchKept(only_small.out)) << both.out;
 
   // compare judges every set: the small-only model fails on `large`, the other holds.
-  const std::vector<std::string> sets = {"--input-set", "x=" + small_, "--input-set",
-                                         "x=" + large_, "--rtol", "1e-2", "--atol", "1e-3"};
+  const std::vector<std::string> sets = {"--input-set", "x=" + small_, "--input-set", "x=" + large_,
+                                         "--rtol",      "1e-2",        "--atol",      "1e-3"};
   std::vector<std::string> compare_one = {"compare", model_, dir_.File("one.onnx")};
   compare_one.insert(compare_one.end(), sets.begin(), sets.end());
   const CliResult fails = Run(compare_one);
@@ -115,10 +115,13 @@ TEST_F(MachineTest, InputDirOfTestDataSets) {
   ASSERT_EQ(result.exit_code, kOk) << result.err;
   EXPECT_THAT(result.out, HasSubstr("\"feed_sets\":2"));
   EXPECT_THAT(result.out, HasSubstr("\"reason\":\"search\""));
+  const CliResult text = Run({"auto", model_, dir_.File("out2.onnx"), "--input-dir",
+                              dir_.File("data"), "--rtol", "1e-2", "--atol", "1e-3"});
+  EXPECT_THAT(text.out, HasSubstr(" evaluations on 2 input sets, "));
 
   // run writes one folder per set.
-  const CliResult run = Run({"run", model_, "--input-dir", dir_.File("data"), "--output-dir",
-                             dir_.File("outs")});
+  const CliResult run =
+      Run({"run", model_, "--input-dir", dir_.File("data"), "--output-dir", dir_.File("outs")});
   ASSERT_EQ(run.exit_code, kOk) << run.err;
   EXPECT_THAT(run.out, HasSubstr("input set " + dir_.File("data/test_data_set_1") + ":"));
   EXPECT_TRUE(Exists(dir_.File("outs/test_data_set_0/y.npy")));
@@ -137,8 +140,8 @@ TEST_F(MachineTest, InputSetsShareInputAndNameWhatIsWrong) {
   const std::string two = WriteModel("two.onnx", kTwoOutputs);
   const std::string x = WriteFloats("x2.npy", {2}, {1, 2});
   const std::string z = WriteFloats("z2.npy", {2}, {3, 4});
-  const CliResult shared = Run({"compare", two, two, "--input", "z=" + z, "--input-set",
-                                "x=" + x, "--input-set", "x=" + z, "--json"});
+  const CliResult shared = Run({"compare", two, two, "--input", "z=" + z, "--input-set", "x=" + x,
+                                "--input-set", "x=" + z, "--json"});
   ASSERT_EQ(shared.exit_code, kOk) << shared.err;
   EXPECT_THAT(shared.out, HasSubstr("\"feed_sets\":2,\"all_close\":true"));
 
@@ -177,9 +180,8 @@ TEST_F(MachineTest, CompareJson) {
 }
 
 TEST_F(MachineTest, ConvertJsonCarriesTheRun) {
-  const CliResult result = Run({"convert", model_, dir_.File("m16.onnx"), "--json",
-                                "--report-json", dir_.File("r.json"), "--keep-io-types",
-                                "--target", "bf16"});
+  const CliResult result = Run({"convert", model_, dir_.File("m16.onnx"), "--json", "--report-json",
+                                dir_.File("r.json"), "--keep-io-types", "--target", "bf16"});
   ASSERT_EQ(result.exit_code, kOk) << result.err;
   for (const std::string& part :
        {std::string("{\"command\":\"convert\",\"halfcast_version\":\""),
@@ -194,8 +196,8 @@ TEST_F(MachineTest, ConvertJsonCarriesTheRun) {
 }
 
 TEST_F(MachineTest, AutoJsonCarriesToleranceAndVerdict) {
-  const CliResult result = Run({"auto", model_, dir_.File("m.mixed.onnx"), "--input",
-                                "x=" + large_, "--atol", "1e-3", "--json", "--progress=none"});
+  const CliResult result = Run({"auto", model_, dir_.File("m.mixed.onnx"), "--input", "x=" + large_,
+                                "--atol", "1e-3", "--json", "--progress=none"});
   ASSERT_EQ(result.exit_code, kOk) << result.err;
   EXPECT_THAT(result.out, HasSubstr("{\"command\":\"auto\",\"halfcast_version\":"));
   // Only atol given: rtol is numpy's 1e-5.
@@ -209,11 +211,11 @@ TEST_F(MachineTest, AutoJsonCarriesToleranceAndVerdict) {
 // ----------------------------------------------------------------------------- --keep-best
 
 TEST_F(MachineTest, KeepBestWritesTheBestSoFar) {
-  const std::vector<std::string> limited = {"auto",     model_,       dir_.File("best.onnx"),
-                                            "--input",  "x=" + large_, "--rtol",
-                                            "1e-2",     "--atol",      "1e-3",
-                                            "--strategy", "bisect",    "--max-evaluations",
-                                            "2",        "--progress=none"};
+  const std::vector<std::string> limited = {"auto",       model_,           dir_.File("best.onnx"),
+                                            "--input",    "x=" + large_,    "--rtol",
+                                            "1e-2",       "--atol",         "1e-3",
+                                            "--strategy", "bisect",         "--max-evaluations",
+                                            "2",          "--progress=none"};
   const CliResult error = Run(limited);
   EXPECT_EQ(error.exit_code, kError);
   EXPECT_THAT(error.err, HasSubstr("--max-evaluations (2)"));
@@ -265,9 +267,9 @@ TEST_F(MachineTest, PatternsIncludeListsAndUnmatchedEntries) {
 
 // The overflowing node forced to 16 bits: no candidate can keep it float32.
 TEST_F(MachineTest, AutoHonoursTheIncludeList) {
-  const CliResult result = Run({"auto", model_, dir_.File("m.mixed.onnx"), "--input",
-                                "x=" + large_, "--rtol", "1e-2", "--atol", "1e-3",
-                                "--node-include-list", "q", "--progress=none"});
+  const CliResult result =
+      Run({"auto", model_, dir_.File("m.mixed.onnx"), "--input", "x=" + large_, "--rtol", "1e-2",
+           "--atol", "1e-3", "--node-include-list", "q", "--progress=none"});
   EXPECT_EQ(result.exit_code, kError);
   EXPECT_THAT(result.err, HasSubstr("no candidate model validates"));
 }

@@ -26,16 +26,16 @@ namespace {
 using ::halfcast::cli_testing::CliResult;
 using ::halfcast::cli_testing::CliTest;
 using ::halfcast::cli_testing::InputType;
-using ::halfcast::cli_testing::LoadOrDie;
-using ::halfcast::cli_testing::ModelsDir;
-using ::halfcast::cli_testing::OutputType;
-using ::halfcast::cli_testing::Quote;
 using ::halfcast::cli_testing::kAddMax;
 using ::halfcast::cli_testing::kError;
 using ::halfcast::cli_testing::kNotClose;
 using ::halfcast::cli_testing::kOk;
 using ::halfcast::cli_testing::kOverflow;
 using ::halfcast::cli_testing::kTwoOutputs;
+using ::halfcast::cli_testing::LoadOrDie;
+using ::halfcast::cli_testing::ModelsDir;
+using ::halfcast::cli_testing::OutputType;
+using ::halfcast::cli_testing::Quote;
 
 using ::halfcast::testing::ParseModelText;
 using ::halfcast::testing::ReadFileBytes;

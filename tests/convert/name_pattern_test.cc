@@ -47,7 +47,7 @@ TEST(NamePatternTest, Operators) {
   EXPECT_FALSE(Full("x{2,}", "x"));
   EXPECT_TRUE(Full("x{1,2}y", "xxy"));
   EXPECT_FALSE(Full("x{1,2}y", "xxxy"));
-  EXPECT_TRUE(Full("a.*?b", "aXXb"));  // lazy: the same names as greedy
+  EXPECT_TRUE(Full("a.*?b", "aXXb"));   // lazy: the same names as greedy
   EXPECT_TRUE(Full("(a*)*b", "aaab"));  // an empty loop ends
   EXPECT_TRUE(Full("(|x)y", "y"));
 }
@@ -69,10 +69,16 @@ TEST(NamePatternTest, ClassesAndEscapes) {
 }
 
 TEST(NamePatternTest, NonAsciiCharactersAreOneCharacterForDotAndNegatedClasses) {
-  EXPECT_TRUE(Full("a.b", "a\xC3\xA9" "b"));           // é: two bytes
-  EXPECT_TRUE(Full("a[^x]b", "a\xE2\x82\xAC" "b"));    // €: three bytes
-  EXPECT_FALSE(Full("a..b", "a\xC3\xA9" "b"));
-  EXPECT_TRUE(Full("caf\xC3\xA9", "caf\xC3\xA9"));      // literal non-ASCII
+  EXPECT_TRUE(Full("a.b",
+                   "a\xC3\xA9"
+                   "b"));  // é: two bytes
+  EXPECT_TRUE(Full("a[^x]b",
+                   "a\xE2\x82\xAC"
+                   "b"));  // €: three bytes
+  EXPECT_FALSE(Full("a..b",
+                    "a\xC3\xA9"
+                    "b"));
+  EXPECT_TRUE(Full("caf\xC3\xA9", "caf\xC3\xA9"));  // literal non-ASCII
 }
 
 TEST(NamePatternTest, RefusesWhatItDoesNotSupportNamingWhere) {

@@ -93,9 +93,9 @@ TEST(SelectionListsTest, ExactNamesStillWork) {
 TEST(SelectionListsTest, OpBlockListTakesPatterns) {
   ConvertOptions options;
   options.op_block_list = {"Re.*|Sigmoid"};
-  EXPECT_THAT(Kept(Convert(options).report),
-              ElementsAre("conv2d_1:op_block_list", "conv2d_2:op_block_list",
-                          "head:op_block_list"));
+  EXPECT_THAT(
+      Kept(Convert(options).report),
+      ElementsAre("conv2d_1:op_block_list", "conv2d_2:op_block_list", "head:op_block_list"));
 }
 
 TEST(SelectionListsTest, OpIncludeListWinsOverTheDefaultBlockList) {
@@ -157,10 +157,10 @@ TEST(SelectionListsTest, EntriesThatMatchNothingAreReportedAndLogged) {
     if (level == LogLevel::kWarning) warnings.emplace_back(message);
   };
   const ConvertResult result = Convert(options);
-  EXPECT_THAT(Unmatched(result.report),
-              ElementsAre("op_block_list=NotAnOp", "node_block_list=doesnotexist",
-                          "op_include_list=Conv.*", "node_include_list=tail",
-                          "fp16_ops=com.example:MyGelu"));
+  EXPECT_THAT(
+      Unmatched(result.report),
+      ElementsAre("op_block_list=NotAnOp", "node_block_list=doesnotexist", "op_include_list=Conv.*",
+                  "node_include_list=tail", "fp16_ops=com.example:MyGelu"));
   EXPECT_THAT(warnings, ElementsAre("op_block_list: 'NotAnOp' matches no op of the model",
                                     "node_block_list: 'doesnotexist' matches no node name",
                                     "op_include_list: 'Conv.*' matches no op of the model",
@@ -200,8 +200,8 @@ TEST(SelectionListsTest, NodeListsMatchNodesInSubgraphs) {
   ConvertOptions options;
   options.node_block_list = {"inner_.*"};
   const ConvertResult result = Convert(options, model);
-  EXPECT_THAT(Kept(result.report), ElementsAre("inner_relu:node_block_list",
-                                               "inner_sigmoid:node_block_list"));
+  EXPECT_THAT(Kept(result.report),
+              ElementsAre("inner_relu:node_block_list", "inner_sigmoid:node_block_list"));
 }
 
 }  // namespace

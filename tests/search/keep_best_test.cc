@@ -134,9 +134,9 @@ TEST(KeepBestTest, TheFileVariantWritesTheBest) {
   MixedPrecisionOptions options = Options(SearchStrategy::kBisect);
   options.max_evaluations = 2;
   options.keep_best = true;
-  ASSERT_OK_AND_ASSIGN(MixedPrecisionReport report,
-                       AutoConvertMixedPrecisionFile(dir.File("in.onnx"), dir.File("out.onnx"),
-                                                     kFeeds, options));
+  ASSERT_OK_AND_ASSIGN(
+      MixedPrecisionReport report,
+      AutoConvertMixedPrecisionFile(dir.File("in.onnx"), dir.File("out.onnx"), kFeeds, options));
   EXPECT_FALSE(report.validated);
   EXPECT_THAT(report.stopped, HasSubstr("max_evaluations"));
   ASSERT_OK_AND_ASSIGN(onnx::ModelProto written, LoadModel(dir.File("out.onnx")));
