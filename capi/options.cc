@@ -50,7 +50,7 @@ constexpr OptionInfo kOptions[] = {
     {"keep_io_names", ValueKind::kStrings, true, false},
     {"disable_shape_infer", ValueKind::kBool, true, false},
     {"op_block_list", ValueKind::kStrings, true, true},
-    {"node_block_list", ValueKind::kStrings, true, false},
+    {"node_block_list", ValueKind::kStrings, true, true},
     {"node_index_block_list", ValueKind::kInts, true, false},
     {"check_fp16_ready", ValueKind::kBool, true, false},
     {"target", ValueKind::kInt, true, true},
@@ -62,6 +62,10 @@ constexpr OptionInfo kOptions[] = {
     {"time_limit", ValueKind::kDouble, false, true},
     {"safety_margin", ValueKind::kDouble, false, true},
     {"max_retained_bytes", ValueKind::kInt, false, true},
+    {"op_include_list", ValueKind::kStrings, true, true},
+    {"node_include_list", ValueKind::kStrings, true, true},
+    {"strict_lists", ValueKind::kBool, true, true},
+    {"keep_best", ValueKind::kBool, false, true},
 };
 constexpr int kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
@@ -120,6 +124,23 @@ absl::Status SetSharedDouble(Options& options, halfcast_option option, double va
   }
 }
 
+// The string-list options both kinds share.
+template <typename Options>
+std::vector<std::string>& SharedStrings(Options& options, halfcast_option option) {
+  switch (option) {
+    case HALFCAST_OPTION_OP_BLOCK_LIST:
+      return options.op_block_list;
+    case HALFCAST_OPTION_NODE_BLOCK_LIST:
+      return options.node_block_list;
+    case HALFCAST_OPTION_OP_INCLUDE_LIST:
+      return options.op_include_list;
+    case HALFCAST_OPTION_NODE_INCLUDE_LIST:
+      return options.node_include_list;
+    default:
+      return options.fp16_ops;
+  }
+}
+
 absl::StatusOr<std::vector<std::string>> ToStrings(halfcast_option option,
                                                    const char* const* values, size_t count) {
   if (count > 0 && values == nullptr) return OutOfRange(option, "values are NULL");
@@ -164,6 +185,7 @@ halfcast_status* halfcast_convert_options_set_bool(halfcast_convert_options* opt
     halfcast::ConvertOptions& o = options->options;
     (option == HALFCAST_OPTION_KEEP_IO_TYPES         ? o.keep_io_types
      : option == HALFCAST_OPTION_DISABLE_SHAPE_INFER ? o.disable_shape_infer
+     : option == HALFCAST_OPTION_STRICT_LISTS        ? o.strict_lists
                                                      : o.check_fp16_ready) = value != 0;
     return absl::OkStatus();
   });
@@ -199,10 +221,9 @@ halfcast_status* halfcast_convert_options_set_strings(halfcast_convert_options* 
     HALFCAST_ASSIGN_OR_RETURN(std::vector<std::string> strings,
                               halfcast::capi::ToStrings(option, values, count));
     halfcast::ConvertOptions& o = options->options;
-    (option == HALFCAST_OPTION_KEEP_IO_NAMES   ? o.keep_io_names
-     : option == HALFCAST_OPTION_OP_BLOCK_LIST ? o.op_block_list
-     : option == HALFCAST_OPTION_FP16_OPS      ? o.fp16_ops
-                                               : o.node_block_list) = std::move(strings);
+    (option == HALFCAST_OPTION_KEEP_IO_NAMES ? o.keep_io_names
+                                             : halfcast::capi::SharedStrings(o, option)) =
+        std::move(strings);
     return absl::OkStatus();
   });
 }
@@ -255,7 +276,10 @@ halfcast_status* halfcast_mixed_precision_options_set_bool(
   return Guard([&] {
     HALFCAST_RETURN_IF_ERROR(
         halfcast::capi::CheckOption(option, halfcast::capi::ValueKind::kBool, true));
-    options->options.keep_io_types = value != 0;  // the only bool key of these options
+    halfcast::MixedPrecisionOptions& o = options->options;
+    (option == HALFCAST_OPTION_KEEP_IO_TYPES  ? o.keep_io_types
+     : option == HALFCAST_OPTION_STRICT_LISTS ? o.strict_lists
+                                              : o.keep_best) = value != 0;
     return absl::OkStatus();
   });
 }
@@ -333,8 +357,7 @@ halfcast_status* halfcast_mixed_precision_options_set_strings(
         halfcast::capi::CheckOption(option, halfcast::capi::ValueKind::kStrings, true));
     HALFCAST_ASSIGN_OR_RETURN(std::vector<std::string> strings,
                               halfcast::capi::ToStrings(option, values, count));
-    (option == HALFCAST_OPTION_FP16_OPS ? options->options.fp16_ops
-                                        : options->options.op_block_list) = std::move(strings);
+    halfcast::capi::SharedStrings(options->options, option) = std::move(strings);
     return absl::OkStatus();
   });
 }

@@ -97,6 +97,15 @@ halfcast_status* halfcast_report_get(const halfcast_report* report, halfcast_rep
       case HALFCAST_REPORT_PEAK_RETAINED_BYTES:
         result = report->report.peak_retained_bytes;
         break;
+      case HALFCAST_REPORT_UNMATCHED:
+        result = static_cast<int64_t>(r.unmatched.size());
+        break;
+      case HALFCAST_REPORT_VALIDATED:
+        result = report->report.validated ? 1 : 0;
+        break;
+      case HALFCAST_REPORT_STOPPED_EARLY:
+        result = report->report.stopped.empty() ? 0 : 1;
+        break;
       default:
         return absl::InvalidArgumentError(
             absl::StrCat("unknown report value ", static_cast<int>(value)));
@@ -125,6 +134,25 @@ halfcast_status* halfcast_report_kept_node(const halfcast_report* report, size_t
     if (detail) *detail = node.detail.c_str();
     return absl::OkStatus();
   });
+}
+
+halfcast_status* halfcast_report_unmatched(const halfcast_report* report, size_t index,
+                                           const char** list, const char** entry) {
+  HALFCAST_C_REQUIRE(report);
+  return Guard([&] {
+    const std::vector<halfcast::UnmatchedEntry>& unmatched = report->report.conversion.unmatched;
+    if (index >= unmatched.size()) {
+      return absl::OutOfRangeError(
+          absl::StrCat("unmatched entry ", index, " of a report with ", unmatched.size()));
+    }
+    if (list) *list = unmatched[index].list.c_str();
+    if (entry) *entry = unmatched[index].entry.c_str();
+    return absl::OkStatus();
+  });
+}
+
+const char* halfcast_report_stop_reason(const halfcast_report* report) {
+  return report ? report->report.stopped.c_str() : "";
 }
 
 halfcast_status* halfcast_report_to_json(const halfcast_report* report,

@@ -47,6 +47,10 @@ const (
 	OptionTimeLimit          Option = C.HALFCAST_OPTION_TIME_LIMIT            // float seconds (M)
 	OptionSafetyMargin       Option = C.HALFCAST_OPTION_SAFETY_MARGIN         // float in [0, 1) (M)
 	OptionMaxRetainedBytes   Option = C.HALFCAST_OPTION_MAX_RETAINED_BYTES    // int bytes (M)
+	OptionOpIncludeList      Option = C.HALFCAST_OPTION_OP_INCLUDE_LIST       // strings (C, M)
+	OptionNodeIncludeList    Option = C.HALFCAST_OPTION_NODE_INCLUDE_LIST     // strings (C, M)
+	OptionStrictLists        Option = C.HALFCAST_OPTION_STRICT_LISTS          // bool (C, M)
+	OptionKeepBest           Option = C.HALFCAST_OPTION_KEEP_BEST             // bool (M)
 )
 
 // String is the library's stable name of the option ("keep_io_types", ...).

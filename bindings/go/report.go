@@ -28,6 +28,9 @@ const (
 	ReportMatmulFlopsTotal      ReportValue = C.HALFCAST_REPORT_MATMUL_FLOPS_TOTAL
 	ReportMatmulFlops16Bit      ReportValue = C.HALFCAST_REPORT_MATMUL_FLOPS_16BIT
 	ReportPeakRetainedBytes     ReportValue = C.HALFCAST_REPORT_PEAK_RETAINED_BYTES
+	ReportUnmatched             ReportValue = C.HALFCAST_REPORT_UNMATCHED
+	ReportValidated             ReportValue = C.HALFCAST_REPORT_VALIDATED
+	ReportStoppedEarly          ReportValue = C.HALFCAST_REPORT_STOPPED_EARLY
 )
 
 // KeptNode is a node the conversion kept in float32, and why.

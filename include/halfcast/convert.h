@@ -72,6 +72,13 @@ struct ClippedTensor {
   int64_t above_max = 0;       // finite values with |x| > max_finite_val lowered to it
 };
 
+// A selection-list entry (ConvertOptions::op_block_list, node_block_list, op_include_list,
+// node_include_list, fp16_ops) that matched no node of the model: a typo keeps nothing float32.
+struct UnmatchedEntry {
+  std::string list;   // the option's name, e.g. "node_block_list"
+  std::string entry;  // as given
+};
+
 // Who typed an op of the model, and how many nodes use it (all graph scopes).
 struct OpSourceCount {
   std::string domain;  // "" for the default domain
@@ -105,6 +112,7 @@ struct ConvertReport {
   uint64_t bytes_before = 0;              // tensor bytes of initializers + constants before
   uint64_t bytes_after = 0;               // ... and after
   std::vector<std::string> notes;         // e.g. "model uses opset 19; schemas of opset 17 used"
+  std::vector<UnmatchedEntry> unmatched;  // list entries that matched nothing, in option order
   std::vector<OpSourceCount> op_sources;  // one entry per (domain, op type), sorted
   MatMulFlops matmul_flops;
 };

@@ -77,7 +77,14 @@ struct MixedPrecisionOptions {
   double safety_margin = 0.2;
   bool keep_io_types = false;
   TargetType target = TargetType::kFloat16;
+  // Selection lists and strict_lists, as ConvertOptions' (names or full-match patterns). A node
+  // node_include_list forces to 16 bits is never kept float32 by the search; node_block_list and
+  // op_block_list nodes stay float32 in every candidate.
   std::vector<std::string> op_block_list = DefaultOpBlockList();
+  std::vector<std::string> node_block_list;
+  std::vector<std::string> op_include_list;
+  std::vector<std::string> node_include_list;
+  bool strict_lists = false;
   // Custom ops declared 16-bit capable, as ConvertOptions::fp16_ops.
   std::vector<std::string> fp16_ops;
   float min_positive_val = 1e-7f;
@@ -102,6 +109,12 @@ struct MixedPrecisionOptions {
   // the reference values (ranking nodes in graph order): slower, never wrong. 0 = no bound.
   // Must be >= 0.
   int64_t max_retained_bytes = int64_t{2} << 30;
+  // When max_evaluations or time_limit_seconds stop the search before its end: false (default)
+  // fails with ResourceExhausted / DeadlineExceeded; true returns the best candidate found so
+  // far instead, with MixedPrecisionReport::stopped saying why and ::validated whether it passed.
+  // The best is the latest candidate that validated (on every feed set) or, when none did, the
+  // one with the smallest error seen. The search must have tried at least one candidate.
+  bool keep_best = false;
 };
 
 struct OutputError {
@@ -118,6 +131,13 @@ struct MixedPrecisionReport {
   // The most bytes of tensor values the search kept between evaluations (see
   // max_retained_bytes); the evaluator's own working memory comes on top.
   int64_t peak_retained_bytes = 0;
+  // Whether the model validated on every feed set; false only for a keep_best candidate that
+  // did not.
+  bool validated = true;
+  // Empty when the search ran to its end; else why it stopped early (keep_best), e.g.
+  // "mixed-precision search reached max_evaluations (20) before finishing": the model is the best
+  // found so far, not necessarily the fewest float32 nodes.
+  std::string stopped;
 };
 
 struct MixedPrecisionResult {
@@ -126,8 +146,9 @@ struct MixedPrecisionResult {
 };
 
 // The report as a JSON object: {"conversion": ReportToJson(...), "evaluations", "seconds",
-// "peak_retained_bytes", "output_errors": [{"name", "max_abs_error", "max_rel_error"}]}; a
-// non-finite error is null.
+// "peak_retained_bytes", "output_errors": [{"name", "max_abs_error", "max_rel_error"}],
+// "validated", "stopped"}; a non-finite error is null, "stopped" is null when the search ran to
+// its end.
 std::string MixedPrecisionReportToJson(const MixedPrecisionReport& report);
 
 // `feeds`: one or more input sets (graph input name -> tensor); every set must validate. With

@@ -56,7 +56,8 @@ struct NodeLocation {
 // NaN or above the target's largest finite value (65504 for float16), min_positive_val above
 // max_finite_val, a keep_io_names entry that is no input or output of the main graph, a
 // node_index_block_list entry past the last node, a node_location_block_list entry naming no
-// node, bfloat16 for a model below opset 13.
+// node, bfloat16 for a model below opset 13, a selection-list entry that is no valid pattern (or,
+// with strict_lists, matches nothing).
 struct ConvertOptions {
   // Constant values with 0 < |x| < min_positive_val become sign(x) * min_positive_val.
   // Must be >= 0.
@@ -71,10 +72,29 @@ struct ConvertOptions {
   std::vector<std::string> keep_io_names;
   // Skip ONNX shape/type inference; element types are then propagated from op schemas.
   bool disable_shape_infer = false;
+  // Selection lists. Each entry is a name or a pattern: a full-match regular expression
+  // ("conv2d_.*", "MatMul|Gemm"; syntax in docs/op-policy.md) that matches a name it equals or
+  // matches in full. An entry that is no valid pattern is InvalidArgument. An entry that matches
+  // nothing is reported (ConvertReport::unmatched, a kWarning log line), or InvalidArgument with
+  // strict_lists; op_block_list entries of DefaultOpBlockList() are exempt.
+  // Precedence, first that applies: a model-local function or an op nothing describes stays
+  // float32; node_include_list -> 16 bits; node_block_list or node_index_block_list -> float32;
+  // op_include_list -> 16 bits; op_block_list -> float32. "16 bits" means the op's schema
+  // decides: a node whose schema excludes the target type stays float32 whatever the lists say
+  // (reason kSchema; the detail says which list asked for 16 bits).
+  //
   // Op types kept in float32 (matched on op_type alone, in any domain, as the Python tool does).
   std::vector<std::string> op_block_list = DefaultOpBlockList();
-  // Node names kept in float32 (in any graph scope); names that match no node are ignored.
+  // Node names kept in float32 (in any graph scope).
   std::vector<std::string> node_block_list;
+  // Op types forced to the target type, over op_block_list and its defaults (ModelOpt's
+  // op_types_to_include).
+  std::vector<std::string> op_include_list;
+  // Node names (any graph scope) forced to the target type, over every block list, the mixed-
+  // precision search's included: it never keeps them float32 (ModelOpt's nodes_to_include).
+  std::vector<std::string> node_include_list;
+  // true: a selection-list entry that matches nothing is InvalidArgument instead of a warning.
+  bool strict_lists = false;
   // Positions of top-level graph nodes kept in float32; identifies nodes that have no name or
   // share one (mixed precision uses it).
   std::vector<std::size_t> node_index_block_list;

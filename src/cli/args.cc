@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/status_macros.h"
 
 namespace halfcast::cli {
 namespace {
@@ -207,6 +208,36 @@ absl::StatusOr<int64_t> ParseCount(absl::string_view flag, absl::string_view tex
         absl::StrCat("--", flag, ": '", text, "' is not an integer >= 0"));
   }
   return value;
+}
+
+absl::StatusOr<std::vector<std::string>> ParsePatternList(absl::string_view flag,
+                                                          absl::string_view text) {
+  std::vector<std::string> items;
+  if (text.empty()) return items;
+  int depth = 0;
+  bool escaped = false;
+  std::string item;
+  auto finish = [&]() -> absl::Status {
+    if (item.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": empty item in the list '", text, "'"));
+    }
+    items.push_back(std::move(item));
+    item.clear();
+    return absl::OkStatus();
+  };
+  for (const char c : text) {
+    if (c == ',' && depth == 0 && !escaped) {
+      HALFCAST_RETURN_IF_ERROR(finish());
+      continue;
+    }
+    if (!escaped && (c == '(' || c == '[' || c == '{')) ++depth;
+    if (!escaped && (c == ')' || c == ']' || c == '}') && depth > 0) --depth;
+    escaped = !escaped && c == '\\';
+    item.push_back(c);
+  }
+  HALFCAST_RETURN_IF_ERROR(finish());
+  return items;
 }
 
 absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view flag, absl::string_view text) {

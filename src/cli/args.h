@@ -90,6 +90,10 @@ absl::StatusOr<double> ParseNonNegative(absl::string_view flag, absl::string_vie
 absl::StatusOr<int64_t> ParseCount(absl::string_view flag, absl::string_view text);
 // "a,b,c" -> {"a","b","c"}; "" -> {}; empty items ("a,,b") are an error.
 absl::StatusOr<std::vector<std::string>> ParseList(absl::string_view flag, absl::string_view text);
+// As ParseList, for lists of names or patterns: a ',' inside (), [] or {} or after '\\' belongs to
+// the pattern ("x{1,2},y" is two items).
+absl::StatusOr<std::vector<std::string>> ParsePatternList(absl::string_view flag,
+                                                          absl::string_view text);
 // "NAME=VALUE" with a non-empty NAME and VALUE (the first '=' splits, names cannot contain '=').
 absl::StatusOr<std::pair<std::string, std::string>> ParseAssignment(absl::string_view flag,
                                                                     absl::string_view text);

@@ -9,8 +9,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cli/command.h"
 #include "cli/feeds.h"
+#include "cli/report_json.h"
 #include "common/status_macros.h"
 #include "halfcast/mixed_precision.h"
 #include "halfcast/model_io.h"
@@ -28,7 +31,11 @@ std::vector<FlagSpec> AutoFlags() {
        "error-guided (default, fewer evaluations) or bisect (the Python tool's search)"},
       {"max-evaluations", FlagKind::kValue, "N", "give up after N evaluations (default no limit)"},
       TimeLimitFlag(),
-      {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON"},
+      {"keep-best", FlagKind::kSwitch, "",
+       "when --max-evaluations or --time-limit stop the search, write the best model so far "
+       "(exit 1 if it does not validate) instead of failing"},
+      {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON (docs/cli.md)"},
+      {"json", FlagKind::kSwitch, "", "print the JSON report on stdout instead of the text"},
       {"progress", FlagKind::kValue, "MODE",
        "bar (drawn in place), lines (one per attempt) or none; default bar on a terminal, "
        "else lines"},
@@ -69,6 +76,10 @@ absl::StatusOr<MixedPrecisionOptions> OptionsFromFlags(const ParsedArgs& args) {
   HALFCAST_RETURN_IF_ERROR(ApplyConversionFlags(args, &conversion));
   options.target = conversion.target;
   options.op_block_list = conversion.op_block_list;
+  options.node_block_list = conversion.node_block_list;
+  options.op_include_list = conversion.op_include_list;
+  options.node_include_list = conversion.node_include_list;
+  options.strict_lists = conversion.strict_lists;
   options.fp16_ops = conversion.fp16_ops;
   options.min_positive_val = conversion.min_positive_val;
   options.max_finite_val = conversion.max_finite_val;
@@ -78,6 +89,7 @@ absl::StatusOr<MixedPrecisionOptions> OptionsFromFlags(const ParsedArgs& args) {
   if (std::optional<std::string> text = args.Value("time-limit")) {
     HALFCAST_ASSIGN_OR_RETURN(options.time_limit_seconds, ParseNonNegative("time-limit", *text));
   }
+  options.keep_best = args.Has("keep-best");
   return options;
 }
 
@@ -163,14 +175,15 @@ const CommandSpec kAutoSpec = {
     "auto",
     "IN [OUT]",
     "Mixed precision: convert to float16 keeping the fewest nodes in float32 that keep the "
-    "outputs within --rtol/--atol on the given inputs. OUT defaults to <stem>.mixed.onnx beside "
-    "IN; '-' writes the model to stdout.",
+    "outputs within --rtol/--atol on every given input set. OUT defaults to <stem>.mixed.onnx "
+    "beside IN; '-' writes the model to stdout.",
     AutoFlags(),
     1,
     2,
 };
 
 absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  const absl::Time start = absl::Now();
   const std::string& input = args.positionals()[0];
   HALFCAST_ASSIGN_OR_RETURN(MixedPrecisionOptions options, OptionsFromFlags(args));
   HALFCAST_ASSIGN_OR_RETURN(const Verbosity verbosity, VerbosityFromFlags(args));
@@ -178,12 +191,13 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
   HALFCAST_ASSIGN_OR_RETURN(const SaveOptions save, SaveOptionsFromFlags(args));
   HALFCAST_ASSIGN_OR_RETURN(const OutputTarget output, OutputFromFlags(args, ".mixed.onnx", save));
   HALFCAST_RETURN_IF_ERROR(CheckOutputPaths(args, output));
+  HALFCAST_RETURN_IF_ERROR(CheckJsonOutput(args, output));
   const std::optional<std::string> report_path = args.Value("report-json");
   // The graph's inputs are all the feeds need; its weights stay on disk.
   LoadOptions load;
   load.load_external_data = false;
   HALFCAST_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(input, load));
-  HALFCAST_ASSIGN_OR_RETURN(const TensorMap feeds, FeedsFromFlags(args, model));
+  HALFCAST_ASSIGN_OR_RETURN(const std::vector<FeedSet> sets, FeedSetsFromFlags(args, model));
   HALFCAST_ASSIGN_OR_RETURN(const ReferenceEvaluatorOptions evaluator_options,
                             EvaluatorOptionsFromFlags(args, input));
   ReferenceEvaluator evaluator(evaluator_options);
@@ -201,30 +215,49 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
   }
   options.log = console.Callback();
   absl::StatusOr<MixedPrecisionReport> report =
-      AutoConvertMixedPrecisionFile(input, destination->path(), {feeds}, options, save);
+      AutoConvertMixedPrecisionFile(input, destination->path(), FeedsOf(sets), options, save);
   console.EndDraw();
   HALFCAST_RETURN_IF_ERROR(report.status());
+  // numpy.allclose's defaults for the tolerance not given, as the search applied them.
+  const double rtol = options.rtol.value_or(1e-5);
+  const double atol = options.atol.value_or(1e-8);
+  const RunInfo run{input, output.path, absl::ToDoubleSeconds(absl::Now() - start)};
+  const std::string json = AutoJson(run, options, rtol, atol, sets.size(), save, *report) + "\n";
   if (report_path.has_value()) {
-    HALFCAST_RETURN_IF_ERROR(WriteReportOrRemoveOutput(
-        *report_path, MixedPrecisionReportToJson(*report) + "\n", destination->path(), save));
+    HALFCAST_RETURN_IF_ERROR(
+        WriteReportOrRemoveOutput(*report_path, json, destination->path(), save));
   }
   HALFCAST_RETURN_IF_ERROR(destination->Finish(out));
-  if (!verbosity.quiet) {
+  if (!report->stopped.empty()) {
+    console.Log(LogLevel::kWarning,
+                absl::StrCat(report->stopped, "; --keep-best wrote the best model found so far",
+                             report->validated
+                                 ? " (it validates, but the search might have kept fewer nodes "
+                                   "in float32)"
+                                 : ", which does NOT validate"));
+  }
+  const int code = report->validated ? kExitOk : kExitNotClose;
+  if (args.Has("json")) {
+    out << json;
+  } else if (!verbosity.quiet) {
     std::ostream& text = output.to_stdout ? err : out;
     int64_t searched = 0;
     for (const KeptNode& node : report->conversion.kept_nodes) {
       if (node.reason == KeepReason::kSearch) ++searched;
     }
+    const std::string on_sets =
+        sets.size() > 1 ? absl::StrCat(" on ", sets.size(), " input sets") : "";
     text << "converted " << input << " -> " << (output.to_stdout ? "stdout" : output.path) << " in "
-         << report->evaluations << " evaluations, " << absl::StrFormat("%.1f", report->seconds)
-         << " s; " << searched << " nodes kept in float32 by the search\n"
+         << report->evaluations << " evaluations" << on_sets << ", "
+         << absl::StrFormat("%.1f", report->seconds) << " s; " << searched
+         << " nodes kept in float32 by the search\n"
          << FormatConvertReport(report->conversion);
     for (const OutputError& error : report->output_errors) {
       text << absl::StrFormat("  output %s: max abs error %g, max rel error %g\n", error.name,
                               error.max_abs_error, error.max_rel_error);
     }
   }
-  return kExitOk;
+  return code;
 }
 
 }  // namespace halfcast::cli

@@ -63,7 +63,7 @@ std::string MainUsage() {
   absl::StrAppend(&text,
                   "\n'halfcast COMMAND --help' describes a command's flags; 'halfcast --version' "
                   "prints the version.\nExit status: 0 success, 1 compare found outputs not "
-                  "close, 2 error.\n");
+                  "close (or auto --keep-best wrote a model that does not validate), 2 error.\n");
   return text;
 }
 
@@ -103,7 +103,15 @@ std::vector<FlagSpec> ConversionFlags() {
   return {
       {"target", FlagKind::kValue, "TYPE", "float16 (default; alias fp16) or bfloat16 (bf16)"},
       {"op-block-list", FlagKind::kValue, "OPS",
-       "op types kept in float32, replacing the default list ('' for none)"},
+       "op types kept in float32, replacing the default list ('' for none); names or patterns"},
+      {"node-block-list", FlagKind::kValue, "NAMES",
+       "node names kept in float32; names or patterns (conv2d_.*)"},
+      {"op-include-list", FlagKind::kValue, "OPS",
+       "op types forced to 16 bits, over --op-block-list and its defaults"},
+      {"node-include-list", FlagKind::kValue, "NAMES",
+       "node names forced to 16 bits, over every block list"},
+      {"strict", FlagKind::kSwitch, "",
+       "a list entry that matches nothing is an error, not a warning"},
       {"fp16-ops", FlagKind::kValue, "OPS",
        "custom ops declared 16-bit capable, as domain:Op,... (e.g. com.example:MyGelu)"},
       {"min-positive-val", FlagKind::kValue, "X",
@@ -117,9 +125,18 @@ absl::Status ApplyConversionFlags(const ParsedArgs& args, ConvertOptions* option
   if (std::optional<std::string> target = args.Value("target")) {
     HALFCAST_ASSIGN_OR_RETURN(options->target, ParseTarget(*target));
   }
-  if (std::optional<std::string> ops = args.Value("op-block-list")) {
-    HALFCAST_ASSIGN_OR_RETURN(options->op_block_list, ParseList("op-block-list", *ops));
+  const std::pair<const char*, std::vector<std::string>*> lists[] = {
+      {"op-block-list", &options->op_block_list},
+      {"node-block-list", &options->node_block_list},
+      {"op-include-list", &options->op_include_list},
+      {"node-include-list", &options->node_include_list},
+  };
+  for (const auto& [flag, list] : lists) {
+    if (std::optional<std::string> text = args.Value(flag)) {
+      HALFCAST_ASSIGN_OR_RETURN(*list, ParsePatternList(flag, *text));
+    }
   }
+  options->strict_lists = args.Has("strict");
   if (std::optional<std::string> ops = args.Value("fp16-ops")) {
     HALFCAST_ASSIGN_OR_RETURN(options->fp16_ops, ParseList("fp16-ops", *ops));
   }
@@ -338,6 +355,15 @@ absl::Status CheckOutputPaths(const ParsedArgs& args, const OutputTarget& output
   if (std::optional<std::string> report = args.Value("report-json")) {
     HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(input, *report));
     if (!output.to_stdout) HALFCAST_RETURN_IF_ERROR(CheckDistinctFiles(output.path, *report));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckJsonOutput(const ParsedArgs& args, const OutputTarget& output) {
+  if (args.Has("json") && output.to_stdout) {
+    return absl::InvalidArgumentError(
+        "--json prints the report on stdout, where OUT '-' writes the model: use --report-json "
+        "FILE, or name OUT");
   }
   return absl::OkStatus();
 }

@@ -1,8 +1,8 @@
 // The halfcast subcommands and what they share: argument handling, exit codes, output helpers.
 //
-// Exit codes (as diff and cmp use them): 0 success; 1 `compare` found outputs that are not close;
-// 2 any error (bad flags, unreadable files, a failed conversion). Errors go to stderr; on error no
-// output file is left behind.
+// Exit codes (as diff and cmp use them): 0 success; 1 `compare` found outputs that are not close,
+// or `auto --keep-best` wrote a model that does not validate; 2 any error (bad flags, unreadable
+// files, a failed conversion). Errors go to stderr; on error no output file is left behind.
 #ifndef HALFCAST_CLI_COMMAND_H_
 #define HALFCAST_CLI_COMMAND_H_
 
@@ -60,7 +60,9 @@ absl::StatusOr<int> InspectCommand(const ParsedArgs& args, std::ostream& out, st
 // The human-readable conversion report (stdout of `convert`, part of `auto`'s), indented.
 std::string FormatConvertReport(const ConvertReport& report);
 
-// --target, --op-block-list, --min-positive-val, --max-finite-val (convert and auto).
+// --target, the selection lists (--op-block-list, --node-block-list, --op-include-list,
+// --node-include-list, --strict), --fp16-ops, --min-positive-val, --max-finite-val (convert and
+// auto).
 std::vector<FlagSpec> ConversionFlags();
 absl::Status ApplyConversionFlags(const ParsedArgs& args, ConvertOptions* options);
 
@@ -137,6 +139,9 @@ class ModelDestination {
 
 // For IN OUT commands: IN, OUT and --report-json (if given) must be distinct files.
 absl::Status CheckOutputPaths(const ParsedArgs& args, const OutputTarget& output);
+
+// --json prints the report on stdout, which then cannot also carry the model (OUT '-').
+absl::Status CheckJsonOutput(const ParsedArgs& args, const OutputTarget& output);
 
 // Writes a --report-json file after `output` was saved with `save`; when that fails, removes the
 // output (and its external data file) so that an error leaves no output behind.

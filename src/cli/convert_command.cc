@@ -9,8 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cli/command.h"
 #include "cli/messages.h"
+#include "cli/report_json.h"
 #include "common/status_macros.h"
 #include "halfcast/convert.h"
 #include "halfcast/model_io.h"
@@ -23,12 +26,12 @@ std::vector<FlagSpec> ConvertFlags() {
   std::vector<FlagSpec> flags = {
       {"keep-io-types", FlagKind::kOptionalValue, "NAMES",
        "keep float32 graph inputs/outputs (all, or only those named, comma-separated)"},
-      {"node-block-list", FlagKind::kValue, "NAMES", "node names kept in float32"},
       {"disable-shape-infer", FlagKind::kSwitch, "", "skip onnx shape inference"},
       {"no-check-fp16-ready", FlagKind::kSwitch, "",
        "convert even if the model already holds 16-bit floats"},
       ExternalDataFlag(),
-      {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON"},
+      {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON (docs/cli.md)"},
+      {"json", FlagKind::kSwitch, "", "print the JSON report on stdout instead of the text"},
   };
   const std::vector<FlagSpec> conversion = ConversionFlags();
   flags.insert(flags.begin() + 1, conversion.begin(), conversion.end());
@@ -53,9 +56,6 @@ absl::StatusOr<ConvertOptions> OptionsFromFlags(const ParsedArgs& args) {
     }
   }
   HALFCAST_RETURN_IF_ERROR(ApplyConversionFlags(args, &options));
-  if (std::optional<std::string> nodes = args.Value("node-block-list")) {
-    HALFCAST_ASSIGN_OR_RETURN(options.node_block_list, ParseList("node-block-list", *nodes));
-  }
   options.disable_shape_infer = args.Has("disable-shape-infer");
   options.check_fp16_ready = !args.Has("no-check-fp16-ready");
   return options;
@@ -147,6 +147,7 @@ std::string FormatConvertReport(const ConvertReport& report) {
 }
 
 absl::StatusOr<int> ConvertCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
+  const absl::Time start = absl::Now();
   const std::string& input = args.positionals()[0];
   HALFCAST_ASSIGN_OR_RETURN(ConvertOptions options, OptionsFromFlags(args));
   HALFCAST_ASSIGN_OR_RETURN(const Verbosity verbosity, VerbosityFromFlags(args));
@@ -156,6 +157,7 @@ absl::StatusOr<int> ConvertCommand(const ParsedArgs& args, std::ostream& out, st
       OutputFromFlags(args, options.target == TargetType::kFloat16 ? ".fp16.onnx" : ".bf16.onnx",
                       save));
   HALFCAST_RETURN_IF_ERROR(CheckOutputPaths(args, output));
+  HALFCAST_RETURN_IF_ERROR(CheckJsonOutput(args, output));
   const std::optional<std::string> report_path = args.Value("report-json");
   Console console(err, "convert", verbosity.level);
   options.log = console.Callback();
@@ -166,12 +168,16 @@ absl::StatusOr<int> ConvertCommand(const ParsedArgs& args, std::ostream& out, st
   // complete model converts in memory, one with external data streams its tensors.
   HALFCAST_ASSIGN_OR_RETURN(const ConvertReport report,
                             ConvertFile(input, destination->path(), options, save));
+  const RunInfo run{input, output.path, absl::ToDoubleSeconds(absl::Now() - start)};
+  const std::string json = ConvertJson(run, options, save, report) + "\n";
   if (report_path.has_value()) {
-    HALFCAST_RETURN_IF_ERROR(WriteReportOrRemoveOutput(*report_path, ReportToJson(report) + "\n",
-                                                       destination->path(), save));
+    HALFCAST_RETURN_IF_ERROR(
+        WriteReportOrRemoveOutput(*report_path, json, destination->path(), save));
   }
   HALFCAST_RETURN_IF_ERROR(destination->Finish(out));
-  if (!verbosity.quiet) {
+  if (args.Has("json")) {
+    out << json;
+  } else if (!verbosity.quiet) {
     // With the model on stdout, the report goes to stderr.
     std::ostream& text = output.to_stdout ? err : out;
     text << "converted " << input << " -> " << (output.to_stdout ? "stdout" : output.path) << " ("

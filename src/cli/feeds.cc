@@ -1,10 +1,15 @@
 #include "cli/feeds.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
+#include <system_error>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/args.h"
@@ -63,7 +68,13 @@ absl::Status CheckShapeAgainstModel(const onnx::ValueInfoProto& input,
 
 std::vector<FlagSpec> FeedFlags() {
   return {
-      {"input", FlagKind::kRepeated, "NAME=FILE", "a model input from a .npy or .pb file"},
+      {"input", FlagKind::kRepeated, "NAME=FILE",
+       "a model input from a .npy or .pb file (shared by every --input-set)"},
+      {"input-set", FlagKind::kRepeated, "NAME=FILE,...",
+       "one run's inputs; repeat for several runs, all of which must pass"},
+      {"input-dir", FlagKind::kValue, "DIR",
+       "runs' inputs from DIR: test_data_set_N folders of input_K.pb or NAME.npy files, or "
+       "such files in DIR itself"},
       {"random-inputs", FlagKind::kSwitch, "",
        "generate inputs not given: floats uniform in [-1, 1], integers 0"},
       {"shape", FlagKind::kRepeated, "NAME=D1,D2,..", "shape of a generated input"},
@@ -71,8 +82,155 @@ std::vector<FlagSpec> FeedFlags() {
   };
 }
 
-absl::StatusOr<TensorMap> FeedsFromFlags(const ParsedArgs& args, const onnx::ModelProto& model) {
-  HALFCAST_ASSIGN_OR_RETURN(TensorMap feeds, ReadInputs(args.Values("input")));
+namespace {
+
+absl::Status WithLabel(const std::string& label, const absl::Status& status) {
+  if (status.ok() || label.empty()) return status;
+  return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
+}
+
+// The numeric suffix of test_data_set_N (-1 for other names), so that set 10 follows set 9.
+int64_t SetNumber(const std::string& name) {
+  constexpr absl::string_view kPrefix = "test_data_set_";
+  if (name.size() <= kPrefix.size() || !absl::StartsWith(name, kPrefix)) return -1;
+  int64_t number = 0;
+  for (std::size_t i = kPrefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9' || number > (int64_t{1} << 40)) return -1;
+    number = number * 10 + (name[i] - '0');
+  }
+  return number;
+}
+
+// The K of input_K.pb, -1 for other names.
+int64_t InputIndex(const std::string& name) {
+  constexpr absl::string_view kPrefix = "input_";
+  constexpr absl::string_view kSuffix = ".pb";
+  if (name.size() <= kPrefix.size() + kSuffix.size() || !absl::StartsWith(name, kPrefix) ||
+      !absl::EndsWith(name, kSuffix)) {
+    return -1;
+  }
+  int64_t index = 0;
+  for (std::size_t i = kPrefix.size(); i + kSuffix.size() < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9' || index > (int64_t{1} << 40)) return -1;
+    index = index * 10 + (name[i] - '0');
+  }
+  return index;
+}
+
+absl::StatusOr<TensorMap> ReadSetDir(const std::filesystem::path& dir,
+                                     const onnx::ModelProto& model) {
+  const std::vector<const onnx::ValueInfoProto*> inputs = FeedableInputs(model);
+  std::map<std::string, std::string> by_file_name;  // SanitizeFileName(input) -> input
+  for (const onnx::ValueInfoProto& input : model.graph().input()) {
+    by_file_name.emplace(SanitizeFileName(input.name()), input.name());
+  }
+  std::error_code error;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (entry.is_regular_file(error)) files.push_back(entry.path());
+  }
+  if (error) {
+    return absl::NotFoundError(absl::StrCat("cannot read '", dir.string(), "': ", error.message()));
+  }
+  std::sort(files.begin(), files.end());
+  TensorMap feeds;
+  std::map<std::string, std::string> source;  // input -> file
+  for (const std::filesystem::path& file : files) {
+    const std::string file_name = file.filename().string();
+    std::string name;
+    absl::StatusOr<Tensor> tensor;
+    if (const int64_t index = InputIndex(file_name); index >= 0) {
+      std::ifstream stream(file, std::ios::binary);
+      onnx::TensorProto proto;
+      if (!stream || !proto.ParseFromIstream(&stream)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", file.string(), "' is not a serialized onnx.TensorProto"));
+      }
+      if (!proto.name().empty()) {
+        name = proto.name();
+      } else if (index < static_cast<int64_t>(inputs.size())) {
+        name = inputs[index]->name();
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("'", file.string(),
+                                                       "' has no name and the model has only ",
+                                                       inputs.size(), " inputs to feed"));
+      }
+      tensor = TensorFromProto(proto, dir.string());
+    } else if (file.extension() == ".npy") {
+      const std::string stem = file.stem().string();
+      auto known = by_file_name.find(stem);
+      name = known != by_file_name.end() ? known->second : stem;
+      tensor = ReadNpy(file.string());
+    } else {
+      continue;  // output_K.pb and anything else that is no input
+    }
+    if (!tensor.ok()) {
+      return absl::Status(tensor.status().code(),
+                          absl::StrCat(file.string(), ": ", tensor.status().message()));
+    }
+    auto [it, inserted] = source.emplace(name, file.string());
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat("'", it->second, "' and '", file.string(),
+                                                     "' both feed input '", name, "'"));
+    }
+    feeds.emplace(name, *std::move(tensor));
+  }
+  if (feeds.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", dir.string(), "' holds no input_K.pb or .npy file"));
+  }
+  return feeds;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<FeedSet>> ReadInputDir(const std::string& dir,
+                                                  const onnx::ModelProto& model) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) {
+    return absl::NotFoundError(absl::StrCat("--input-dir: '", dir, "' is not a folder"));
+  }
+  std::vector<std::pair<int64_t, std::filesystem::path>> set_dirs;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const int64_t number = SetNumber(entry.path().filename().string());
+    if (number >= 0 && entry.is_directory(error)) set_dirs.emplace_back(number, entry.path());
+  }
+  std::sort(set_dirs.begin(), set_dirs.end());
+  if (set_dirs.empty()) set_dirs.emplace_back(0, std::filesystem::path(dir));
+  std::vector<FeedSet> sets;
+  for (const auto& [number, path] : set_dirs) {
+    absl::StatusOr<TensorMap> feeds = ReadSetDir(path, model);
+    if (!feeds.ok()) return WithLabel("--input-dir", feeds.status());
+    sets.push_back({path.string(), *std::move(feeds)});
+  }
+  return sets;
+}
+
+absl::StatusOr<std::vector<FeedSet>> FeedSetsFromFlags(const ParsedArgs& args,
+                                                       const onnx::ModelProto& model) {
+  HALFCAST_ASSIGN_OR_RETURN(const TensorMap shared, ReadInputs(args.Values("input")));
+  std::vector<FeedSet> sets;
+  const std::vector<std::string> set_specs = args.Values("input-set");
+  for (std::size_t i = 0; i < set_specs.size(); ++i) {
+    HALFCAST_ASSIGN_OR_RETURN(const std::vector<std::string> specs,
+                              ParseList("input-set", set_specs[i]));
+    if (specs.empty()) return absl::InvalidArgumentError("--input-set: give NAME=FILE,...");
+    HALFCAST_ASSIGN_OR_RETURN(TensorMap feeds, ReadInputs(specs, "input-set"));
+    sets.push_back({absl::StrCat("--input-set ", i + 1), std::move(feeds)});
+  }
+  if (std::optional<std::string> dir = args.Value("input-dir")) {
+    HALFCAST_ASSIGN_OR_RETURN(std::vector<FeedSet> from_dir, ReadInputDir(*dir, model));
+    for (FeedSet& set : from_dir) sets.push_back(std::move(set));
+  }
+  if (sets.empty()) sets.push_back({"", {}});
+  for (FeedSet& set : sets) {
+    for (const auto& [name, tensor] : shared) {
+      if (!set.feeds.emplace(name, tensor).second) {
+        return WithLabel(set.label, absl::InvalidArgumentError(absl::StrCat(
+                                        "input '", name, "' is also given with --input")));
+      }
+    }
+  }
   const bool random = args.Has("random-inputs");
   if (!random && (args.Has("shape") || args.Has("seed"))) {
     return absl::InvalidArgumentError("--shape and --seed need --random-inputs");
@@ -92,24 +250,38 @@ absl::StatusOr<TensorMap> FeedsFromFlags(const ParsedArgs& args, const onnx::Mod
       HALFCAST_ASSIGN_OR_RETURN(const int64_t value, ParseCount("seed", *text));
       seed = static_cast<uint64_t>(value);
     }
-    HALFCAST_ASSIGN_OR_RETURN(feeds, CompleteWithRandomFeeds(model, feeds, shapes, seed));
+    for (std::size_t i = 0; i < sets.size(); ++i) {
+      absl::StatusOr<TensorMap> completed =
+          CompleteWithRandomFeeds(model, sets[i].feeds, shapes, seed + i);
+      if (!completed.ok()) return WithLabel(sets[i].label, completed.status());
+      sets[i].feeds = *std::move(completed);
+    }
   }
-  HALFCAST_RETURN_IF_ERROR(CheckFeedNames(model, feeds));
+  for (const FeedSet& set : sets) {
+    HALFCAST_RETURN_IF_ERROR(WithLabel(set.label, CheckFeedNames(model, set.feeds)));
+  }
+  return sets;
+}
+
+std::vector<TensorMap> FeedsOf(const std::vector<FeedSet>& sets) {
+  std::vector<TensorMap> feeds;
+  for (const FeedSet& set : sets) feeds.push_back(set.feeds);
   return feeds;
 }
 
-absl::StatusOr<TensorMap> ReadInputs(const std::vector<std::string>& specs) {
+absl::StatusOr<TensorMap> ReadInputs(const std::vector<std::string>& specs,
+                                     absl::string_view flag) {
   TensorMap feeds;
   for (const std::string& spec : specs) {
-    HALFCAST_ASSIGN_OR_RETURN(auto assignment, ParseAssignment("input", spec));
+    HALFCAST_ASSIGN_OR_RETURN(auto assignment, ParseAssignment(flag, spec));
     if (feeds.count(assignment.first) != 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--input: '", assignment.first, "' is given more than once"));
+          absl::StrCat("--", flag, ": '", assignment.first, "' is given more than once"));
     }
     absl::StatusOr<Tensor> tensor = ReadTensorFile(assignment.second);
     if (!tensor.ok()) {
       return absl::Status(tensor.status().code(),
-                          absl::StrCat("--input ", spec, ": ", tensor.status().message()));
+                          absl::StrCat("--", flag, " ", spec, ": ", tensor.status().message()));
     }
     feeds.emplace(assignment.first, *std::move(tensor));
   }

@@ -1,5 +1,6 @@
-// Model inputs for `run`, `compare` and `auto`: read from --input NAME=FILE, generated with
-// --random-inputs, matched to the model's declared input types.
+// Model inputs for `run`, `compare` and `auto`: read from --input NAME=FILE, --input-set
+// NAME=FILE,... (one set of inputs per flag) or --input-dir DIR (ONNX test_data_set_N folders or
+// .npy files), generated with --random-inputs, matched to the model's declared input types.
 #ifndef HALFCAST_CLI_FEEDS_H_
 #define HALFCAST_CLI_FEEDS_H_
 
@@ -9,23 +10,48 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "cli/args.h"
 #include "halfcast/tensor.h"
 #include "onnx/onnx_pb.h"
 
 namespace halfcast::cli {
 
-// The flags that give a model its inputs: --input NAME=FILE (repeated), --random-inputs,
-// --shape NAME=d1,d2,... (repeated), --seed N.
+// The flags that give a model its inputs: --input NAME=FILE (repeated), --input-set
+// NAME=FILE,... (repeated), --input-dir DIR, --random-inputs, --shape NAME=d1,d2,... (repeated),
+// --seed N.
 std::vector<FlagSpec> FeedFlags();
 
-// The feeds those flags describe for `model`, checked against its inputs (every input fed, no
-// unknown name).
-absl::StatusOr<TensorMap> FeedsFromFlags(const ParsedArgs& args, const onnx::ModelProto& model);
+// One run's inputs and where they came from, for messages: "" when they come from --input alone,
+// "--input-set 2", or the folder of a test data set.
+struct FeedSet {
+  std::string label;
+  TensorMap feeds;
+};
 
-// Reads each "NAME=FILE" (.npy or .pb). Errors name the flag value at fault: a malformed spec,
-// a name given twice, a file that cannot be read.
-absl::StatusOr<TensorMap> ReadInputs(const std::vector<std::string>& specs);
+// The feed sets those flags describe for `model`, each checked against its inputs (every input
+// fed, no unknown name): one per --input-set, then one per test data set of --input-dir; without
+// either, one set from --input. --input values are shared by every set (a name given both ways
+// is an error); --random-inputs completes set i with seed + i.
+absl::StatusOr<std::vector<FeedSet>> FeedSetsFromFlags(const ParsedArgs& args,
+                                                       const onnx::ModelProto& model);
+
+// The sets' feeds alone, in order.
+std::vector<TensorMap> FeedsOf(const std::vector<FeedSet>& sets);
+
+// Reads each "NAME=FILE" (.npy or .pb). Errors name the flag (`flag`, without "--") and the
+// value at fault: a malformed spec, a name given twice, a file that cannot be read.
+absl::StatusOr<TensorMap> ReadInputs(const std::vector<std::string>& specs,
+                                     absl::string_view flag = "input");
+
+// The sets of --input-dir `dir` for `model`: each test_data_set_N subfolder (in N order) is a
+// set; without any, `dir` itself is one. In a set folder, input_K.pb (an onnx.TensorProto,
+// as ONNX's test data stores them) feeds the input its name field names, or when it has none the
+// K-th input the caller must feed; NAME.npy feeds input NAME (or the input whose
+// SanitizeFileName is NAME, as `run --output-dir` writes them). Other files are ignored; a set
+// with no input file, two files for one input, or an unknown name is InvalidArgument.
+absl::StatusOr<std::vector<FeedSet>> ReadInputDir(const std::string& dir,
+                                                  const onnx::ModelProto& model);
 
 // The graph inputs a caller must feed (inputs that are also initializers are optional and left
 // out), in graph order.

@@ -9,11 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/command.h"
+#include "cli/report_json.h"
 #include "common/json.h"
 #include "common/status_macros.h"
 #include "halfcast/model_io.h"
 #include "halfcast/tensor.h"
-#include "halfcast/version.h"
 
 namespace halfcast::cli {
 namespace {
@@ -128,11 +128,10 @@ std::string ValuesJson(const google::protobuf::RepeatedPtrField<onnx::ValueInfoP
 // docs/cli.md "JSON output" describes this object.
 std::string InspectJson(const std::string& path, const onnx::ModelProto& model,
                         const ModelStats& stats) {
-  std::string json =
-      absl::StrCat("{\"command\":\"inspect\",\"halfcast_version\":", JsonString(Version()),
-                   ",\"path\":", JsonString(path), ",\"ir_version\":", model.ir_version(),
-                   ",\"producer_name\":", JsonString(model.producer_name()),
-                   ",\"producer_version\":", JsonString(model.producer_version()), ",\"opsets\":[");
+  std::string json = absl::StrCat(
+      JsonHeader("inspect"), ",\"path\":", JsonString(path), ",\"ir_version\":", model.ir_version(),
+      ",\"producer_name\":", JsonString(model.producer_name()),
+      ",\"producer_version\":", JsonString(model.producer_version()), ",\"opsets\":[");
   for (int i = 0; i < model.opset_import_size(); ++i) {
     const onnx::OperatorSetIdProto& opset = model.opset_import(i);
     absl::StrAppend(&json, i > 0 ? "," : "",

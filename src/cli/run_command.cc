@@ -16,11 +16,11 @@
 #include "cli/command.h"
 #include "cli/compare.h"
 #include "cli/feeds.h"
+#include "cli/report_json.h"
 #include "common/json.h"
 #include "common/status_macros.h"
 #include "halfcast/evaluator.h"
 #include "halfcast/model_io.h"
-#include "halfcast/version.h"
 
 namespace halfcast::cli {
 namespace {
@@ -28,7 +28,8 @@ namespace {
 std::vector<FlagSpec> RunFlags() {
   std::vector<FlagSpec> flags = FeedFlags();
   flags.push_back({"output-dir", FlagKind::kValue, "DIR",
-                   "write each output to DIR/<output name>.npy (created if missing)"});
+                   "write each output to DIR/<output name>.npy (created if missing; with "
+                   "several input sets DIR/test_data_set_<i>/<output name>.npy)"});
   flags.push_back(ThreadsFlag());
   flags.push_back(TimeLimitFlag());
   flags.push_back({"json", FlagKind::kSwitch, "", "print one JSON object (see docs/cli.md)"});
@@ -134,7 +135,7 @@ const CommandSpec kRunSpec = {
 absl::StatusOr<int> RunModelCommand(const ParsedArgs& args, std::ostream& out, std::ostream& err) {
   const std::string& path = args.positionals()[0];
   HALFCAST_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(path));
-  HALFCAST_ASSIGN_OR_RETURN(const TensorMap feeds, FeedsFromFlags(args, model));
+  HALFCAST_ASSIGN_OR_RETURN(const std::vector<FeedSet> sets, FeedSetsFromFlags(args, model));
   HALFCAST_ASSIGN_OR_RETURN(const ReferenceEvaluatorOptions options,
                             EvaluatorOptionsFromFlags(args, path));
   ReferenceEvaluator evaluator(options);
@@ -149,32 +150,48 @@ absl::StatusOr<int> RunModelCommand(const ParsedArgs& args, std::ostream& out, s
               std::chrono::duration<double>(seconds));
     }
   }
-  HALFCAST_ASSIGN_OR_RETURN(const TensorMap outputs,
-                            evaluator.Run(model, MatchInputTypes(model, feeds), run_options));
-  std::optional<std::string> dir = args.Value("output-dir");
-  if (dir.has_value()) HALFCAST_RETURN_IF_ERROR(WriteOutputs(outputs, *dir));
-  if (args.Has("json")) {
+  const std::optional<std::string> dir = args.Value("output-dir");
+  // One set writes DIR/<output>.npy as ever; several write DIR/test_data_set_<i>/<output>.npy.
+  auto set_dir = [&](std::size_t i) {
+    return sets.size() == 1 ? *dir : absl::StrCat(*dir, "/test_data_set_", i);
+  };
+  std::vector<std::string> json_sets;
+  std::string first_outputs;
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    absl::StatusOr<TensorMap> outputs =
+        evaluator.Run(model, MatchInputTypes(model, sets[i].feeds), run_options);
+    if (!outputs.ok() && !sets[i].label.empty()) {
+      return absl::Status(outputs.status().code(),
+                          absl::StrCat(sets[i].label, ": ", outputs.status().message()));
+    }
+    HALFCAST_RETURN_IF_ERROR(outputs.status());
+    if (dir.has_value()) HALFCAST_RETURN_IF_ERROR(WriteOutputs(*outputs, set_dir(i)));
     std::vector<std::string> items;
+    if (sets.size() > 1 && !args.Has("json")) out << "input set " << sets[i].label << ":\n";
     for (const onnx::ValueInfoProto& output : model.graph().output()) {
-      auto it = outputs.find(output.name());
-      if (it == outputs.end()) continue;
+      auto it = outputs->find(output.name());
+      if (it == outputs->end()) continue;
       std::optional<std::string> file;
-      if (dir.has_value()) file = absl::StrCat(*dir, "/", SanitizeFileName(output.name()), ".npy");
-      items.push_back(OutputJson(output.name(), it->second, file));
+      if (dir.has_value()) {
+        file = absl::StrCat(set_dir(i), "/", SanitizeFileName(output.name()), ".npy");
+      }
+      if (args.Has("json")) {
+        items.push_back(OutputJson(output.name(), it->second, file));
+        continue;
+      }
+      out << (sets.size() > 1 ? "  " : "") << output.name() << ": " << Describe(it->second);
+      if (file.has_value()) out << " -> " << *file;
+      out << "\n";
     }
-    out << "{\"command\":\"run\",\"halfcast_version\":" << JsonString(Version())
-        << ",\"model\":" << JsonString(path) << ",\"outputs\":[" << absl::StrJoin(items, ",")
-        << "]}\n";
-    return kExitOk;
+    const std::string outputs_json = absl::StrCat("[", absl::StrJoin(items, ","), "]");
+    if (i == 0) first_outputs = outputs_json;
+    json_sets.push_back(
+        absl::StrCat("{\"label\":", JsonString(sets[i].label), ",\"outputs\":", outputs_json, "}"));
   }
-  for (const onnx::ValueInfoProto& output : model.graph().output()) {
-    auto it = outputs.find(output.name());
-    if (it == outputs.end()) continue;
-    out << output.name() << ": " << Describe(it->second);
-    if (dir.has_value()) {
-      out << " -> " << *dir << "/" << SanitizeFileName(output.name()) << ".npy";
-    }
-    out << "\n";
+  if (args.Has("json")) {
+    out << JsonHeader("run") << ",\"model\":" << JsonString(path)
+        << ",\"outputs\":" << first_outputs << ",\"sets\":[" << absl::StrJoin(json_sets, ",")
+        << "]}\n";
   }
   return kExitOk;
 }

@@ -663,6 +663,7 @@ absl::Status Conversion::Run() {
   Decide();
   KeepFloat32IfOutputs();
   AddOpStats();
+  HALFCAST_RETURN_IF_ERROR(policy_->CheckUnmatched(options_, report_));
   MakeNodeNamesUnique();
   CollectUses();
   stage("policy and plan");
@@ -734,6 +735,7 @@ absl::Status ValidateOptions(const ConvertOptions& options) {
           "default domain)"));
     }
   }
+  HALFCAST_RETURN_IF_ERROR(ValidateSelectionLists(options));
   if (options.min_positive_val > options.max_finite_val) {
     return absl::InvalidArgumentError(absl::StrCat(
         "min_positive_val (", options.min_positive_val, ") exceeds max_finite_val (",

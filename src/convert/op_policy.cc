@@ -1,8 +1,10 @@
 #include "convert/op_policy.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "onnx/defs/data_type_utils.h"
 
 namespace halfcast::convert {
@@ -23,7 +25,33 @@ std::string OpName(const onnx::NodeProto& node) {
   return node.domain().empty() ? node.op_type() : absl::StrCat(node.domain(), ":", node.op_type());
 }
 
+// The selection lists by option name, in the order reports list them.
+struct ListOption {
+  const char* name;
+  const std::vector<std::string> ConvertOptions::*entries;
+};
+constexpr ListOption kListOptions[] = {
+    {"op_block_list", &ConvertOptions::op_block_list},
+    {"node_block_list", &ConvertOptions::node_block_list},
+    {"op_include_list", &ConvertOptions::op_include_list},
+    {"node_include_list", &ConvertOptions::node_include_list},
+};
+
+// The list after ValidateSelectionLists accepted it (empty if it did not).
+NameList MakeList(const ConvertOptions& options, const ListOption& list) {
+  absl::StatusOr<NameList> made = NameList::Create(options.*list.entries, list.name);
+  return made.ok() ? *std::move(made) : NameList();
+}
+
 }  // namespace
+
+absl::Status ValidateSelectionLists(const ConvertOptions& options) {
+  for (const ListOption& list : kListOptions) {
+    absl::StatusOr<NameList> made = NameList::Create(options.*list.entries, list.name);
+    if (!made.ok()) return made.status();
+  }
+  return absl::OkStatus();
+}
 
 std::pair<std::string, std::string> SplitDeclaredOp(const std::string& entry) {
   const size_t colon = entry.rfind(':');
@@ -36,8 +64,10 @@ OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& sche
     : schemas_(schemas),
       target_(target_type),
       target_name_(target_type == onnx::TensorProto::BFLOAT16 ? "bfloat16" : "float16"),
-      op_block_(options.op_block_list.begin(), options.op_block_list.end()),
-      node_block_(options.node_block_list.begin(), options.node_block_list.end()) {
+      op_block_(MakeList(options, kListOptions[0])),
+      node_block_(MakeList(options, kListOptions[1])),
+      op_include_(MakeList(options, kListOptions[2])),
+      node_include_(MakeList(options, kListOptions[3])) {
   for (std::size_t i : options.node_index_block_list) index_block_.insert(static_cast<int>(i));
   for (const NodeLocation& location : options.node_location_block_list) {
     location_block_[location.graph].insert(static_cast<int>(location.index));
@@ -58,40 +88,70 @@ bool OpPolicy::Declared16(const onnx::NodeProto& node) const {
                                            node.op_type()));
 }
 
+uint8_t OpPolicy::OpLists(const std::string& op_type) const {
+  uint8_t lists = 0;
+  if (!op_block_.empty() && op_block_.Match(op_type)) lists |= kOpBlocked;
+  if (!op_include_.empty() && op_include_.Match(op_type)) lists |= kOpIncluded;
+  return lists;
+}
+
 bool OpPolicy::Blocked(const graph::GraphIndex& index, int s, int n,
                        const onnx::NodeProto& node, NodeDecision* d) const {
   // A schema's name is the node's op type, so the answer is cached with the schema's slots.
   const onnx::OpSchema* schema = schemas_.Get(s, n);
-  const bool op_blocked =
-      schema != nullptr ? Slots(*schema).op_blocked : op_block_.contains(node.op_type());
-  if (op_blocked) {
-    d->reason = KeepReason::kOpBlockList;
-    d->detail = absl::StrCat("op type ", node.op_type(), " is in op_block_list");
-  } else if (!node_block_.empty() && !node.name().empty() && node_block_.contains(node.name())) {
+  uint8_t op_lists = 0;
+  if (schema != nullptr) {
+    op_lists = Slots(*schema).op_lists;
+  } else if (!op_block_.empty() || !op_include_.empty()) {
+    auto [it, inserted] = op_lists_.try_emplace(node.op_type(), 0);
+    if (inserted) it->second = OpLists(node.op_type());
+    op_lists = it->second;
+  }
+  // Every list is matched, even when an earlier one decides, so that an entry which matches a
+  // node is never reported as matching nothing.
+  const bool named = !node.name().empty();
+  const bool node_included = named && !node_include_.empty() && node_include_.Match(node.name());
+  const bool node_blocked = named && !node_block_.empty() && node_block_.Match(node.name());
+  const bool index_blocked = s == 0 && !index_block_.empty() && index_block_.contains(n);
+  const bool location_blocked = InLocationBlockList(index.scope(s).location, n);
+  const char* forced_by = node_included ? "node_include_list"
+                          : node_blocked || index_blocked || location_blocked ? nullptr
+                          : (op_lists & kOpIncluded) != 0 ? "op_include_list"
+                                                          : nullptr;
+  const std::string cannot_force =
+      forced_by == nullptr ? "" : absl::StrCat(" (", forced_by, " cannot make it 16-bit)");
+  if (schemas_.Info(s, n).source == ops::OpSource::kLocalFunction) {
+    d->reason = KeepReason::kModelFunction;
+    d->detail = absl::StrCat("calls the model-local function ", node.domain(), ".", node.op_type(),
+                             cannot_force);
+  } else if (schema == nullptr && !Declared16(node)) {
+    d->reason = KeepReason::kUnknownOp;
+    d->detail = schemas_.lookup().ModelOpset(node.domain()) == 0
+                    ? absl::StrCat("unknown op, kept float32: domain '", node.domain(),
+                                   "' is not imported by the model", cannot_force)
+                    : absl::StrCat(
+                          "unknown op, kept float32: no schema in onnx or halfcast's "
+                          "tables for ",
+                          OpName(node), " (declare it in fp16_ops if it runs in 16 bits)");
+  } else if (forced_by != nullptr) {
+    d->forced_by = forced_by;
+    return false;
+  } else if (node_blocked) {
     d->reason = KeepReason::kNodeBlockList;
-    d->detail = absl::StrCat("node name '", node.name(), "' is in node_block_list");
-  } else if (s == 0 && !index_block_.empty() && index_block_.contains(n)) {
+    d->detail = absl::StrCat("node name '", node.name(), "' matches node_block_list");
+  } else if (index_blocked) {
     d->reason = KeepReason::kNodeBlockList;
     d->detail = absl::StrCat("node index ", n, " is in node_index_block_list");
-  } else if (InLocationBlockList(index.scope(s).location, n)) {
+  } else if (location_blocked) {
     d->reason = KeepReason::kNodeBlockList;
     d->detail = absl::StrCat("node ", n,
                              index.scope(s).location.empty()
                                  ? std::string()
                                  : absl::StrCat(" of graph '", index.scope(s).location, "'"),
                              " is in node_location_block_list");
-  } else if (schemas_.Info(s, n).source == ops::OpSource::kLocalFunction) {
-    d->reason = KeepReason::kModelFunction;
-    d->detail = absl::StrCat("calls the model-local function ", node.domain(), ".",
-                             node.op_type());
-  } else if (schema == nullptr && !Declared16(node)) {
-    d->reason = KeepReason::kUnknownOp;
-    d->detail = schemas_.lookup().ModelOpset(node.domain()) == 0
-                    ? absl::StrCat("unknown op, kept float32: domain '", node.domain(),
-                                   "' is not imported by the model")
-                    : absl::StrCat("unknown op, kept float32: no schema in onnx or halfcast's "
-                                   "tables for ", OpName(node),
-                                   " (declare it in fp16_ops if it runs in 16 bits)");
+  } else if ((op_lists & kOpBlocked) != 0) {
+    d->reason = KeepReason::kOpBlockList;
+    d->detail = absl::StrCat("op type ", node.op_type(), " matches op_block_list");
   } else {
     return false;
   }
@@ -104,11 +164,46 @@ bool OpPolicy::InLocationBlockList(const std::string& graph, int n) const {
   return it != location_block_.end() && it->second.contains(n);
 }
 
+absl::Status OpPolicy::CheckUnmatched(const ConvertOptions& options, ConvertReport* report) const {
+  std::vector<UnmatchedEntry> unmatched;
+  const NameList* lists[] = {&op_block_, &node_block_, &op_include_, &node_include_};
+  for (int i = 0; i < 4; ++i) {
+    for (std::string& entry : lists[i]->Unmatched()) {
+      // The defaults name ops most models lack; only what the caller added is news.
+      if (i == 0 && std::find(DefaultOpBlockList().begin(), DefaultOpBlockList().end(), entry) !=
+                        DefaultOpBlockList().end()) {
+        continue;
+      }
+      unmatched.push_back({kListOptions[i].name, std::move(entry)});
+    }
+  }
+  for (const std::string& declared : options.fp16_ops) {
+    const auto [domain, op_type] = SplitDeclaredOp(declared);
+    bool used = false;
+    for (const OpSourceCount& op : report->op_sources) {
+      used |= op.domain == domain && op.op_type == op_type;
+    }
+    if (!used) unmatched.push_back({"fp16_ops", declared});
+  }
+  for (const UnmatchedEntry& entry : unmatched) {
+    const std::string what = absl::StrCat(
+        entry.list, ": '", entry.entry, "' matches no ",
+        entry.list == "node_block_list" || entry.list == "node_include_list" ? "node name"
+                                                                             : "op of the model");
+    if (options.strict_lists) {
+      return absl::InvalidArgumentError(absl::StrCat(what, " (strict_lists makes this an error)"));
+    }
+    Log(options.log, LogLevel::kWarning, what);
+  }
+  report->unmatched = std::move(unmatched);
+  return absl::OkStatus();
+}
+
 const OpPolicy::SchemaSlots& OpPolicy::Slots(const onnx::OpSchema& schema) const {
   auto [it, inserted] = slots_.try_emplace(&schema);
   if (!inserted) return it->second;
   SchemaSlots& slots = it->second;
-  slots.op_blocked = op_block_.contains(schema.Name());
+  slots.op_lists = OpLists(schema.Name());
   auto group_of = [&](const onnx::OpSchema::FormalParameter& formal) -> uint8_t {
     for (size_t g = 0; g < slots.type_str.size(); ++g) {
       if (*slots.type_str[g] == formal.GetTypeStr()) return static_cast<uint8_t>(g);
@@ -231,6 +326,9 @@ NodeDecision OpPolicy::Decide(const graph::GraphIndex& index, const graph::TypeT
     return d;
   }
   if (!ApplySchema(*schema, node, in_types, out_types, &d)) {
+    if (d.forced_by != nullptr) {
+      absl::StrAppend(&d.detail, " (", d.forced_by, " cannot make it 16-bit)");
+    }
     d.input16.assign(inputs.size(), 0);
     d.output16.assign(outputs.size(), 0);
     return d;

@@ -114,7 +114,16 @@ std::string ReportToJson(const ConvertReport& report) {
   absl::StrAppend(&out, "],\"matmul_flops\":{\"total\":", report.matmul_flops.total,
                   ",\"in_16bit\":", report.matmul_flops.in_16bit,
                   ",\"nodes_unknown_shape\":", report.matmul_flops.nodes_unknown_shape, "}");
-  out.push_back('}');
+  out.append(",\"unmatched\":[");
+  for (size_t i = 0; i < report.unmatched.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append("{\"list\":");
+    AppendJsonString(&out, report.unmatched[i].list);
+    out.append(",\"entry\":");
+    AppendJsonString(&out, report.unmatched[i].entry);
+    out.push_back('}');
+  }
+  out.append("]}");
   return out;
 }
 

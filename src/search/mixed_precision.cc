@@ -26,7 +26,18 @@ absl::StatusOr<MixedPrecisionResult> Search(const onnx::ModelProto& model,
   absl::StatusOr<std::vector<std::size_t>> blocked =
       options.strategy == SearchStrategy::kBisect ? search::RunBisect(*session)
                                                   : search::RunErrorGuided(*session);
-  if (!blocked.ok()) return blocked.status();
+  if (!blocked.ok()) {
+    const absl::StatusCode code = blocked.status().code();
+    if (options.keep_best && (code == absl::StatusCode::kResourceExhausted ||
+                              code == absl::StatusCode::kDeadlineExceeded)) {
+      std::vector<NodeLocation> locations;
+      HALFCAST_ASSIGN_OR_RETURN(MixedPrecisionResult best,
+                                session->TakeBestSoFar(blocked.status(), &locations));
+      if (kept != nullptr) *kept = std::move(locations);
+      return best;
+    }
+    return blocked.status();
+  }
   if (kept != nullptr) *kept = session->Locations(*blocked);
   return session->TakeResult();
 }
@@ -45,7 +56,9 @@ std::string MixedPrecisionReportToJson(const MixedPrecisionReport& report) {
                     ",\"max_abs_error\":", JsonNumber(error.max_abs_error),
                     ",\"max_rel_error\":", JsonNumber(error.max_rel_error), "}");
   }
-  return json + "]}";
+  absl::StrAppend(&json, "],\"validated\":", report.validated ? "true" : "false",
+                  ",\"stopped\":", report.stopped.empty() ? "null" : JsonString(report.stopped));
+  return json + "}";
 }
 
 absl::StatusOr<MixedPrecisionResult> AutoConvertMixedPrecision(

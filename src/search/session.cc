@@ -93,6 +93,10 @@ ConvertOptions CandidateConvertOptions(const MixedPrecisionOptions& options) {
   convert_options.keep_io_types = options.keep_io_types;
   convert_options.op_block_list = options.op_block_list;
   convert_options.fp16_ops = options.fp16_ops;
+  convert_options.node_block_list = options.node_block_list;
+  convert_options.op_include_list = options.op_include_list;
+  convert_options.node_include_list = options.node_include_list;
+  convert_options.strict_lists = options.strict_lists;
   convert_options.min_positive_val = options.min_positive_val;
   convert_options.max_finite_val = options.max_finite_val;
   convert_options.target = options.target;
@@ -441,6 +445,9 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
     smallest_score_ = score;
     smallest_summary_ = absl::StrCat(summary, " with ", blocked.size(), " of ",
                                      candidates_.size(), " nodes kept in float32");
+    smallest_blocked_ = blocked;
+    smallest_errors_.clear();
+    for (auto& [name, error] : worst) smallest_errors_.push_back(error);
   }
   Log(options_.log, LogLevel::kInfo,
       absl::StrCat("attempt ", evaluations_ - 1, ": ", blocked.size(), " of ", candidates_.size(),
@@ -620,6 +627,32 @@ MixedPrecisionResult Session::TakeResult() {
   result.report.evaluations = evaluations_;
   result.report.seconds = elapsed_seconds();
   result.report.peak_retained_bytes = peak_retained_bytes_;
+  return result;
+}
+
+absl::StatusOr<MixedPrecisionResult> Session::TakeBestSoFar(const absl::Status& stop,
+                                                            std::vector<NodeLocation>* kept) {
+  if (verified_) {
+    *kept = Locations(verified_->blocked);
+    MixedPrecisionResult result = TakeResult();
+    result.report.stopped = std::string(stop.message());
+    return result;
+  }
+  if (smallest_score_ < 0) return stop;
+  ConvertOptions convert_options = CandidateConvertOptions(options_);
+  *kept = Locations(smallest_blocked_);
+  BlockLocations(*kept, &convert_options);
+  HALFCAST_ASSIGN_OR_RETURN(ConvertResult converted,
+                            ConvertFloatToFloat16(model_, convert_options));
+  MarkSearchKept(*kept, &converted.report);
+  MixedPrecisionResult result;
+  result.model = std::move(converted.model);
+  result.report.conversion = std::move(converted.report);
+  result.report.output_errors = smallest_errors_;
+  result.report.evaluations = evaluations_;
+  result.report.seconds = elapsed_seconds();
+  result.report.validated = false;
+  result.report.stopped = std::string(stop.message());
   return result;
 }
 

@@ -53,6 +53,11 @@ class Session : public Trials {
   MixedPrecisionResult TakeResult();
   // Where `candidates` are in the model, sorted.
   std::vector<NodeLocation> Locations(const std::vector<std::size_t>& candidates) const;
+  // After the search stopped early with `stop` (keep_best): the latest candidate that validated,
+  // else the one with the smallest error, marked not validated; `kept` receives the locations
+  // of its kept nodes. `stop` itself when no candidate was tried.
+  absl::StatusOr<MixedPrecisionResult> TakeBestSoFar(const absl::Status& stop,
+                                                     std::vector<NodeLocation>* kept);
 
  private:
   struct NodeInfo {
@@ -127,6 +132,8 @@ class Session : public Trials {
   int64_t evaluations_ = 0;
   double smallest_score_ = -1;
   std::string smallest_summary_;
+  std::vector<std::size_t> smallest_blocked_;  // the attempt with the smallest score
+  std::vector<OutputError> smallest_errors_;   // ... and its errors, worst over the feeds
   std::deque<CachedRun> cache_;  // the latest runs, newest first
 
   // The latest candidate that validated: what Verify may reuse and what TakeResult returns.

@@ -51,21 +51,24 @@ static halfcast_model* load(const char* path) {
   return model;
 }
 
-/* Feeds with one set {x: kX}. */
-static halfcast_feeds* tiny_feeds(void) {
+/* Feeds with `count` sets {x: kX}. */
+static halfcast_feeds* tiny_feed_sets(int count) {
   halfcast_tensor* x = NULL;
   halfcast_named_tensors* set = NULL;
   halfcast_feeds* feeds = NULL;
+  int i;
   CHECK_OK(halfcast_tensor_create(HALFCAST_ELEMENT_FLOAT, kDims, 2, kX, sizeof(kX),
                                   HALFCAST_TENSOR_BORROW, &x));
   CHECK_OK(halfcast_named_tensors_create(&set));
   CHECK_OK(halfcast_named_tensors_add(set, "x", x));
   CHECK_OK(halfcast_feeds_create(&feeds));
-  CHECK_OK(halfcast_feeds_add(feeds, set));
+  for (i = 0; i < count; ++i) CHECK_OK(halfcast_feeds_add(feeds, set));
   halfcast_named_tensors_destroy(set);
   halfcast_tensor_destroy(x);
   return feeds;
 }
+
+static halfcast_feeds* tiny_feeds(void) { return tiny_feed_sets(1); }
 
 static int64_t report_value(const halfcast_report* report, halfcast_report_value value) {
   int64_t result = -1;
@@ -415,6 +418,7 @@ static void test_options(void) {
   const char* names[2] = {"a", NULL};
   const int64_t negative = -1;
   const halfcast_status_code kInvalid = HALFCAST_INVALID_ARGUMENT;
+  size_t i;
 
   CHECK(strcmp(halfcast_option_name(HALFCAST_OPTION_KEEP_IO_TYPES), "keep_io_types") == 0);
   CHECK(strcmp(halfcast_option_name(HALFCAST_OPTION_MAX_EVALUATIONS), "max_evaluations") == 0);
@@ -430,9 +434,11 @@ static void test_options(void) {
              "unknown option -5");
   CHECK_CODE(halfcast_convert_options_set_double(convert, HALFCAST_OPTION_RTOL, 0.1), kInvalid,
              "'rtol' is not a conversion option");
-  CHECK_CODE(halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_NODE_BLOCK_LIST,
-                                                          names, 1),
-             kInvalid, "'node_block_list' is not a mixed precision option");
+  CHECK_CODE(
+      halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_KEEP_IO_NAMES, names, 1),
+      kInvalid, "'keep_io_names' is not a mixed precision option");
+  CHECK_CODE(halfcast_convert_options_set_bool(convert, HALFCAST_OPTION_KEEP_BEST, 1), kInvalid,
+             "'keep_best' is not a conversion option");
   CHECK_CODE(halfcast_convert_options_set_int(convert, HALFCAST_OPTION_KEEP_IO_TYPES, 1), kInvalid,
              "'keep_io_types' takes bool, not int");
   CHECK_CODE(halfcast_mixed_precision_options_set_bool(mixed, HALFCAST_OPTION_RTOL, 1), kInvalid,
@@ -503,6 +509,22 @@ static void test_options(void) {
     CHECK_OK(halfcast_convert_options_set_strings(convert, HALFCAST_OPTION_FP16_OPS, ops, 1));
     CHECK_OK(halfcast_mixed_precision_options_set_strings(mixed, HALFCAST_OPTION_FP16_OPS, ops, 1));
     CHECK(strcmp(halfcast_option_name(HALFCAST_OPTION_FP16_OPS), "fp16_ops") == 0);
+  }
+  /* The selection lists and their strictness, on both objects; keep_best on mixed precision. */
+  {
+    const halfcast_option lists[3] = {HALFCAST_OPTION_NODE_BLOCK_LIST,
+                                      HALFCAST_OPTION_OP_INCLUDE_LIST,
+                                      HALFCAST_OPTION_NODE_INCLUDE_LIST};
+    for (i = 0; i < 3; ++i) {
+      CHECK_OK(halfcast_convert_options_set_strings(convert, lists[i], names, 1));
+      CHECK_OK(halfcast_mixed_precision_options_set_strings(mixed, lists[i], names, 1));
+    }
+    CHECK_OK(halfcast_convert_options_set_bool(convert, HALFCAST_OPTION_STRICT_LISTS, 1));
+    CHECK_OK(halfcast_mixed_precision_options_set_bool(mixed, HALFCAST_OPTION_STRICT_LISTS, 1));
+    CHECK_OK(halfcast_mixed_precision_options_set_bool(mixed, HALFCAST_OPTION_KEEP_BEST, 1));
+    CHECK(strcmp(halfcast_option_name(HALFCAST_OPTION_NODE_INCLUDE_LIST), "node_include_list") ==
+          0);
+    CHECK(strcmp(halfcast_option_name(HALFCAST_OPTION_KEEP_BEST), "keep_best") == 0);
   }
   halfcast_mixed_precision_options_destroy(mixed);
   halfcast_convert_options_destroy(convert);
@@ -640,6 +662,61 @@ static void test_convert(void) {
   halfcast_report_destroy(bf16_report);
   halfcast_convert_options_destroy(options);
   halfcast_model_destroy(bf16);
+  halfcast_model_destroy(fp16);
+  halfcast_model_destroy(tiny);
+}
+
+/* Patterns, include lists and entries that match nothing. tiny.onnx's nodes: matmul, add, relu. */
+static void test_selection_lists(void) {
+  halfcast_model* tiny = load(TINY);
+  halfcast_model* fp16 = NULL;
+  halfcast_model* failed = UNTOUCHED;
+  halfcast_report* report = NULL;
+  halfcast_convert_options* options = NULL;
+  const char* block[1] = {"mat.*|add"};
+  const char* ops[1] = {"Relu"};
+  const char* include[2] = {"relu", "nothing_.*"};
+  const char* bad[1] = {"relu("};
+  const char* list = NULL;
+  const char* entry = NULL;
+  const char* name = NULL;
+  const char* reason = NULL;
+  int64_t i;
+
+  CHECK_OK(halfcast_convert_options_create(&options));
+  CHECK_OK(
+      halfcast_convert_options_set_strings(options, HALFCAST_OPTION_NODE_BLOCK_LIST, block, 1));
+  CHECK_OK(halfcast_convert_options_set_strings(options, HALFCAST_OPTION_OP_BLOCK_LIST, ops, 1));
+  CHECK_OK(
+      halfcast_convert_options_set_strings(options, HALFCAST_OPTION_NODE_INCLUDE_LIST, include, 2));
+  CHECK_OK(halfcast_convert_float_to_float16(tiny, options, &fp16, &report));
+  /* matmul and add match the pattern; relu's op is blocked, but its name is included. */
+  CHECK(report_value(report, HALFCAST_REPORT_NODES_KEPT) == 2);
+  for (i = 0; i < 2; ++i) {
+    CHECK_OK(halfcast_report_kept_node(report, (size_t)i, NULL, &name, NULL, &reason, NULL));
+    CHECK(strcmp(reason, "node_block_list") == 0 && strcmp(name, "relu") != 0);
+  }
+  CHECK(report_value(report, HALFCAST_REPORT_UNMATCHED) == 1);
+  CHECK_OK(halfcast_report_unmatched(report, 0, &list, &entry));
+  CHECK(strcmp(list, "node_include_list") == 0 && strcmp(entry, "nothing_.*") == 0);
+  CHECK_CODE(halfcast_report_unmatched(report, 1, &list, NULL), HALFCAST_OUT_OF_RANGE, "");
+  CHECK(report_value(report, HALFCAST_REPORT_VALIDATED) == 1);
+  CHECK(report_value(report, HALFCAST_REPORT_STOPPED_EARLY) == 0);
+  CHECK(strcmp(halfcast_report_stop_reason(report), "") == 0);
+  CHECK(strcmp(halfcast_report_stop_reason(NULL), "") == 0);
+
+  /* Strict: the unmatched entry is an error; so is an invalid pattern, strict or not. */
+  CHECK_OK(halfcast_convert_options_set_bool(options, HALFCAST_OPTION_STRICT_LISTS, 1));
+  CHECK_CODE(halfcast_convert_float_to_float16(tiny, options, &failed, NULL),
+             HALFCAST_INVALID_ARGUMENT, "'nothing_.*' matches no node name");
+  CHECK_OK(halfcast_convert_options_set_strings(options, HALFCAST_OPTION_OP_INCLUDE_LIST, bad, 1));
+  CHECK_OK(halfcast_convert_options_set_bool(options, HALFCAST_OPTION_STRICT_LISTS, 0));
+  CHECK_CODE(halfcast_convert_float_to_float16(tiny, options, &failed, NULL),
+             HALFCAST_INVALID_ARGUMENT, "op_include_list: 'relu(' is not a valid pattern");
+  CHECK(failed == UNTOUCHED);
+
+  halfcast_report_destroy(report);
+  halfcast_convert_options_destroy(options);
   halfcast_model_destroy(fp16);
   halfcast_model_destroy(tiny);
 }
@@ -811,6 +888,27 @@ static void test_mixed_precision(void) {
              HALFCAST_RESOURCE_EXHAUSTED, "");
   CHECK(failed == UNTOUCHED && failed_report == UNTOUCHED);
 
+  /* keep_best: bisection's first attempt (everything in float16) fails the bound; stopped there
+   * by a limit of two evaluations, it is the best found, marked not validated. */
+  CHECK_OK(halfcast_mixed_precision_options_set_validate_callback(options, NULL, NULL));
+  CHECK_OK(halfcast_mixed_precision_options_set_progress_callback(options, NULL, NULL));
+  CHECK_OK(halfcast_mixed_precision_options_set_double(options, HALFCAST_OPTION_RTOL, 1e-3));
+  CHECK_OK(halfcast_mixed_precision_options_set_double(options, HALFCAST_OPTION_ATOL, 1e-4));
+  CHECK_OK(halfcast_mixed_precision_options_set_int(options, HALFCAST_OPTION_MAX_EVALUATIONS, 2));
+  CHECK_CODE(halfcast_auto_convert_mixed_precision(tiny, feeds, options, &failed, &failed_report),
+             HALFCAST_RESOURCE_EXHAUSTED, "max_evaluations (2)");
+  CHECK_OK(halfcast_mixed_precision_options_set_bool(options, HALFCAST_OPTION_KEEP_BEST, 1));
+  halfcast_model_destroy(mixed);
+  mixed = NULL;
+  halfcast_report_destroy(report);
+  report = NULL;
+  CHECK_OK(halfcast_auto_convert_mixed_precision(tiny, feeds, options, &mixed, &report));
+  CHECK(mixed != NULL);
+  CHECK(report_value(report, HALFCAST_REPORT_VALIDATED) == 0);
+  CHECK(report_value(report, HALFCAST_REPORT_STOPPED_EARLY) == 1);
+  CHECK(report_value(report, HALFCAST_REPORT_EVALUATIONS) == 2);
+  CHECK(strstr(halfcast_report_stop_reason(report), "max_evaluations (2)") != NULL);
+
   halfcast_buffer_destroy(json);
   halfcast_report_destroy(report);
   halfcast_mixed_precision_options_destroy(options);
@@ -883,6 +981,20 @@ static void test_evaluator_callback(void) {
   CHECK(validate.calls >= 2 && validate.reference_wrong == 0);
   CHECK(report_value(report, HALFCAST_REPORT_NODES_KEPT) == 0);
 
+  /* Two feed sets: every evaluation runs the model on each, so a candidate is judged on both. */
+  {
+    halfcast_feeds* two = tiny_feed_sets(2);
+    halfcast_model* model = NULL;
+    halfcast_report* two_report = NULL;
+    CHECK(halfcast_feeds_count(two) == 2);
+    evaluator.calls = 0;
+    CHECK_OK(halfcast_auto_convert_mixed_precision(tiny, two, options, &model, &two_report));
+    CHECK(evaluator.calls == 2 * report_value(two_report, HALFCAST_REPORT_EVALUATIONS));
+    halfcast_report_destroy(two_report);
+    halfcast_model_destroy(model);
+    halfcast_feeds_destroy(two);
+  }
+
   /* The runtime's error comes back with its code and message. */
   evaluator.fail_with = HALFCAST_UNAVAILABLE;
   CHECK_CODE(halfcast_auto_convert_mixed_precision(tiny, feeds, options, &failed, NULL),
@@ -953,5 +1065,6 @@ static void teardown(void) { remove_temp_dir(); }
 RUN_TESTS(TEST(setup), TEST(test_version), TEST(test_status), TEST(test_null_handles),
           TEST(test_null_arguments), TEST(test_model_errors), TEST(test_model_bytes_and_files),
           TEST(test_tensors), TEST(test_named_tensors_and_feeds), TEST(test_options),
-          TEST(test_convert), TEST(test_convert_file), TEST(test_mixed_precision),
-          TEST(test_evaluator_callback), TEST(test_mixed_precision_file), TEST(teardown))
+          TEST(test_convert), TEST(test_selection_lists), TEST(test_convert_file),
+          TEST(test_mixed_precision), TEST(test_evaluator_callback),
+          TEST(test_mixed_precision_file), TEST(teardown))

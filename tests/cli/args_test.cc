@@ -205,6 +205,18 @@ TEST(ValueParsersTest, Lists) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--ops")));
 }
 
+TEST(ValueParsersTest, PatternListsKeepCommasInsideBracketsAndEscapes) {
+  EXPECT_THAT(ParsePatternList("node-block-list", "conv{1,2},a[,;]b,(x|y,z),p\\,q,r"),
+              IsOkAndHolds(ElementsAre("conv{1,2}", "a[,;]b", "(x|y,z)", "p\\,q", "r")));
+  EXPECT_THAT(ParsePatternList("node-block-list", ""), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(
+      ParsePatternList("node-block-list", "a,,b"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--node-block-list: empty item")));
+  // An unbalanced bracket keeps the rest as one item, for the pattern compiler to refuse.
+  EXPECT_THAT(ParsePatternList("op-include-list", "Mul(,Add"),
+              IsOkAndHolds(ElementsAre("Mul(,Add")));
+}
+
 TEST(ValueParsersTest, Assignments) {
   auto pair = ParseAssignment("input", "x=dir/a=b.npy");
   ASSERT_OK(pair);

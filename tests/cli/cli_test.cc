@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cli/cli_fixture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "halfcast/model_io.h"
@@ -22,6 +23,20 @@
 namespace halfcast {
 namespace {
 
+using ::halfcast::cli_testing::CliResult;
+using ::halfcast::cli_testing::CliTest;
+using ::halfcast::cli_testing::InputType;
+using ::halfcast::cli_testing::kAddMax;
+using ::halfcast::cli_testing::kError;
+using ::halfcast::cli_testing::kNotClose;
+using ::halfcast::cli_testing::kOk;
+using ::halfcast::cli_testing::kOverflow;
+using ::halfcast::cli_testing::kTwoOutputs;
+using ::halfcast::cli_testing::LoadOrDie;
+using ::halfcast::cli_testing::ModelsDir;
+using ::halfcast::cli_testing::OutputType;
+using ::halfcast::cli_testing::Quote;
+
 using ::halfcast::testing::ParseModelText;
 using ::halfcast::testing::ReadFileBytes;
 using ::halfcast::testing::TempDir;
@@ -30,136 +45,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-constexpr int kOk = 0;
-constexpr int kNotClose = 1;
-constexpr int kError = 2;
-
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-std::string ModelsDir() { return std::string(HALFCAST_TEST_DATA_DIR) + "/models"; }
-
-class CliTest : public ::testing::Test {
- protected:
-  CliResult Run(const std::vector<std::string>& args) {
-    std::string command = CommandLine(args);
-    absl::StrAppend(&command, " >", Quote(dir_.File("stdout")), " 2>", Quote(dir_.File("stderr")));
-    const int status = std::system(command.c_str());
-    CliResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = ReadFileBytes(dir_.File("stdout"));
-    result.err = ReadFileBytes(dir_.File("stderr"));
-    return result;
-  }
-
-  static std::string CommandLine(const std::vector<std::string>& args) {
-    std::string command = Quote(HALFCAST_CLI);
-    for (const std::string& arg : args) absl::StrAppend(&command, " ", Quote(arg));
-    return command;
-  }
-
-  // Runs the tool with stdout and stderr on a pseudo-terminal (util-linux `script`), as in an
-  // interactive shell; `out` is everything the terminal showed.
-  CliResult RunOnTerminal(const std::vector<std::string>& args) {
-    const std::string command =
-        absl::StrCat("script -qec ", Quote(CommandLine(args)), " /dev/null </dev/null >",
-                     Quote(dir_.File("tty")), " 2>&1");
-    const int status = std::system(command.c_str());
-    CliResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = ReadFileBytes(dir_.File("tty"));
-    return result;
-  }
-
-  // Writes a model in ONNX text syntax to dir/name and returns its path.
-  std::string WriteModel(const std::string& name, const char* text) {
-    return WriteModelProto(name, ParseModelText(text));
-  }
-  std::string WriteModelProto(const std::string& name, const onnx::ModelProto& model) {
-    const std::string path = dir_.File(name);
-    WriteFileBytes(path, model.SerializeAsString());
-    return path;
-  }
-
-  std::string WriteFloats(const std::string& name, std::vector<int64_t> shape,
-                          std::vector<float> values) {
-    const std::string path = dir_.File(name);
-    EXPECT_OK(WriteNpy(Tensor::Copy(DataType::kFloat, std::move(shape), values.data()), path));
-    return path;
-  }
-
-  // Expects a failed run: status 2, `message` on stderr, nothing on stdout.
-  void ExpectError(const std::vector<std::string>& args, const std::string& message) {
-    const CliResult result = Run(args);
-    EXPECT_EQ(result.exit_code, kError) << result.out << result.err;
-    EXPECT_THAT(result.err, HasSubstr(message));
-    EXPECT_THAT(result.out, IsEmpty());
-  }
-
-  bool Exists(const std::string& path) { return std::filesystem::exists(path); }
-
-  TempDir dir_;
-};
-
-// y = Max(Add(x, c), x): Max is in the default op block list.
-const char kAddMax[] = R"(
-  <ir_version: 8, opset_import: ["" : 17]>
-  g (float[N, 2] x) => (float[N, 2] y) <float[2] c = {0.5, -0.25}> {
-    a = Add(x, c)
-    y = Max(a, x)
-  }
-)";
-
-// Two inputs, two outputs; tests that need a node name set it after parsing (onnx 1.12's text
-// syntax has no node names).
-const char kTwoOutputs[] = R"(
-  <ir_version: 8, opset_import: ["" : 17]>
-  g (float[2] x, float[2] z) => (float[2] y, float[2] w) {
-    y = Relu(x)
-    w = Mul(x, z)
-  }
-)";
-
-// float16 overflows in the middle (x * 300 * 300 > 65504 for |x| > 0.73) and the end divides it
-// back: only mixed precision keeps the outputs right.
-const char kOverflow[] = R"(
-  <ir_version: 8, opset_import: ["" : 17]>
-  g (float[4] x) => (float[4] y) <float a = {300.0}, float b = {300.0}, float d = {90000.0}> {
-    p = Mul(x, a)
-    q = Mul(p, b)
-    r = Div(q, d)
-    y = Relu(r)
-  }
-)";
-
-onnx::ModelProto LoadOrDie(const std::string& path) {
-  absl::StatusOr<onnx::ModelProto> model = LoadModel(path);
-  EXPECT_OK(model.status());
-  return model.ok() ? *std::move(model) : onnx::ModelProto();
-}
-
-int InputType(const onnx::ModelProto& model, int index) {
-  return model.graph().input(index).type().tensor_type().elem_type();
-}
-int OutputType(const onnx::ModelProto& model, int index) {
-  return model.graph().output(index).type().tensor_type().elem_type();
-}
 
 // ----------------------------------------------------------------------------- the tool itself
 
@@ -899,7 +784,9 @@ TEST_F(CliTest, RunJson) {
   EXPECT_THAT(result.out, HasSubstr("{\"name\":\"y\",\"type\":\"float\",\"shape\":[2],\"min\":0,"
                                     "\"max\":2,\"mean\":1}"));
   EXPECT_THAT(result.out, HasSubstr("{\"name\":\"w\",\"type\":\"float\",\"shape\":[2],\"min\":-4.5,"
-                                    "\"max\":0.5,\"mean\":-2}]}\n"));
+                                    "\"max\":0.5,\"mean\":-2}],\"sets\":[{\"label\":\"\","
+                                    "\"outputs\":[{\"name\":\"y\","));
+  EXPECT_THAT(result.out, ::testing::EndsWith("]}]}\n"));
   CliResult saved = Run({"run", model, "--input", "x=" + x, "--input", "z=" + z, "--json",
                          "--output-dir", dir_.path()});
   ASSERT_EQ(saved.exit_code, kOk) << saved.err;

@@ -1,6 +1,8 @@
 // The helpers behind run, compare and auto: feeds from files and from the random generator,
 // type matching, output file names, and numpy.allclose-style comparison.
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <string>
@@ -130,6 +132,39 @@ TEST(ReadInputsTest, ReadsNpyAndRejectsBadSpecs) {
   absl::StatusOr<TensorMap> missing = ReadInputs({"x=" + dir.File("missing.npy")});
   EXPECT_FALSE(missing.ok());
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("missing.npy"));
+}
+
+// Sets come in test_data_set_N order (10 after 2); an unnamed input_K.pb feeds the K-th input
+// to feed, NAME.npy the input NAME, also under its file-safe name.
+TEST(ReadInputDirTest, SetsInNumericOrderAndInputsByNameOrPosition) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] a, float[2] b) => (float[2] y) { y = Add(a, b) }
+  )");
+  model.mutable_graph()->mutable_input(1)->set_name("b/c");  // no file may be named so
+  model.mutable_graph()->mutable_node(0)->set_input(1, "b/c");
+  TempDir dir;
+  auto write_pb = [&](const std::string& path, const std::string& name, float value) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path, std::ios::binary)
+        << TensorToProto(Floats({2}, {value, value}), name).SerializeAsString();
+  };
+  for (int n : {10, 2, 0}) {
+    const std::string set = dir.File("test_data_set_" + std::to_string(n));
+    write_pb(set + "/input_0.pb", "", static_cast<float>(n));
+    ASSERT_OK(WriteNpy(Floats({2}, {-1, -1}), set + "/b_c.npy"));
+  }
+  std::filesystem::create_directories(dir.File("test_data_set_x"));  // not a set
+  ASSERT_OK_AND_ASSIGN(std::vector<FeedSet> sets, ReadInputDir(dir.path(), model));
+  ASSERT_EQ(sets.size(), 3u);
+  EXPECT_THAT(sets[0].label, ::testing::EndsWith("test_data_set_0"));
+  EXPECT_THAT(sets[2].label, ::testing::EndsWith("test_data_set_10"));
+  EXPECT_EQ(sets[1].feeds.at("a").data<float>()[0], 2.0f);
+  EXPECT_EQ(sets[2].feeds.at("b/c").data<float>()[0], -1.0f);
+  write_pb(dir.File("test_data_set_3/input_1.pb"), "", 1);  // position 1 is b/c
+  write_pb(dir.File("test_data_set_3/input_0.pb"), "b/c", 1);
+  EXPECT_THAT(ReadInputDir(dir.path(), model),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("both feed input 'b/c'")));
 }
 
 TEST(CheckFeedNamesTest, EveryInputFedAndNoStranger) {

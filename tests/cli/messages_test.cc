@@ -36,6 +36,11 @@ TEST(FlagNamesInMessageTest, LibraryMessagesNameFlags) {
             "op type Max is in --op-block-list");
   EXPECT_EQ(FlagNamesInMessage("node name 'a' is in node_block_list"),
             "node name 'a' is in --node-block-list");
+  EXPECT_EQ(FlagNamesInMessage("node_include_list: 'x' matches no node name (strict_lists makes "
+                               "this an error)"),
+            "--node-include-list: 'x' matches no node name (--strict makes this an error)");
+  EXPECT_EQ(FlagNamesInMessage("op_include_list: 'Mul(' is not a valid pattern"),
+            "--op-include-list: 'Mul(' is not a valid pattern");
   EXPECT_EQ(FlagNamesInMessage("node index 3 is in node_index_block_list"),
             "node index 3 is kept in float32 by the search");
   EXPECT_EQ(FlagNamesInMessage("rtol must be finite and >= 0, got -1"),

@@ -424,7 +424,8 @@ TEST(ReportJsonTest, EscapesNamesAndWritesNullForNonFiniteErrors) {
   EXPECT_THAT(json, ::testing::StartsWith("{\"conversion\":{\"nodes_converted\":0,"));
   EXPECT_THAT(json, HasSubstr("\"evaluations\":7,\"seconds\":0.25,"));
   EXPECT_THAT(json, HasSubstr("\"output_errors\":[{\"name\":\"out\\\"\\u0001\","
-                              "\"max_abs_error\":0.5,\"max_rel_error\":null}]}"));
+                              "\"max_abs_error\":0.5,\"max_rel_error\":null}],"
+                              "\"validated\":true,\"stopped\":null}"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Storage, FileTest, ::testing::Bool(), [](const auto& info) {

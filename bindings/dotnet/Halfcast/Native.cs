@@ -101,6 +101,8 @@ internal static class Native {
   // Reports
   [DllImport(Lib)] internal static extern IntPtr halfcast_report_get(ReportHandle report, int value, out long result);
   [DllImport(Lib)] internal static extern IntPtr halfcast_report_kept_node(ReportHandle report, UIntPtr index, out IntPtr graph, out IntPtr name, out IntPtr opType, out IntPtr reason, out IntPtr detail);
+  [DllImport(Lib)] internal static extern IntPtr halfcast_report_unmatched(ReportHandle report, UIntPtr index, out IntPtr list, out IntPtr entry);
+  [DllImport(Lib)] internal static extern IntPtr halfcast_report_stop_reason(ReportHandle report);
   [DllImport(Lib)] internal static extern IntPtr halfcast_report_to_json(ReportHandle report, out IntPtr json);
   [DllImport(Lib)] internal static extern void halfcast_report_destroy(IntPtr report);
 

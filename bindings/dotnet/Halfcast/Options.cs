@@ -43,7 +43,15 @@ public enum OptionKey {
   /// <summary>double (M), in [0, 1): candidates must meet rtol/atol scaled by (1 - it).</summary>
   SafetyMargin = 16,
   /// <summary>int (M): bytes of values the search keeps between evaluations, 0 = no bound.</summary>
-  MaxRetainedBytes = 17
+  MaxRetainedBytes = 17,
+  /// <summary>strings (C, M): op types forced to 16 bits, over the op block list.</summary>
+  OpIncludeList = 18,
+  /// <summary>strings (C, M): node names forced to 16 bits, over every block list.</summary>
+  NodeIncludeList = 19,
+  /// <summary>bool (C, M): a list entry that matches nothing is an error.</summary>
+  StrictLists = 20,
+  /// <summary>bool (M): a limit returns the best candidate so far instead of failing.</summary>
+  KeepBest = 21
 }
 
 /// <summary>The 16-bit type a conversion targets (OptionKey.Target).</summary>

@@ -24,7 +24,13 @@ public enum ReportValue {
   MatmulFlopsTotal = 10,
   MatmulFlops16Bit = 11,
   /// <summary>The most bytes of values a mixed-precision search kept between evaluations.</summary>
-  PeakRetainedBytes = 12
+  PeakRetainedBytes = 12,
+  /// <summary>Selection-list entries that matched no node.</summary>
+  Unmatched = 13,
+  /// <summary>1 if the model validated on every feed set (0 only for a keep-best candidate).</summary>
+  Validated = 14,
+  /// <summary>1 if a limit stopped the search and keep-best returned the best so far.</summary>
+  StoppedEarly = 15
 }
 
 /// <summary>A node the conversion kept in float32, and why.</summary>

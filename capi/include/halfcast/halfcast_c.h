@@ -307,9 +307,13 @@ typedef enum halfcast_option {
   HALFCAST_OPTION_KEEP_IO_NAMES = 3,
   /* bool (C), default 0: skip ONNX shape inference. */
   HALFCAST_OPTION_DISABLE_SHAPE_INFER = 4,
-  /* strings (C, M), default DEFAULT_OP_BLOCK_LIST: op types kept in float32. */
+  /* strings (C, M), default DEFAULT_OP_BLOCK_LIST: op types kept in float32. Entries of this and
+   * the other selection lists (NODE_BLOCK_LIST, OP_INCLUDE_LIST, NODE_INCLUDE_LIST) are names or
+   * full-match patterns ("conv2d_.*", docs/op-policy.md); an invalid pattern makes the
+   * conversion INVALID_ARGUMENT, an entry matching nothing is reported
+   * (halfcast_report_unmatched) or, with STRICT_LISTS, INVALID_ARGUMENT. */
   HALFCAST_OPTION_OP_BLOCK_LIST = 5,
-  /* strings (C), default empty: node names kept in float32. */
+  /* strings (C, M), default empty: node names kept in float32. */
   HALFCAST_OPTION_NODE_BLOCK_LIST = 6,
   /* ints (C), default empty: positions of top-level nodes kept in float32. */
   HALFCAST_OPTION_NODE_INDEX_BLOCK_LIST = 7,
@@ -336,7 +340,19 @@ typedef enum halfcast_option {
   HALFCAST_OPTION_SAFETY_MARGIN = 16,
   /* int (M), default 2 GiB, 0 = no bound: bytes of tensor values the search keeps between
    * evaluations; past it the search gets slower, never wrong. */
-  HALFCAST_OPTION_MAX_RETAINED_BYTES = 17
+  HALFCAST_OPTION_MAX_RETAINED_BYTES = 17,
+  /* strings (C, M), default empty: op types forced to the target type, over OP_BLOCK_LIST and
+   * its defaults (never over an op's schema). */
+  HALFCAST_OPTION_OP_INCLUDE_LIST = 18,
+  /* strings (C, M), default empty: node names forced to the target type, over every block list;
+   * the mixed-precision search never keeps them float32. */
+  HALFCAST_OPTION_NODE_INCLUDE_LIST = 19,
+  /* bool (C, M), default 0: a selection-list entry that matches nothing is INVALID_ARGUMENT. */
+  HALFCAST_OPTION_STRICT_LISTS = 20,
+  /* bool (M), default 0: when MAX_EVALUATIONS or TIME_LIMIT stop the search, return the best
+   * candidate so far instead of failing (HALFCAST_REPORT_VALIDATED and
+   * halfcast_report_stop_reason tell what it is). */
+  HALFCAST_OPTION_KEEP_BEST = 21
 } halfcast_option;
 
 /* A stable lower-case name of `option` ("keep_io_types", ...); NULL if unknown. */
@@ -457,7 +473,14 @@ typedef enum halfcast_report_value {
   HALFCAST_REPORT_MATMUL_FLOPS_TOTAL = 10,
   HALFCAST_REPORT_MATMUL_FLOPS_16BIT = 11,
   /* the most bytes of tensor values a mixed-precision search kept between evaluations */
-  HALFCAST_REPORT_PEAK_RETAINED_BYTES = 12
+  HALFCAST_REPORT_PEAK_RETAINED_BYTES = 12,
+  /* selection-list entries that matched no node (see halfcast_report_unmatched) */
+  HALFCAST_REPORT_UNMATCHED = 13,
+  /* 1 if the model validated on every feed set; 0 only for a KEEP_BEST candidate that did not
+   * (1 for a plain conversion) */
+  HALFCAST_REPORT_VALIDATED = 14,
+  /* 1 if a limit stopped the search and KEEP_BEST returned the best so far, else 0 */
+  HALFCAST_REPORT_STOPPED_EARLY = 15
 } halfcast_report_value;
 
 /* Stores one counter of `report` in `*out`. Unknown `value`: INVALID_ARGUMENT. */
@@ -470,6 +493,16 @@ HALFCAST_C_EXPORT halfcast_status* halfcast_report_get(const halfcast_report* re
 HALFCAST_C_EXPORT halfcast_status* halfcast_report_kept_node(
     const halfcast_report* report, size_t index, const char** graph, const char** name,
     const char** op_type, const char** reason, const char** detail);
+/* Unmatched entry `index` (< HALFCAST_REPORT_UNMATCHED): the list's option name
+ * ("op_block_list", "node_block_list", "op_include_list", "node_include_list", "fp16_ops") and
+ * the entry as given, borrowed from the report. Out pointers may be NULL. Out of range:
+ * OUT_OF_RANGE. */
+HALFCAST_C_EXPORT halfcast_status* halfcast_report_unmatched(const halfcast_report* report,
+                                                             size_t index, const char** list,
+                                                             const char** entry);
+/* Why the search stopped early (HALFCAST_REPORT_STOPPED_EARLY), borrowed from the report; ""
+ * when it ran to its end, for a plain conversion and for NULL. */
+HALFCAST_C_EXPORT const char* halfcast_report_stop_reason(const halfcast_report* report);
 /* The whole report as a JSON object in a new buffer owned by the caller (a mixed-precision
  * report nests the conversion report under "conversion"). */
 HALFCAST_C_EXPORT halfcast_status* halfcast_report_to_json(const halfcast_report* report,
@@ -503,8 +536,8 @@ HALFCAST_C_EXPORT halfcast_status* halfcast_convert_file(const char* input_path,
  * set a tolerance or a validate callback. Errors: INVALID_ARGUMENT (no tolerance, feeds missing
  * an input or mistyped), FAILED_PRECONDITION (the float32 model fails its own validation, or no
  * conversion validates), CANCELLED (the progress callback said stop), ABORTED (the validate
- * callback reported an error), RESOURCE_EXHAUSTED (MAX_EVALUATIONS reached), or the status an
- * evaluator callback returned. */
+ * callback reported an error), RESOURCE_EXHAUSTED (MAX_EVALUATIONS reached) or DEADLINE_EXCEEDED
+ * (TIME_LIMIT reached) unless KEEP_BEST is set, or the status an evaluator callback returned. */
 HALFCAST_C_EXPORT halfcast_status* halfcast_auto_convert_mixed_precision(
     const halfcast_model* model, const halfcast_feeds* feeds,
     const halfcast_mixed_precision_options* options, halfcast_model** out_model,

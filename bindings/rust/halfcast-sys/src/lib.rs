@@ -131,6 +131,10 @@ c_enum!(halfcast_option {
     HALFCAST_OPTION_TIME_LIMIT = 15,
     HALFCAST_OPTION_SAFETY_MARGIN = 16,
     HALFCAST_OPTION_MAX_RETAINED_BYTES = 17,
+    HALFCAST_OPTION_OP_INCLUDE_LIST = 18,
+    HALFCAST_OPTION_NODE_INCLUDE_LIST = 19,
+    HALFCAST_OPTION_STRICT_LISTS = 20,
+    HALFCAST_OPTION_KEEP_BEST = 21,
 });
 
 c_enum!(halfcast_segment_state {
@@ -153,6 +157,9 @@ c_enum!(halfcast_report_value {
     HALFCAST_REPORT_MATMUL_FLOPS_TOTAL = 10,
     HALFCAST_REPORT_MATMUL_FLOPS_16BIT = 11,
     HALFCAST_REPORT_PEAK_RETAINED_BYTES = 12,
+    HALFCAST_REPORT_UNMATCHED = 13,
+    HALFCAST_REPORT_VALIDATED = 14,
+    HALFCAST_REPORT_STOPPED_EARLY = 15,
 });
 
 /// Receives the library's messages; `message` is borrowed for the call.
@@ -395,6 +402,13 @@ extern "C" {
         reason: *mut *const c_char,
         detail: *mut *const c_char,
     ) -> *mut halfcast_status;
+    pub fn halfcast_report_unmatched(
+        report: *const halfcast_report,
+        index: usize,
+        list: *mut *const c_char,
+        entry: *mut *const c_char,
+    ) -> *mut halfcast_status;
+    pub fn halfcast_report_stop_reason(report: *const halfcast_report) -> *const c_char;
     pub fn halfcast_report_to_json(
         report: *const halfcast_report,
         out_json: *mut *mut halfcast_buffer,

@@ -53,6 +53,14 @@ pub enum OptionKey {
     SafetyMargin,
     /// int (M): bytes of values the search keeps between evaluations, 0 = no bound.
     MaxRetainedBytes,
+    /// strings (C, M): op types forced to 16 bits, over the op block list.
+    OpIncludeList,
+    /// strings (C, M): node names forced to 16 bits, over every block list.
+    NodeIncludeList,
+    /// bool (C, M): a list entry that matches nothing is an error.
+    StrictLists,
+    /// bool (M): a limit returns the best candidate so far instead of failing.
+    KeepBest,
 }
 
 impl OptionKey {
@@ -77,6 +85,10 @@ impl OptionKey {
             OptionKey::TimeLimit => sys::HALFCAST_OPTION_TIME_LIMIT,
             OptionKey::SafetyMargin => sys::HALFCAST_OPTION_SAFETY_MARGIN,
             OptionKey::MaxRetainedBytes => sys::HALFCAST_OPTION_MAX_RETAINED_BYTES,
+            OptionKey::OpIncludeList => sys::HALFCAST_OPTION_OP_INCLUDE_LIST,
+            OptionKey::NodeIncludeList => sys::HALFCAST_OPTION_NODE_INCLUDE_LIST,
+            OptionKey::StrictLists => sys::HALFCAST_OPTION_STRICT_LISTS,
+            OptionKey::KeepBest => sys::HALFCAST_OPTION_KEEP_BEST,
         }
     }
 

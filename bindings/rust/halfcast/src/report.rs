@@ -27,6 +27,12 @@ pub enum ReportValue {
     MatmulFlops16bit,
     /// The most bytes of values a mixed-precision search kept between evaluations.
     PeakRetainedBytes,
+    /// Selection-list entries that matched no node.
+    Unmatched,
+    /// 1 if the model validated on every feed set (0 only for a keep-best candidate).
+    Validated,
+    /// 1 if a limit stopped the search and keep-best returned the best so far.
+    StoppedEarly,
 }
 
 impl ReportValue {
@@ -45,6 +51,9 @@ impl ReportValue {
             ReportValue::MatmulFlopsTotal => sys::HALFCAST_REPORT_MATMUL_FLOPS_TOTAL,
             ReportValue::MatmulFlops16bit => sys::HALFCAST_REPORT_MATMUL_FLOPS_16BIT,
             ReportValue::PeakRetainedBytes => sys::HALFCAST_REPORT_PEAK_RETAINED_BYTES,
+            ReportValue::Unmatched => sys::HALFCAST_REPORT_UNMATCHED,
+            ReportValue::Validated => sys::HALFCAST_REPORT_VALIDATED,
+            ReportValue::StoppedEarly => sys::HALFCAST_REPORT_STOPPED_EARLY,
         }
     }
 }
