@@ -16,6 +16,10 @@ Kinds
                (Div, Erf, Add, Mul, Mul), MatMul+Add, residual Add;
                final LayerNormalization and tied LM head (Transpose(wte) + MatMul).
                Input input_ids int64 [batch, S] (dynamic batch); output logits [batch, S, V].
+               --overflow-layer N scales layer N's MLP c_fc weight by --overflow-scale and its
+               c_proj weight by the inverse: the layer computes about the same function, but
+               its MLP activations exceed float16's 65504 (outlier features, as in large
+               language models), so a mixed-precision search must keep that MLP in float32.
   cnn          ResNet-style CNN (basic blocks): Conv/BatchNormalization/Relu, MaxPool,
                Add (residual), GlobalAveragePool, Flatten, Gemm.
                Input [batch, 3, R, R]; output [batch, classes].
@@ -28,6 +32,8 @@ Examples
   gen_models.py transformer --layers 12 --hidden 768 --vocab 50257 --seq 128 --out m.onnx
   gen_models.py cnn --stages 2,2,2,2 --width 64 --out r18.onnx
   gen_models.py chain --nodes 20000 --out c20k.onnx
+  gen_models.py transformer --layers 12 --hidden 256 --vocab 512 --seq 32 --overflow-layer 6 \
+      --out overflow.onnx                       # needs float32 in layer 6's MLP
   gen_models.py transformer ... --external      # save with external data (needed > 2 GB)
   gen_models.py transformer --layers 40 --hidden 1536 --out big.onnx --stream-external
                                                 # ~4.8 GB in big.onnx.data, little RAM
@@ -98,8 +104,10 @@ class Builder:
 
 
 # --------------------------------------------------------------------------- transformer
-def build_transformer(L, H, V, S, heads, seed, external_file=None):
+def build_transformer(L, H, V, S, heads, seed, external_file=None, overflow_layer=None,
+                      overflow_scale=1e5):
     assert H % heads == 0
+    assert overflow_layer is None or 0 <= overflow_layer < L, "--overflow-layer out of range"
     hd = H // heads
     b = Builder(seed, external_file)
     std = 0.02
@@ -149,7 +157,9 @@ def build_transformer(L, H, V, S, heads, seed, external_file=None):
         g2 = b.init(f"{p}.ln_2.weight", (1.0 + 0.1 * b.rng.standard_normal(H)).astype(np.float32))
         b2 = b.randn(f"{p}.ln_2.bias", (H,), 0.02)
         ln2 = b.node("LayerNormalization", [x, g2, b2], name=f"{p}/ln_2", axis=-1, epsilon=1e-5)
-        w1 = b.randn(f"{p}.mlp.c_fc.weight", (H, 4 * H), std)
+        # The same draws with or without the overflow: only the one layer's scales differ.
+        mlp_scale = overflow_scale if l == overflow_layer else 1.0
+        w1 = b.randn(f"{p}.mlp.c_fc.weight", (H, 4 * H), std * mlp_scale)
         bb1 = b.randn(f"{p}.mlp.c_fc.bias", (4 * H,), std)
         h = b.node("MatMul", [ln2, w1], name=f"{p}/mlp/c_fc/MatMul")
         h = b.node("Add", [h, bb1], name=f"{p}/mlp/c_fc/Add")
@@ -159,7 +169,7 @@ def build_transformer(L, H, V, S, heads, seed, external_file=None):
         e = b.node("Add", [e, one], name=f"{p}/mlp/gelu/Add")
         gm = b.node("Mul", [h, e], name=f"{p}/mlp/gelu/Mul")
         gm = b.node("Mul", [gm, half], name=f"{p}/mlp/gelu/Mul_1")
-        w2 = b.randn(f"{p}.mlp.c_proj.weight", (4 * H, H), std / math.sqrt(2 * L))
+        w2 = b.randn(f"{p}.mlp.c_proj.weight", (4 * H, H), std / math.sqrt(2 * L) / mlp_scale)
         bb2 = b.randn(f"{p}.mlp.c_proj.bias", (H,), std)
         m = b.node("MatMul", [gm, w2], name=f"{p}/mlp/c_proj/MatMul")
         m = b.node("Add", [m, bb2], name=f"{p}/mlp/c_proj/Add")
@@ -257,6 +267,10 @@ def main(argv=None):
     t.add_argument("--vocab", type=int, default=50257)
     t.add_argument("--seq", type=int, default=128)
     t.add_argument("--heads", type=int, default=0, help="default hidden/64")
+    t.add_argument("--overflow-layer", type=int, default=None,
+                   help="layer whose MLP activations exceed float16's range (default none)")
+    t.add_argument("--overflow-scale", type=float, default=1e5,
+                   help="factor on that layer's c_fc weight (its c_proj weight gets 1/factor)")
     c = sub.add_parser("cnn")
     c.add_argument("--stages", default="2,2,2,2", help="basic blocks per stage (ResNet-18: 2,2,2,2; -34: 3,4,6,3)")
     c.add_argument("--width", type=int, default=64)
@@ -283,7 +297,8 @@ def main(argv=None):
         a.external = True
     if a.kind == "transformer":
         heads = a.heads or max(1, a.hidden // 64)
-        graph, wb = build_transformer(a.layers, a.hidden, a.vocab, a.seq, heads, a.seed, stream)
+        graph, wb = build_transformer(a.layers, a.hidden, a.vocab, a.seq, heads, a.seed, stream,
+                                      a.overflow_layer, a.overflow_scale)
         if stream is not None:
             stream[1].close()
     elif a.kind == "cnn":
