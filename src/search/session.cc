@@ -567,19 +567,19 @@ void Session::BoundRetainedBytes() {
     return bytes;
   };
   int64_t bytes = retained();
-  peak_retained_bytes_ = std::max(peak_retained_bytes_, bytes);
   const int64_t bound = options_.max_retained_bytes;
-  if (bound == 0 || bytes <= bound) return;
-  while (!cache_.empty() && bytes > bound) {
+  while (bound != 0 && !cache_.empty() && bytes > bound) {
     cache_.pop_back();
     bytes = retained();
   }
-  if (bytes > bound && !reference_values_.empty()) {
+  if (bound != 0 && bytes > bound && !reference_values_.empty()) {
     reference_values_.clear();
+    bytes = 0;
     Log(options_.log, LogLevel::kWarning,
         absl::StrCat("the float32 reference's values exceed max_retained_bytes (", bound,
                      "); nodes are ranked in graph order, not by their float16 error"));
   }
+  peak_retained_bytes_ = std::max(peak_retained_bytes_, bytes);
 }
 
 absl::Status Session::Report(const std::vector<Segment>& segments) {

@@ -270,6 +270,7 @@ TEST(RetainedBytesTest, ATinyBoundStillFindsTheAnswer) {
                        AutoConvertMixedPrecision(model, feeds, options));
   EXPECT_EQ(SearchKept(bounded.report), SearchKept(unbounded.report));
   EXPECT_THAT(SearchKept(bounded.report), ElementsAre(Pair("", 1), Pair("", 2)));
+  EXPECT_LE(bounded.report.peak_retained_bytes, 8);  // what was kept between evaluations
 
   options.max_retained_bytes = -1;
   EXPECT_THAT(AutoConvertMixedPrecision(model, feeds, options),
