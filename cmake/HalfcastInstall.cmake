@@ -19,15 +19,22 @@ install(TARGETS halfcast_c
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS halfcast ${halfcast_install_modules}
-        EXPORT halfcastCXXTargets
-        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# A self-contained build installs the C component alone: its module libraries were compiled
+# against the private onnx, which a user's own onnx package need not match.
+if(HALFCAST_SELF_CONTAINED)
+  set(HALFCAST_PACKAGE_COMPONENTS C)
+else()
+  set(HALFCAST_PACKAGE_COMPONENTS C CXX)
+  install(TARGETS halfcast ${halfcast_install_modules}
+          EXPORT halfcastCXXTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endif()
 if(TARGET halfcast_cli)
   install(TARGETS halfcast_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 
-foreach(component C CXX)
+foreach(component IN LISTS HALFCAST_PACKAGE_COMPONENTS)
   install(EXPORT halfcast${component}Targets NAMESPACE halfcast::
           DESTINATION ${HALFCAST_INSTALL_CMAKEDIR})
 endforeach()
