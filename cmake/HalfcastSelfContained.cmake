@@ -19,8 +19,9 @@ if(NOT HALFCAST_SELF_CONTAINED)
   return()
 endif()
 
-message(STATUS "HALFCAST_SELF_CONTAINED: static onnx, protobuf and Abseil in ${HALFCAST_DEPS_PREFIX} "
-               "(the first configure builds them: about 20 minutes on two cores)")
+message(STATUS "HALFCAST_SELF_CONTAINED: static onnx, protobuf and Abseil in "
+               "${HALFCAST_DEPS_PREFIX} (the first configure builds them: about 15 minutes of "
+               "two cores)")
 execute_process(
   COMMAND ${CMAKE_COMMAND} -E env "HALFCAST_DEPS_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER}"
           ${PROJECT_SOURCE_DIR}/scripts/self-contained-deps.sh ${HALFCAST_DEPS_PREFIX}
