@@ -1,5 +1,6 @@
 /* Converts MODEL (tests/capi/data/tiny.onnx, 3 nodes) through the C API of an installed
- * halfcast found by pkg-config, and checks that the library serializes a float16 model. */
+ * halfcast, found by pkg-config or by find_package(halfcast COMPONENTS C), and checks that the
+ * library serializes a float16 model. */
 #include <stdio.h>
 
 #include "halfcast/halfcast_c.h"
