@@ -66,6 +66,7 @@ constexpr OptionInfo kOptions[] = {
     {"node_include_list", ValueKind::kStrings, true, true},
     {"strict_lists", ValueKind::kBool, true, true},
     {"keep_best", ValueKind::kBool, false, true},
+    {"check_onnx_runtime_cpu", ValueKind::kBool, false, true},
 };
 constexpr int kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
@@ -277,9 +278,10 @@ halfcast_status* halfcast_mixed_precision_options_set_bool(
     HALFCAST_RETURN_IF_ERROR(
         halfcast::capi::CheckOption(option, halfcast::capi::ValueKind::kBool, true));
     halfcast::MixedPrecisionOptions& o = options->options;
-    (option == HALFCAST_OPTION_KEEP_IO_TYPES  ? o.keep_io_types
-     : option == HALFCAST_OPTION_STRICT_LISTS ? o.strict_lists
-                                              : o.keep_best) = value != 0;
+    (option == HALFCAST_OPTION_KEEP_IO_TYPES    ? o.keep_io_types
+     : option == HALFCAST_OPTION_STRICT_LISTS   ? o.strict_lists
+     : option == HALFCAST_OPTION_CHECK_ORT_CPU  ? o.check_onnx_runtime_cpu
+                                                : o.keep_best) = value != 0;
     return absl::OkStatus();
   });
 }

@@ -51,6 +51,7 @@ const (
 	OptionNodeIncludeList    Option = C.HALFCAST_OPTION_NODE_INCLUDE_LIST     // strings (C, M)
 	OptionStrictLists        Option = C.HALFCAST_OPTION_STRICT_LISTS          // bool (C, M)
 	OptionKeepBest           Option = C.HALFCAST_OPTION_KEEP_BEST             // bool (M)
+	OptionCheckOrtCPU        Option = C.HALFCAST_OPTION_CHECK_ORT_CPU         // bool (M)
 )
 
 // String is the library's stable name of the option ("keep_io_types", ...).

@@ -75,6 +75,12 @@ struct MixedPrecisionOptions {
   // order, say) can fail it. Applies to rtol/atol only, not to validate_fn. 0 judges at the
   // bound itself. Must be in [0, 1).
   double safety_margin = 0.2;
+  // With the built-in evaluator (evaluator == nullptr): a candidate that validates must also
+  // validate when evaluated the way ONNX Runtime's CPU provider runs float16
+  // (Float16Model::kOnnxRuntimeCpu: its own Casts around ops without float16 kernels, its
+  // Conv+BatchNormalization fusion in float16), so the answer holds in both kinds of runtime:
+  // one that stores every op's result in 16 bits, and ONNX Runtime on CPU.
+  bool check_onnx_runtime_cpu = true;
   bool keep_io_types = false;
   TargetType target = TargetType::kFloat16;
   // Selection lists and strict_lists, as ConvertOptions' (names or full-match patterns). A node

@@ -184,6 +184,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Create(
   } else {
     session->owned_evaluator_ = std::make_unique<ReferenceEvaluator>(evaluator_options);
     session->evaluator_ = session->owned_evaluator_.get();
+    if (options.check_onnx_runtime_cpu) {
+      ReferenceEvaluatorOptions ort_cpu = evaluator_options;
+      ort_cpu.float16_model = Float16Model::kOnnxRuntimeCpu;
+      session->ort_cpu_evaluator_ = std::make_unique<ReferenceEvaluator>(ort_cpu);
+    }
   }
   session->max_finite_ = options.target == TargetType::kFloat16
                              ? numerics::kHalfMaxFiniteValue
@@ -352,6 +357,19 @@ absl::StatusOr<bool> Session::Verify(const std::vector<std::size_t>& blocked, bo
   return attempt.valid;
 }
 
+namespace {
+
+// Keeps per output the largest errors of `verdict` and those already in `worst`.
+void RecordWorst(const Verdict& verdict, std::map<std::string, OutputError>* worst) {
+  for (const OutputError& error : verdict.errors) {
+    OutputError& w = worst->try_emplace(error.name, OutputError{error.name, 0, 0}).first->second;
+    w.max_abs_error = std::max(w.max_abs_error, error.max_abs_error);
+    w.max_rel_error = std::max(w.max_rel_error, error.max_rel_error);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocked,
                                           bool want_node_scores, bool incremental) {
   if (options_.max_evaluations > 0 && evaluations_ >= options_.max_evaluations) {
@@ -433,12 +451,35 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
       score = verdict.score;
       summary = verdict.summary;
     }
-    for (const OutputError& error : verdict.errors) {
-      OutputError& w = worst.try_emplace(error.name, OutputError{error.name, 0, 0}).first->second;
-      w.max_abs_error = std::max(w.max_abs_error, error.max_abs_error);
-      w.max_rel_error = std::max(w.max_rel_error, error.max_rel_error);
-    }
+    RecordWorst(verdict, &worst);
     if (keep_values) run.values.push_back(*std::move(values));
+  }
+  // A candidate good in the evaluator must be good as ONNX Runtime's CPU provider runs it too
+  // (it rounds in other places, and fuses Conv+BatchNormalization in float16); its values are
+  // not reused or scored, only judged.
+  for (std::size_t f = 0; attempt.valid && ort_cpu_evaluator_ && f < candidate_feeds_.size();
+       ++f) {
+    RunOptions run_options;
+    run_options.deadline = deadline_;
+    absl::StatusOr<TensorMap> values = ort_cpu_evaluator_->Run(converted->model,
+                                                               candidate_feeds_[f], run_options);
+    if (!values.ok()) {
+      return absl::Status(values.status().code(),
+                          absl::StrCat("evaluating a candidate as ONNX Runtime's CPU float16 "
+                                       "runs it: ", values.status().message()));
+    }
+    TensorMap outputs;
+    for (const std::string& name : output_names_) {
+      auto it = values->find(name);
+      if (it != values->end()) outputs[name] = WidenToFloat(it->second);
+    }
+    HALFCAST_ASSIGN_OR_RETURN(Verdict verdict, validator_->Judge(reference_outputs_[f], outputs));
+    if (!verdict.valid || verdict.score > score) {
+      score = std::max(score, verdict.score);
+      summary = absl::StrCat(verdict.summary, " (as ONNX Runtime CPU runs float16)");
+    }
+    attempt.valid = verdict.valid;
+    RecordWorst(verdict, &worst);
   }
   ++evaluations_;
   if (smallest_score_ < 0 || score < smallest_score_) {

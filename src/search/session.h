@@ -116,6 +116,8 @@ class Session : public Trials {
   std::optional<Validator> validator_;
   std::unique_ptr<Evaluator> owned_evaluator_;
   Evaluator* evaluator_ = nullptr;
+  // check_onnx_runtime_cpu: the built-in evaluator modelling ONNX Runtime's CPU float16.
+  std::unique_ptr<Evaluator> ort_cpu_evaluator_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point deadline_;  // max() without a time limit
 

@@ -498,6 +498,9 @@ static void test_options(void) {
   CHECK_CODE(halfcast_convert_options_set_double(convert, HALFCAST_OPTION_TIME_LIMIT, 1),
              kInvalid, "time_limit");
   CHECK_OK(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_SAFETY_MARGIN, 0.5));
+  CHECK_OK(halfcast_mixed_precision_options_set_bool(mixed, HALFCAST_OPTION_CHECK_ORT_CPU, 0));
+  CHECK_CODE(halfcast_convert_options_set_bool(convert, HALFCAST_OPTION_CHECK_ORT_CPU, 1), kInvalid,
+             "check_onnx_runtime_cpu");
   CHECK_CODE(halfcast_mixed_precision_options_set_double(mixed, HALFCAST_OPTION_SAFETY_MARGIN, 1),
              kInvalid, "safety_margin");
   CHECK_OK(halfcast_mixed_precision_options_set_int(mixed, HALFCAST_OPTION_MAX_RETAINED_BYTES,

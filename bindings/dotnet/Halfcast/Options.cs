@@ -51,7 +51,9 @@ public enum OptionKey {
   /// <summary>bool (C, M): a list entry that matches nothing is an error.</summary>
   StrictLists = 20,
   /// <summary>bool (M): a limit returns the best candidate so far instead of failing.</summary>
-  KeepBest = 21
+  KeepBest = 21,
+  /// <summary>bool (M): candidates must also validate as ONNX Runtime's CPU provider runs float16.</summary>
+  CheckOrtCpu = 22
 }
 
 /// <summary>The 16-bit type a conversion targets (OptionKey.Target).</summary>

@@ -352,7 +352,10 @@ typedef enum halfcast_option {
   /* bool (M), default 0: when MAX_EVALUATIONS or TIME_LIMIT stop the search, return the best
    * candidate so far instead of failing (HALFCAST_REPORT_VALIDATED and
    * halfcast_report_stop_reason tell what it is). */
-  HALFCAST_OPTION_KEEP_BEST = 21
+  HALFCAST_OPTION_KEEP_BEST = 21,
+  /* bool (M), default 1: with the built-in evaluator, a candidate must also validate when run as
+   * ONNX Runtime's CPU provider runs float16 (docs/numerics.md). */
+  HALFCAST_OPTION_CHECK_ORT_CPU = 22
 } halfcast_option;
 
 /* A stable lower-case name of `option` ("keep_io_types", ...); NULL if unknown. */

@@ -135,6 +135,7 @@ c_enum!(halfcast_option {
     HALFCAST_OPTION_NODE_INCLUDE_LIST = 19,
     HALFCAST_OPTION_STRICT_LISTS = 20,
     HALFCAST_OPTION_KEEP_BEST = 21,
+    HALFCAST_OPTION_CHECK_ORT_CPU = 22,
 });
 
 c_enum!(halfcast_segment_state {

@@ -61,6 +61,8 @@ pub enum OptionKey {
     StrictLists,
     /// bool (M): a limit returns the best candidate so far instead of failing.
     KeepBest,
+    /// bool (M): candidates must also validate as ONNX Runtime's CPU provider runs float16.
+    CheckOrtCpu,
 }
 
 impl OptionKey {
@@ -89,6 +91,7 @@ impl OptionKey {
             OptionKey::NodeIncludeList => sys::HALFCAST_OPTION_NODE_INCLUDE_LIST,
             OptionKey::StrictLists => sys::HALFCAST_OPTION_STRICT_LISTS,
             OptionKey::KeepBest => sys::HALFCAST_OPTION_KEEP_BEST,
+            OptionKey::CheckOrtCpu => sys::HALFCAST_OPTION_CHECK_ORT_CPU,
         }
     }
 
