@@ -214,6 +214,23 @@ absl::Status CheckFieldSize(const onnx::TensorProto& proto, const char* field, i
                                                  want));
 }
 
+// The TensorProto field that holds values of `type` (when not in raw_data), and its size.
+std::pair<const char*, int64_t> TypedField(const onnx::TensorProto& proto, DataType type) {
+  switch (type) {
+    case DataType::kFloat:
+      return {"float_data", proto.float_data_size()};
+    case DataType::kDouble:
+      return {"double_data", proto.double_data_size()};
+    case DataType::kInt64:
+      return {"int64_data", proto.int64_data_size()};
+    case DataType::kUint32:
+    case DataType::kUint64:
+      return {"uint64_data", proto.uint64_data_size()};
+    default:
+      return {"int32_data", proto.int32_data_size()};
+  }
+}
+
 // Reads a whole file; NotFound when it cannot be opened.
 absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -296,26 +313,23 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
     }
     return Tensor::Copy(type, std::move(shape), raw.data());
   }
+  // Checked before allocating: a few bytes of dims can ask for terabytes no field holds.
+  const auto [field, have] = TypedField(proto, type);
+  HALFCAST_RETURN_IF_ERROR(CheckFieldSize(proto, field, have, count));
   Tensor t = Tensor::Zeros(type, std::move(shape));
   void* out = t.mutable_raw_data();
   switch (type) {
     case DataType::kFloat:
-      HALFCAST_RETURN_IF_ERROR(CheckFieldSize(proto, "float_data", proto.float_data_size(), count));
       CopyTypedField(proto.float_data(), static_cast<float*>(out));
       break;
     case DataType::kDouble:
-      HALFCAST_RETURN_IF_ERROR(
-          CheckFieldSize(proto, "double_data", proto.double_data_size(), count));
       CopyTypedField(proto.double_data(), static_cast<double*>(out));
       break;
     case DataType::kInt64:
-      HALFCAST_RETURN_IF_ERROR(CheckFieldSize(proto, "int64_data", proto.int64_data_size(), count));
       CopyTypedField(proto.int64_data(), static_cast<int64_t*>(out));
       break;
     case DataType::kUint32:
     case DataType::kUint64:
-      HALFCAST_RETURN_IF_ERROR(
-          CheckFieldSize(proto, "uint64_data", proto.uint64_data_size(), count));
       if (type == DataType::kUint32) {
         CopyTypedField(proto.uint64_data(), static_cast<uint32_t*>(out));
       } else {
@@ -325,7 +339,6 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
     default:
       // int32, int16, int8, uint16, uint8, bool, float16 and bfloat16 live in int32_data;
       // 16-bit floats as their bit patterns.
-      HALFCAST_RETURN_IF_ERROR(CheckFieldSize(proto, "int32_data", proto.int32_data_size(), count));
       for (int64_t i = 0; i < count; ++i) {
         const int32_t v = proto.int32_data(static_cast<int>(i));
         auto* bytes = static_cast<unsigned char*>(out);
