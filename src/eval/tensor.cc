@@ -3,8 +3,10 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -231,13 +233,26 @@ std::pair<const char*, int64_t> TypedField(const onnx::TensorProto& proto, DataT
   }
 }
 
-// Reads a whole file; NotFound when it cannot be opened.
+// Reads a whole regular file; NotFound when it cannot be opened. A folder opens as a file but
+// libstdc++ throws on reading it, and a device may never end: both are refused before reading.
 absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
+  if (path.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "': a file name cannot hold NUL"));
+  }
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a regular file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open '", path, "'"));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading '", path, "'"));
-  return bytes;
+  try {
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.bad()) return bytes;
+  } catch (const std::ios_base::failure&) {
+    // An I/O error while reading (libstdc++ throws it whatever the stream's exception mask).
+  }
+  return absl::DataLossError(absl::StrCat("error reading '", path, "'"));
 }
 
 // Writes through a temporary file and a rename, so a failure never leaves a half-written file.

@@ -1,7 +1,7 @@
 // Inputs the fuzz targets (docs/reliability.md) crashed on, reduced to what mattered: each must
 // now give a clear error naming what is wrong. The inputs themselves are in regressions/<target>
 // (replayed by fuzz_regressions.<target>).
-#include <fstream>
+#include <filesystem>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -102,6 +102,27 @@ TEST(FuzzRegressionTest, TensorProtoDimsWithoutDataAreRefusedBeforeAllocating) {
   absl::StatusOr<Tensor> small = TensorFromProto(proto);
   ASSERT_TRUE(small.ok()) << small.status();
   EXPECT_EQ(small->data<float>()[1], -2.0f);
+}
+
+// args: `--input x=<a folder>.pb` (the fuzzer's was ".\0...b.pb", a NUL cutting the name to
+// "."): the folder opened as a file and libstdc++ threw std::ios_failure from the read, which
+// ended the process. Anything but a regular file is refused before reading now (a device such
+// as /dev/zero would never end), and so is a name holding NUL.
+TEST(FuzzRegressionTest, InputFilesThatAreNotRegularFilesAreRefused) {
+  const std::string folder = ::testing::TempDir() + "/fuzz_regression_folder.pb";
+  std::filesystem::create_directories(folder);
+  EXPECT_THAT(cli::ReadInputs({"x=" + folder}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--input x="), HasSubstr("is not a regular file"))));
+  std::filesystem::create_directories(::testing::TempDir() + "/fuzz_regression_folder.npy");
+  EXPECT_THAT(ReadNpy(::testing::TempDir() + "/fuzz_regression_folder.npy"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a regular file")));
+  EXPECT_THAT(ReadNpy("/dev/zero"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a regular file")));
+  EXPECT_THAT(ReadTensorFile(std::string(".\0b.pb", 6)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot hold NUL")));
+  EXPECT_THAT(ReadTensorFile(::testing::TempDir() + "/no_such_input.pb"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot open")));
 }
 
 }  // namespace
