@@ -64,7 +64,7 @@ seeds_for() {
   case $t in
     feeds | args) echo "$root/tests/fuzz/corpus/$t" ;;
     *)
-      echo "$root/tests/fuzz/corpus"
+      echo "$root/tests/fuzz/corpus/models"
       local node_tests=/usr/share/libonnx-testdata/data/node
       if [ -d "$node_tests" ] && [ ! -d "$build/seeds/onnx-node" ]; then
         mkdir -p "$build/seeds/onnx-node"

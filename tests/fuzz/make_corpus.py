@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Writes the fuzz seed corpora; the outputs are committed.
-- corpus/*.onnx (load_convert, evaluate): small models covering what the converter rewrites -
+- corpus/models/*.onnx (load_convert, evaluate): small models covering what the converter rewrites -
   If/Loop bodies with outer-scope captures, Casts, shared initializers, an empty Resize scales,
   Constant/ConstantOfShape/random ops, a model-local function, external-looking data;
-  corpus/real_*.onnx: one node of each kind from the real models (tests/data/models; the
+  corpus/models/real_*.onnx: one node of each kind from the real models (tests/data/models; the
   models themselves are megabytes, too slow to mutate), with its weights when small.
 - corpus/feeds/ (feeds): .npy files of each dtype the reader takes, format 1.0 and 2.0, and
   serialized TensorProtos (.pb) in each data field, raw, strings and external data (data.bin is
@@ -239,14 +239,14 @@ def write(path, data):
 
 def main():
     corpus = os.path.join(HERE, "corpus")
-    for sub in ("feeds", "args"):
+    for sub in ("models", "feeds", "args"):
         os.makedirs(os.path.join(corpus, sub), exist_ok=True)
     for name, text in MODELS.items():
         model = parser.parse_model(text)
         onnx.checker.check_model(model)
-        onnx.save(model, os.path.join(corpus, name + ".onnx"))
+        onnx.save(model, os.path.join(corpus, "models", name + ".onnx"))
     for name, model in real_node_models().items():
-        onnx.save(model, os.path.join(corpus, name + ".onnx"))
+        onnx.save(model, os.path.join(corpus, "models", name + ".onnx"))
     for name, (descr, shape, payload, version) in NPY.items():
         write(os.path.join(corpus, "feeds", name + ".npy"), npy(descr, shape, payload, version))
     for name, tensor in pb_tensors().items():
