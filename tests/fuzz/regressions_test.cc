@@ -125,5 +125,17 @@ TEST(FuzzRegressionTest, InputFilesThatAreNotRegularFilesAreRefused) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot open")));
 }
 
+// load_convert: a graph input without a name was stored in the graph index by a memcpy from an
+// empty name to a null block (undefined for UBSan, even for 0 bytes). The model is refused for
+// the value its node reads, which no input defines.
+TEST(FuzzRegressionTest, GraphInputWithoutANameIsAClearError) {
+  absl::StatusOr<onnx::ModelProto> model =
+      LoadModel(RegressionInput("load_convert", "graph_input_without_a_name.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_EQ(model->graph().input(0).name(), "");
+  EXPECT_THAT(ConvertFloatToFloat16(*model, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'opt_in'")));
+}
+
 }  // namespace
 }  // namespace halfcast
