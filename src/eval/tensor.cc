@@ -3,8 +3,10 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -214,13 +216,43 @@ absl::Status CheckFieldSize(const onnx::TensorProto& proto, const char* field, i
                                                  want));
 }
 
-// Reads a whole file; NotFound when it cannot be opened.
+// The TensorProto field that holds values of `type` (when not in raw_data), and its size.
+std::pair<const char*, int64_t> TypedField(const onnx::TensorProto& proto, DataType type) {
+  switch (type) {
+    case DataType::kFloat:
+      return {"float_data", proto.float_data_size()};
+    case DataType::kDouble:
+      return {"double_data", proto.double_data_size()};
+    case DataType::kInt64:
+      return {"int64_data", proto.int64_data_size()};
+    case DataType::kUint32:
+    case DataType::kUint64:
+      return {"uint64_data", proto.uint64_data_size()};
+    default:
+      return {"int32_data", proto.int32_data_size()};
+  }
+}
+
+// Reads a whole regular file; NotFound when it cannot be opened. A folder opens as a file but
+// libstdc++ throws on reading it, and a device may never end: both are refused before reading.
 absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
+  if (path.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "': a file name cannot hold NUL"));
+  }
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a regular file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open '", path, "'"));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading '", path, "'"));
-  return bytes;
+  try {
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.bad()) return bytes;
+  } catch (const std::ios_base::failure&) {
+    // An I/O error while reading (libstdc++ throws it whatever the stream's exception mask).
+  }
+  return absl::DataLossError(absl::StrCat("error reading '", path, "'"));
 }
 
 // Writes through a temporary file and a rename, so a failure never leaves a half-written file.
@@ -296,26 +328,23 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
     }
     return Tensor::Copy(type, std::move(shape), raw.data());
   }
+  // Checked before allocating: a few bytes of dims can ask for terabytes no field holds.
+  const auto [field, have] = TypedField(proto, type);
+  HALFCAST_RETURN_IF_ERROR(CheckFieldSize(proto, field, have, count));
   Tensor t = Tensor::Zeros(type, std::move(shape));
   void* out = t.mutable_raw_data();
   switch (type) {
     case DataType::kFloat:
-      HALFCAST_RETURN_IF_ERROR(CheckFieldSize(proto, "float_data", proto.float_data_size(), count));
       CopyTypedField(proto.float_data(), static_cast<float*>(out));
       break;
     case DataType::kDouble:
-      HALFCAST_RETURN_IF_ERROR(
-          CheckFieldSize(proto, "double_data", proto.double_data_size(), count));
       CopyTypedField(proto.double_data(), static_cast<double*>(out));
       break;
     case DataType::kInt64:
-      HALFCAST_RETURN_IF_ERROR(CheckFieldSize(proto, "int64_data", proto.int64_data_size(), count));
       CopyTypedField(proto.int64_data(), static_cast<int64_t*>(out));
       break;
     case DataType::kUint32:
     case DataType::kUint64:
-      HALFCAST_RETURN_IF_ERROR(
-          CheckFieldSize(proto, "uint64_data", proto.uint64_data_size(), count));
       if (type == DataType::kUint32) {
         CopyTypedField(proto.uint64_data(), static_cast<uint32_t*>(out));
       } else {
@@ -325,7 +354,6 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
     default:
       // int32, int16, int8, uint16, uint8, bool, float16 and bfloat16 live in int32_data;
       // 16-bit floats as their bit patterns.
-      HALFCAST_RETURN_IF_ERROR(CheckFieldSize(proto, "int32_data", proto.int32_data_size(), count));
       for (int64_t i = 0; i < count; ++i) {
         const int32_t v = proto.int32_data(static_cast<int>(i));
         auto* bytes = static_cast<unsigned char*>(out);

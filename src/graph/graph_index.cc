@@ -220,6 +220,9 @@ absl::StatusOr<GraphIndex> GraphIndex::Build(onnx::GraphProto* main) {
 }
 
 absl::string_view GraphIndex::StoreName(absl::string_view name) {
+  // Before any block exists name_next_ is null, and memcpy from or to null is undefined even
+  // for 0 bytes (a graph input without a name).
+  if (name.empty()) return absl::string_view();
   if (name.size() > name_left_) {
     constexpr size_t kBlock = size_t{64} << 10;
     const size_t size = std::max(kBlock, name.size());

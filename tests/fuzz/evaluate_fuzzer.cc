@@ -1,7 +1,9 @@
 // libFuzzer target over the built-in evaluator, which `halfcast run` and `halfcast auto` point
 // at untrusted models: load -> Prepare -> run on generated feeds (every graph input, small
-// deterministic values, symbolic or large dimensions as 1..3) under a 256 MB memory cap.
+// deterministic values, symbolic or large dimensions as 1..3) under a 256 MB memory cap and a
+// 2 s deadline (an int64 feed can be a Loop's trip count of 10^17).
 // Crashes, sanitizer reports and escaping exceptions are bugs; returned errors are fine.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -55,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   halfcast::RunOptions run_options;
   run_options.return_all_values = true;
+  run_options.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   (void)evaluator.Run(*model, feeds, run_options);
   return 0;
 }

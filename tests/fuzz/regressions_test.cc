@@ -1,11 +1,15 @@
-// Inputs the fuzz target (load_convert_fuzzer.cc) crashed on, reduced to what mattered: each must
-// now give a clear error naming what is wrong.
+// Inputs the fuzz targets (docs/reliability.md) crashed on, reduced to what mattered: each must
+// now give a clear error naming what is wrong. The inputs themselves are in regressions/<target>
+// (replayed by fuzz_regressions.<target>).
+#include <filesystem>
 #include <string>
 
 #include "gmock/gmock.h"
+#include "cli/feeds.h"
 #include "gtest/gtest.h"
 #include "halfcast/convert.h"
 #include "halfcast/model_io.h"
+#include "halfcast/tensor.h"
 #include "testing/onnx_text.h"
 #include "testing/status_matchers.h"
 
@@ -70,6 +74,67 @@ TEST(FuzzRegressionTest, NodeNotMatchingItsSchemaSkipsOnnxInference) {
   EXPECT_THAT(ConvertFloatToFloat16(model, {}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("cannot determine the element type of value 'k'")));
+}
+
+std::string RegressionInput(const std::string& target, const std::string& name) {
+  return std::string(HALFCAST_FUZZ_REGRESSIONS_DIR) + "/" + target + "/" + name;
+}
+
+// feeds: a 15-byte .pb whose dims ask for 2^40 floats and that holds none. The reader allocated
+// the tensor (4 TiB) before comparing the float_data field with the dims: std::bad_alloc.
+TEST(FuzzRegressionTest, TensorProtoDimsWithoutDataAreRefusedBeforeAllocating) {
+  const std::string path = RegressionInput("feeds", "dims_without_data.pb");
+  EXPECT_THAT(cli::ReadInputs({"x=" + path}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--input x="), HasSubstr("tensor 'huge' has 0 values in "
+                                                                "float_data but its shape needs "
+                                                                "1099511627776"))));
+  EXPECT_THAT(ReadTensorFile(RegressionInput("feeds", "int32_data_missing.pb")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("has 0 values in int32_data but its shape needs 1099511627776")));
+  // The same tensor with its data reads.
+  onnx::TensorProto proto;
+  proto.set_name("small");
+  proto.set_data_type(onnx::TensorProto::FLOAT);
+  proto.add_dims(2);
+  proto.add_float_data(1.5f);
+  proto.add_float_data(-2.0f);
+  absl::StatusOr<Tensor> small = TensorFromProto(proto);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->data<float>()[1], -2.0f);
+}
+
+// args: `--input x=<a folder>.pb` (the fuzzer's was ".\0...b.pb", a NUL cutting the name to
+// "."): the folder opened as a file and libstdc++ threw std::ios_failure from the read, which
+// ended the process. Anything but a regular file is refused before reading now (a device such
+// as /dev/zero would never end), and so is a name holding NUL.
+TEST(FuzzRegressionTest, InputFilesThatAreNotRegularFilesAreRefused) {
+  const std::string folder = ::testing::TempDir() + "/fuzz_regression_folder.pb";
+  std::filesystem::create_directories(folder);
+  EXPECT_THAT(cli::ReadInputs({"x=" + folder}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("--input x="), HasSubstr("is not a regular file"))));
+  std::filesystem::create_directories(::testing::TempDir() + "/fuzz_regression_folder.npy");
+  EXPECT_THAT(ReadNpy(::testing::TempDir() + "/fuzz_regression_folder.npy"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a regular file")));
+  EXPECT_THAT(ReadNpy("/dev/zero"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a regular file")));
+  EXPECT_THAT(ReadTensorFile(std::string(".\0b.pb", 6)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot hold NUL")));
+  EXPECT_THAT(ReadTensorFile(::testing::TempDir() + "/no_such_input.pb"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot open")));
+}
+
+// load_convert: a graph input without a name was stored in the graph index by a memcpy from an
+// empty name to a null block (undefined for UBSan, even for 0 bytes). The model is refused for
+// the value its node reads, which no input defines.
+TEST(FuzzRegressionTest, GraphInputWithoutANameIsAClearError) {
+  absl::StatusOr<onnx::ModelProto> model =
+      LoadModel(RegressionInput("load_convert", "graph_input_without_a_name.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_EQ(model->graph().input(0).name(), "");
+  EXPECT_THAT(ConvertFloatToFloat16(*model, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'opt_in'")));
 }
 
 }  // namespace

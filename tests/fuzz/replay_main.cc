@@ -1,10 +1,12 @@
-// Runs the fuzz target without libFuzzer: on each file given and on deterministic mutations of
+// Runs a fuzz target without libFuzzer: on each file given and on deterministic mutations of
 // it (bit flips, truncations, overwritten, inserted and deleted runs), so the ordinary gcc build
 // of the test suite exercises the same entry point. A crash or an escaping exception fails the
 // process; anything the target returns is fine. On a crash the input is named on stderr and, with
 // --crash-file, written there for `halfcast_fuzz_replay PATH` (or a debugger) to reproduce.
+// Linked with each target (halfcast_fuzz_replay is load_convert's, halfcast_fuzz_replay_<target>
+// the others').
 //
-//   halfcast_fuzz_replay [--mutations N] [--seed S] [--crash-file PATH] FILE_OR_DIR...
+//   halfcast_fuzz_replay[_TARGET] [--mutations N] [--seed S] [--crash-file PATH] FILE_OR_DIR...
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@ namespace {
 const std::string* g_input = nullptr;
 char g_input_name[512] = "";
 const char* g_crash_file = nullptr;
+const char* g_program = "halfcast_fuzz_replay";
 
 void WriteAll(int fd, const char* data, std::size_t size) {
   while (size > 0) {
@@ -41,7 +44,8 @@ void WriteAll(int fd, const char* data, std::size_t size) {
 
 void OnCrash(int signal) {
   // Only async-signal-safe calls here.
-  const char prefix[] = "halfcast_fuzz_replay: crashed on ";
+  const char prefix[] = ": crashed on ";
+  WriteAll(2, g_program, std::strlen(g_program));
   WriteAll(2, prefix, sizeof(prefix) - 1);
   WriteAll(2, g_input_name, std::strlen(g_input_name));
   WriteAll(2, "\n", 1);
@@ -104,6 +108,7 @@ int main(int argc, char** argv) {
   long mutations = 0;
   unsigned long long seed = 1;
   std::vector<std::filesystem::path> files;
+  g_program = argv[0];
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--mutations" && i + 1 < argc) {
@@ -113,11 +118,12 @@ int main(int argc, char** argv) {
     } else if (arg == "--crash-file" && i + 1 < argc) {
       g_crash_file = argv[++i];
     } else if (std::filesystem::is_directory(arg)) {
+      // Absolute: a target may change the working folder (args_fuzzer.cc does).
       for (const auto& entry : std::filesystem::directory_iterator(arg)) {
-        if (entry.is_regular_file()) files.push_back(entry.path());
+        if (entry.is_regular_file()) files.push_back(std::filesystem::absolute(entry.path()));
       }
     } else if (std::filesystem::is_regular_file(arg)) {
-      files.push_back(arg);
+      files.push_back(std::filesystem::absolute(arg));
     } else {
       std::fprintf(stderr,
                    "usage: %s [--mutations N] [--seed S] [--crash-file PATH] FILE_OR_DIR...\n"
