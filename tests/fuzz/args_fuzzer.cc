@@ -106,6 +106,11 @@ const Command* FindCommand(const std::string& name) {
 
 // Only files of the private folder are read, and generated inputs stay small.
 bool FeedsAreSafeToBuild(const ParsedArgs& args) {
+  // Files and folders named by the input would be read: only names without a path are.
+  if (args.Value("input-dir")) return false;
+  for (const std::string& spec : args.Values("input-set")) {
+    if (spec.find('/') != std::string::npos) return false;
+  }
   for (const std::string& spec : args.Values("input")) {
     const std::size_t eq = spec.find('=');
     if (eq != std::string::npos && spec.find('/', eq) != std::string::npos) return false;
@@ -132,7 +137,7 @@ void InterpretFlags(const ParsedArgs& args) {
       if (output.ok()) (void)CheckOutputPaths(args, *output);
     }
   }
-  if (FeedsAreSafeToBuild(args)) (void)FeedsFromFlags(args, TheModel());
+  if (FeedsAreSafeToBuild(args)) (void)FeedSetsFromFlags(args, TheModel());
   // The value parsers on every value given, whatever its flag.
   for (const char* flag : {"tolerance", "rtol", "atol", "min-positive-val", "max-finite-val",
                            "time-limit", "threads", "seed", "keep-io-types", "op-block-list"}) {
