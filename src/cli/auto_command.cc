@@ -49,6 +49,7 @@ std::vector<FlagSpec> AutoFlags() {
   flags.insert(flags.end(), conversion.begin(), conversion.end());
   flags.push_back(ExternalDataFlag());
   flags.push_back(ThreadsFlag());
+  flags.push_back(MemoryLimitFlag());
   return flags;
 }
 

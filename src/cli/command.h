@@ -150,6 +150,8 @@ absl::Status WriteReportOrRemoveOutput(const std::string& report_path, absl::str
 
 // --threads N, and the evaluator options it and the model's folder (external data) give.
 FlagSpec ThreadsFlag();
+// --memory-limit BYTES (run, auto, compare): ReferenceEvaluatorOptions::memory_limit_bytes.
+FlagSpec MemoryLimitFlag();
 absl::StatusOr<ReferenceEvaluatorOptions> EvaluatorOptionsFromFlags(const ParsedArgs& args,
                                                                     const std::string& model);
 // --time-limit SECONDS (run, auto).

@@ -25,6 +25,7 @@ std::vector<FlagSpec> CompareFlags() {
   flags.push_back({"rtol", FlagKind::kValue, "R", "relative tolerance (default 1e-5, as numpy)"});
   flags.push_back({"atol", FlagKind::kValue, "A", "absolute tolerance (default 1e-8, as numpy)"});
   flags.push_back(ThreadsFlag());
+  flags.push_back(MemoryLimitFlag());
   flags.push_back({"json", FlagKind::kSwitch, "", "print one JSON object (see docs/cli.md)"});
   return flags;
 }

@@ -31,6 +31,7 @@ std::vector<FlagSpec> RunFlags() {
                    "write each output to DIR/<output name>.npy (created if missing; with "
                    "several input sets DIR/test_data_set_<i>/<output name>.npy)"});
   flags.push_back(ThreadsFlag());
+  flags.push_back(MemoryLimitFlag());
   flags.push_back(TimeLimitFlag());
   flags.push_back({"json", FlagKind::kSwitch, "", "print one JSON object (see docs/cli.md)"});
   return flags;
@@ -111,6 +112,12 @@ FlagSpec TimeLimitFlag() {
           "stop with an error after SECONDS of wall-clock time (default no limit)"};
 }
 
+FlagSpec MemoryLimitFlag() {
+  return {"memory-limit", FlagKind::kValue, "BYTES",
+          "fail when the evaluator's intermediate tensors need more than BYTES at once (default "
+          "8 GiB)"};
+}
+
 FlagSpec ThreadsFlag() {
   return {"threads", FlagKind::kValue, "N",
           "threads of the evaluator's matrix kernels (default 1, 0 = all cores)"};
@@ -122,6 +129,12 @@ absl::StatusOr<ReferenceEvaluatorOptions> EvaluatorOptionsFromFlags(const Parsed
   if (std::optional<std::string> threads = args.Value("threads")) {
     HALFCAST_ASSIGN_OR_RETURN(const int64_t count, ParseCount("threads", *threads));
     options.intra_op_threads = static_cast<int>(std::min<int64_t>(count, 1024));
+  }
+  if (std::optional<std::string> limit = args.Value("memory-limit")) {
+    HALFCAST_ASSIGN_OR_RETURN(options.memory_limit_bytes, ParseCount("memory-limit", *limit));
+    if (options.memory_limit_bytes <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--memory-limit must be > 0, got ", *limit));
+    }
   }
   options.external_data_dir = std::filesystem::path(model).parent_path().string();
   return options;

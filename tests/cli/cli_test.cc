@@ -481,6 +481,18 @@ TEST_F(CliTest, TimeLimitsEndRunAndAuto) {
   EXPECT_FALSE(Exists(dir_.File("mixed.onnx")));
 }
 
+TEST_F(CliTest, MemoryLimitBoundsTheEvaluator) {
+  const std::string chain = WriteModel("chain.onnx", kOverflow);
+  const std::string four = WriteFloats("four.npy", {4}, {0.5f, 1.0f, -0.5f, 0.25f});
+  // 16 bytes hold one float[4] intermediate, not two.
+  ExpectError({"run", chain, "--input", "x=" + four, "--memory-limit", "16"}, "memory limit");
+  ExpectError({"run", chain, "--input", "x=" + four, "--memory-limit", "0"}, "--memory-limit");
+  ExpectError({"auto", chain, dir_.File("mixed.onnx"), "--input", "x=" + four, "--rtol", "0.01",
+               "--memory-limit", "16"},
+              "memory limit");
+  EXPECT_FALSE(Exists(dir_.File("mixed.onnx")));
+}
+
 TEST_F(CliTest, RunSanitizesOutputNamesAndReadsPb) {
   onnx::ModelProto proto = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>
