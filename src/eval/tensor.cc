@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <system_error>
 #include <utility>
 
@@ -17,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/checked_math.h"
 #include "common/status_macros.h"
 #include "io/external_data.h"
 
@@ -176,29 +178,23 @@ absl::StatusOr<Tensor> Tensor::WithShape(std::vector<int64_t> shape) const {
 
 absl::StatusOr<int64_t> CheckedElementCount(const std::vector<int64_t>& shape,
                                             int64_t max_elements) {
-  int64_t count = 1;
-  bool overflow = false;
   for (int64_t d : shape) {
     if (d < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("negative dimension in shape ", ShapeString(shape)));
     }
-    if (!overflow && __builtin_mul_overflow(count, d, &count)) overflow = true;
   }
-  // A zero dimension makes the count 0 even when other dimensions overflow together.
-  for (int64_t d : shape) {
-    if (d == 0) return 0;
-  }
-  if (overflow) {
+  const std::optional<int64_t> count = CheckedElementProduct(shape);
+  if (!count) {
     return absl::InvalidArgumentError(
         absl::StrCat("element count of shape ", ShapeString(shape), " overflows int64"));
   }
-  if (count > max_elements) {
-    return absl::ResourceExhaustedError(absl::StrCat("shape ", ShapeString(shape), " has ", count,
+  if (*count > max_elements) {
+    return absl::ResourceExhaustedError(absl::StrCat("shape ", ShapeString(shape), " has ", *count,
                                                      " elements, more than the limit of ",
                                                      max_elements));
   }
-  return count;
+  return *count;
 }
 
 namespace {
