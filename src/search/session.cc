@@ -440,12 +440,8 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
                                        " nodes kept in float32: ", values.status().message()));
     }
     for (auto& [name, tensor] : reused) values->emplace(name, std::move(tensor));
-    TensorMap outputs;
-    for (const std::string& name : output_names_) {
-      auto it = values->find(name);
-      if (it != values->end()) outputs[name] = WidenToFloat(it->second);
-    }
-    HALFCAST_ASSIGN_OR_RETURN(Verdict verdict, validator_->Judge(reference_outputs_[f], outputs));
+    HALFCAST_ASSIGN_OR_RETURN(Verdict verdict,
+                              validator_->Judge(reference_outputs_[f], WidenedOutputs(*values)));
     attempt.valid = attempt.valid && verdict.valid;
     if (f == 0 || verdict.score > score) {
       score = verdict.score;
@@ -468,12 +464,8 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
                           absl::StrCat("evaluating a candidate as ONNX Runtime's CPU float16 "
                                        "runs it: ", values.status().message()));
     }
-    TensorMap outputs;
-    for (const std::string& name : output_names_) {
-      auto it = values->find(name);
-      if (it != values->end()) outputs[name] = WidenToFloat(it->second);
-    }
-    HALFCAST_ASSIGN_OR_RETURN(Verdict verdict, validator_->Judge(reference_outputs_[f], outputs));
+    HALFCAST_ASSIGN_OR_RETURN(Verdict verdict,
+                              validator_->Judge(reference_outputs_[f], WidenedOutputs(*values)));
     if (!verdict.valid || verdict.score > score) {
       score = std::max(score, verdict.score);
       summary = absl::StrCat(verdict.summary, " (as ONNX Runtime CPU runs float16)");
@@ -507,6 +499,15 @@ absl::StatusOr<Attempt> Session::Evaluate(const std::vector<std::size_t>& blocke
     verified_ = std::move(verified);
   }
   return attempt;
+}
+
+TensorMap Session::WidenedOutputs(const TensorMap& values) const {
+  TensorMap outputs;
+  for (const std::string& name : output_names_) {
+    auto it = values.find(name);
+    if (it != values.end()) outputs[name] = WidenToFloat(it->second);
+  }
+  return outputs;
 }
 
 std::vector<bool> Session::AffectedBy(const std::vector<bool>& changed) const {

@@ -100,6 +100,8 @@ class Session : public Trials {
   // Main-graph nodes whose values a change of state of `changed` nodes can alter: those nodes,
   // their descendants, and readers of initializers and Constants they share.
   std::vector<bool> AffectedBy(const std::vector<bool>& changed) const;
+  // The graph outputs among `values`, 16-bit ones widened to float32 for judging.
+  TensorMap WidenedOutputs(const TensorMap& values) const;
   // Candidates that touch a main-graph value beyond the target's range in `reference_values_`.
   std::vector<std::size_t> FindRangeSeeds() const;
   // Drops cached runs, then the reference values, until what is kept fits max_retained_bytes;
