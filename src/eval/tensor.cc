@@ -212,6 +212,14 @@ absl::Status CheckFieldSize(const onnx::TensorProto& proto, const char* field, i
                                                  want));
 }
 
+// Bools read from bytes become 0 or 1, whatever the file held: any other byte read as a C++
+// bool is undefined, and written back it would differ from what was read.
+void NormalizeBools(Tensor* t) {
+  if (t->type() != DataType::kBool) return;
+  auto* b = static_cast<unsigned char*>(t->mutable_raw_data());
+  for (std::size_t i = 0; i < t->byte_size(); ++i) b[i] = b[i] != 0;
+}
+
 // The TensorProto field that holds values of `type` (when not in raw_data), and its size.
 std::pair<const char*, int64_t> TypedField(const onnx::TensorProto& proto, DataType type) {
   switch (type) {
@@ -305,7 +313,9 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
       return absl::InvalidArgumentError(absl::StrCat("tensor '", proto.name(), "' has ",
                                                      bytes.size(), " bytes of external data"));
     }
-    return Tensor::Copy(type, std::move(shape), bytes.data());
+    Tensor t = Tensor::Copy(type, std::move(shape), bytes.data());
+    NormalizeBools(&t);
+    return t;
   }
   if (type == DataType::kString) {
     HALFCAST_RETURN_IF_ERROR(
@@ -322,7 +332,9 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
           "tensor '", proto.name(), "' has ", raw.size(), " bytes of raw_data but its shape ",
           ShapeString(shape), " of ", DataTypeName(type), " needs ", count * element_size));
     }
-    return Tensor::Copy(type, std::move(shape), raw.data());
+    Tensor t = Tensor::Copy(type, std::move(shape), raw.data());
+    NormalizeBools(&t);
+    return t;
   }
   // Checked before allocating: a few bytes of dims can ask for terabytes no field holds.
   const auto [field, have] = TypedField(proto, type);
@@ -363,10 +375,7 @@ absl::StatusOr<Tensor> TensorFromProto(const onnx::TensorProto& proto,
           default: std::memcpy(bytes + 4 * i, &v, 4); break;
         }
       }
-      if (type == DataType::kBool) {
-        auto* b = static_cast<unsigned char*>(out);
-        for (int64_t i = 0; i < count; ++i) b[i] = b[i] != 0;
-      }
+      NormalizeBools(&t);
       break;
   }
   return t;
@@ -497,10 +506,7 @@ absl::StatusOr<Tensor> ParseNpy(const std::string& bytes, const std::string& pat
                             DataTypeName(type), " needs ", count * ElementSize(type)));
   }
   Tensor t = Tensor::Copy(type, std::move(shape), bytes.data() + data_start);
-  if (type == DataType::kBool) {
-    auto* b = static_cast<unsigned char*>(t.mutable_raw_data());
-    for (int64_t i = 0; i < count; ++i) b[i] = b[i] != 0;
-  }
+  NormalizeBools(&t);
   return t;
 }
 

@@ -137,5 +137,20 @@ TEST(FuzzRegressionTest, GraphInputWithoutANameIsAClearError) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'opt_in'")));
 }
 
+// feeds: a BOOL .pb whose raw_data holds bytes like 0x80 and 0xb3 read as those bytes (only
+// int32_data and .npy were made 0 or 1), so the tensor written back as .npy read differently,
+// and a kernel reading such a byte as a C++ bool is undefined. Every reader gives 0 or 1 now.
+TEST(FuzzRegressionTest, BoolsFromRawBytesAreZeroOrOne) {
+  absl::StatusOr<Tensor> tensor =
+      ReadTensorFile(RegressionInput("feeds", "bool_raw_data_not_0_or_1.pb"));
+  ASSERT_TRUE(tensor.ok()) << tensor.status();
+  ASSERT_EQ(tensor->type(), DataType::kBool);
+  ASSERT_EQ(tensor->byte_size(), 16u);
+  const auto* bytes = static_cast<const unsigned char*>(tensor->raw_data());
+  // raw_data: 00 00 80 00 00 00 00 10 00 00 80 00 00 00 00 b3
+  const unsigned char expected[16] = {0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 1};
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(bytes[i], expected[i]) << "element " << i;
+}
+
 }  // namespace
 }  // namespace halfcast
