@@ -248,6 +248,58 @@ TEST(SafetyMarginTest, RejectsACandidateThatValidatesOnlyAtTheEdge) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("safety_margin")));
 }
 
+// Conv + BatchNormalization: ONNX Runtime's CPU provider folds the BatchNormalization into the
+// float16 weight (1.0009765625 * 3 rounds to 3.00390625), the evaluator's default model rounds
+// the Conv's and the BatchNormalization's results instead; with x = 1024 the two land on either
+// side of float32's 3074.98. A bound between their errors passes the default model only: the
+// check must catch it, and the search must then keep a node in float32.
+TEST(OnnxRuntimeCpuCheckTest, ACandidateGoodOnlyInTheDefaultModelIsRejected) {
+  const onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[1, 1, 1, 1] x) => (float[1, 1, 1, 1] y)
+      <float[1, 1, 1, 1] w = {1.0009765625}, float[1] s = {3}, float[1] b = {0},
+       float[1] m = {0}, float[1] v = {1}> {
+      c = Conv(x, w)
+      y = BatchNormalization(c, s, b, m, v)
+    }
+  )");
+  const std::vector<TensorMap> feeds = {{{"x", Floats({1, 1, 1, 1}, {1024})}}};
+  ConvertOptions plain;
+  plain.keep_io_types = true;
+  ASSERT_OK_AND_ASSIGN(ConvertResult converted, ConvertFloatToFloat16(model, plain));
+  auto error_of = [&](const onnx::ModelProto& m, Float16Model how) {
+    ReferenceEvaluatorOptions options;
+    options.float16_model = how;
+    ReferenceEvaluator evaluator(options);
+    absl::StatusOr<TensorMap> reference = ReferenceEvaluator().Run(model, feeds[0]);
+    absl::StatusOr<TensorMap> out = evaluator.Run(m, feeds[0]);
+    EXPECT_OK(reference.status());
+    EXPECT_OK(out.status());
+    if (!reference.ok() || !out.ok()) return 0.0;
+    return std::fabs(double{out->at("y").data<float>()[0]} - reference->at("y").data<float>()[0]);
+  };
+  const double default_error = error_of(converted.model, Float16Model::kRoundEveryOp);
+  const double ort_error = error_of(converted.model, Float16Model::kOnnxRuntimeCpu);
+  ASSERT_LT(default_error, ort_error);
+
+  MixedPrecisionOptions options;
+  options.keep_io_types = true;
+  options.rtol = 0.0;
+  options.atol = (default_error + ort_error) / 2;
+  options.safety_margin = 0;
+  options.check_onnx_runtime_cpu = false;
+  ASSERT_OK_AND_ASSIGN(MixedPrecisionResult unchecked,
+                       AutoConvertMixedPrecision(model, feeds, options));
+  EXPECT_THAT(SearchKept(unchecked.report), IsEmpty());
+
+  options.check_onnx_runtime_cpu = true;
+  ASSERT_OK_AND_ASSIGN(MixedPrecisionResult checked,
+                       AutoConvertMixedPrecision(model, feeds, options));
+  EXPECT_FALSE(SearchKept(checked.report).empty());
+  EXPECT_LE(error_of(checked.model, Float16Model::kOnnxRuntimeCpu), *options.atol);
+  EXPECT_LE(error_of(checked.model, Float16Model::kRoundEveryOp), *options.atol);
+}
+
 // A bound on retained bytes below what the reference needs still finds the answer (the search
 // ranks in graph order and re-evaluates whole models), and the report gives the peak kept.
 TEST(RetainedBytesTest, ATinyBoundStillFindsTheAnswer) {
