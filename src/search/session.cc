@@ -4,8 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -555,7 +557,7 @@ TensorMap Session::Reusable(const TensorMap& values, const std::vector<bool>& af
 std::vector<double> Session::NodeScores(const std::vector<TensorMap>& values) const {
   std::vector<double> scores(candidates_.size(), 0.0);
   for (std::size_t f = 0; f < values.size() && f < reference_values_.size(); ++f) {
-    std::map<std::string, double> deviation;
+    absl::flat_hash_map<std::string, double> deviation;
     for (const auto& [name, reference] : reference_values_[f]) {
       if (!IsFloatType(reference.type())) continue;
       auto it = values[f].find(name);
@@ -569,20 +571,34 @@ std::vector<double> Session::NodeScores(const std::vector<TensorMap>& values) co
       return std::any_of(names.begin(), names.end(),
                          [&](const std::string& n) { return deviation.count(n) > 0; });
     };
+    // What a node adds on top of what it was given; an overflow of its own is infinite.
+    auto own_error = [&](const std::vector<std::string>& reads,
+                         const std::vector<std::string>& outputs) {
+      double in = 0;
+      double out = 0;
+      for (const std::string& name : reads) in = std::max(in, of(name));
+      for (const std::string& name : outputs) out = std::max(out, of(name));
+      return std::isinf(out) ? (std::isinf(in) ? 0.0 : kInf) : std::max(0.0, out - in);
+    };
+    // A holder (a main-graph If/Loop/Scan) reads every value its bodies capture, often hundreds:
+    // scored once per feed, not once per body node it stands in for.
+    std::vector<std::optional<double>> holder_error(nodes_.size());
     for (std::size_t c = 0; c < candidates_.size(); ++c) {
       const Candidate& candidate = candidates_[c];
       // A body node whose values the evaluator did not return shares the score of the
       // main-graph node holding it.
       const bool own_values = candidate.location.graph.empty() || measured(candidate.body_outputs);
-      const NodeInfo& holder = nodes_[candidate.top_level];
-      const std::vector<std::string>& reads = own_values ? ReadsOf(candidate) : holder.reads;
-      const std::vector<std::string>& outputs = own_values ? OutputsOf(candidate) : holder.outputs;
-      double in = 0;
-      double out = 0;
-      for (const std::string& name : reads) in = std::max(in, of(name));
-      for (const std::string& name : outputs) out = std::max(out, of(name));
-      // What the node adds on top of what it was given; an overflow of its own is infinite.
-      const double own = std::isinf(out) ? (std::isinf(in) ? 0.0 : kInf) : std::max(0.0, out - in);
+      double own;
+      if (own_values) {
+        own = own_error(ReadsOf(candidate), OutputsOf(candidate));
+      } else {
+        std::optional<double>& held = holder_error[candidate.top_level];
+        if (!held) {
+          const NodeInfo& holder = nodes_[candidate.top_level];
+          held = own_error(holder.reads, holder.outputs);
+        }
+        own = *held;
+      }
       scores[c] = std::max(scores[c], own);
     }
   }
