@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace halfcast {
@@ -40,6 +41,24 @@ std::string JsonString(absl::string_view text) {
   std::string out;
   AppendJsonString(&out, text);
   return out;
+}
+
+JsonObjectWriter& JsonObjectWriter::String(absl::string_view key, absl::string_view value) {
+  AppendJsonString(Member(key), value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Int(absl::string_view key, int64_t value) {
+  absl::StrAppend(Member(key), value);
+  return *this;
+}
+
+std::string* JsonObjectWriter::Member(absl::string_view key) {
+  if (!first_) out_->push_back(',');
+  first_ = false;
+  AppendJsonString(out_, key);
+  out_->push_back(':');
+  return out_;
 }
 
 std::string JsonNumber(double value) {

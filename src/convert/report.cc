@@ -11,23 +11,21 @@ namespace halfcast {
 namespace {
 
 void AppendStringArray(std::string* out, const std::vector<std::string>& items) {
-  out->push_back('[');
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out->push_back(',');
-    AppendJsonString(out, items[i]);
-  }
-  out->push_back(']');
+  AppendJsonArray(out, items,
+                  [](std::string* o, const std::string& item) { AppendJsonString(o, item); });
 }
 
 }  // namespace
 
 const std::vector<std::string>& DefaultOpBlockList() {
+  // clang-format off
   static const std::vector<std::string>* const kList = new std::vector<std::string>{
       "ArrayFeatureExtractor", "Binarizer", "CastMap", "CategoryMapper", "DictVectorizer",
       "FeatureVectorizer", "Imputer", "LabelEncoder", "LinearClassifier", "LinearRegressor",
       "Normalizer", "OneHotEncoder", "RandomUniformLike", "SVMClassifier", "SVMRegressor",
       "Scaler", "TreeEnsembleClassifier", "TreeEnsembleRegressor", "ZipMap", "NonMaxSuppression",
       "TopK", "RoiAlign", "Resize", "Range", "CumSum", "Min", "Max", "Upsample"};
+  // clang-format on
   return *kList;
 }
 
@@ -50,80 +48,62 @@ const char* KeepReasonName(KeepReason reason) {
 }
 
 std::string ReportToJson(const ConvertReport& report) {
-  std::string out = "{";
-  absl::StrAppend(&out, "\"nodes_converted\":", report.nodes_converted, ",\"kept_nodes\":[");
-  for (size_t i = 0; i < report.kept_nodes.size(); ++i) {
-    const KeptNode& k = report.kept_nodes[i];
-    if (i) out.push_back(',');
-    out.append("{\"graph\":");
-    AppendJsonString(&out, k.graph);
-    absl::StrAppend(&out, ",\"index\":", k.index, ",\"name\":");
-    AppendJsonString(&out, k.name);
-    out.append(",\"op_type\":");
-    AppendJsonString(&out, k.op_type);
-    out.append(",\"reason\":");
-    AppendJsonString(&out, KeepReasonName(k.reason));
-    out.append(",\"detail\":");
-    AppendJsonString(&out, k.detail);
-    out.append(",\"location_graph\":");
-    AppendJsonString(&out, k.location_graph);
-    out.push_back('}');
+  std::string out;
+  {
+    JsonObjectWriter json(&out);
+    json.Int("nodes_converted", report.nodes_converted);
+    AppendJsonArray(json.Member("kept_nodes"), report.kept_nodes,
+                    [](std::string* o, const KeptNode& k) {
+                      JsonObjectWriter(o)
+                          .String("graph", k.graph)
+                          .Int("index", static_cast<int64_t>(k.index))
+                          .String("name", k.name)
+                          .String("op_type", k.op_type)
+                          .String("reason", KeepReasonName(k.reason))
+                          .String("detail", k.detail)
+                          .String("location_graph", k.location_graph);
+                    });
+    AppendJsonArray(json.Member("float32_inputs"), report.float32_inputs,
+                    [](std::string* o, const KeptInput& k) {
+                      JsonObjectWriter(o)
+                          .String("graph", k.graph)
+                          .Int("index", static_cast<int64_t>(k.index))
+                          .String("name", k.name)
+                          .String("op_type", k.op_type)
+                          .Int("input", k.input)
+                          .String("value", k.value);
+                    });
+    json.Int("casts_inserted", report.casts_inserted)
+        .Int("casts_removed", report.casts_removed)
+        .Int("initializers_converted", report.initializers_converted);
+    AppendStringArray(json.Member("shared_initializers"), report.shared_initializers);
+    AppendJsonArray(json.Member("clipped"), report.clipped,
+                    [](std::string* o, const ClippedTensor& c) {
+                      JsonObjectWriter(o)
+                          .String("name", c.name)
+                          .Int("below_min", c.below_min)
+                          .Int("above_max", c.above_max);
+                    });
+    absl::StrAppend(json.Member("bytes_before"), report.bytes_before);
+    absl::StrAppend(json.Member("bytes_after"), report.bytes_after);
+    AppendStringArray(json.Member("notes"), report.notes);
+    AppendJsonArray(json.Member("op_sources"), report.op_sources,
+                    [](std::string* o, const OpSourceCount& op) {
+                      JsonObjectWriter(o)
+                          .String("domain", op.domain)
+                          .String("op_type", op.op_type)
+                          .Int("since_version", op.since_version)
+                          .String("source", op.source)
+                          .Int("nodes", op.nodes);
+                    });
+    JsonObjectWriter(json.Member("matmul_flops"))
+        .Int("total", report.matmul_flops.total)
+        .Int("in_16bit", report.matmul_flops.in_16bit)
+        .Int("nodes_unknown_shape", report.matmul_flops.nodes_unknown_shape);
+    AppendJsonArray(json.Member("unmatched"), report.unmatched, [](std::string* o, const auto& u) {
+      JsonObjectWriter(o).String("list", u.list).String("entry", u.entry);
+    });
   }
-  out.append("],\"float32_inputs\":[");
-  for (size_t i = 0; i < report.float32_inputs.size(); ++i) {
-    const KeptInput& k = report.float32_inputs[i];
-    if (i) out.push_back(',');
-    out.append("{\"graph\":");
-    AppendJsonString(&out, k.graph);
-    absl::StrAppend(&out, ",\"index\":", k.index, ",\"name\":");
-    AppendJsonString(&out, k.name);
-    out.append(",\"op_type\":");
-    AppendJsonString(&out, k.op_type);
-    absl::StrAppend(&out, ",\"input\":", k.input, ",\"value\":");
-    AppendJsonString(&out, k.value);
-    out.push_back('}');
-  }
-  absl::StrAppend(&out, "],\"casts_inserted\":", report.casts_inserted,
-                  ",\"casts_removed\":", report.casts_removed,
-                  ",\"initializers_converted\":", report.initializers_converted,
-                  ",\"shared_initializers\":");
-  AppendStringArray(&out, report.shared_initializers);
-  out.append(",\"clipped\":[");
-  for (size_t i = 0; i < report.clipped.size(); ++i) {
-    const ClippedTensor& c = report.clipped[i];
-    if (i) out.push_back(',');
-    out.append("{\"name\":");
-    AppendJsonString(&out, c.name);
-    absl::StrAppend(&out, ",\"below_min\":", c.below_min, ",\"above_max\":", c.above_max, "}");
-  }
-  absl::StrAppend(&out, "],\"bytes_before\":", report.bytes_before,
-                  ",\"bytes_after\":", report.bytes_after, ",\"notes\":");
-  AppendStringArray(&out, report.notes);
-  out.append(",\"op_sources\":[");
-  for (size_t i = 0; i < report.op_sources.size(); ++i) {
-    const OpSourceCount& op = report.op_sources[i];
-    if (i) out.push_back(',');
-    out.append("{\"domain\":");
-    AppendJsonString(&out, op.domain);
-    out.append(",\"op_type\":");
-    AppendJsonString(&out, op.op_type);
-    absl::StrAppend(&out, ",\"since_version\":", op.since_version, ",\"source\":");
-    AppendJsonString(&out, op.source);
-    absl::StrAppend(&out, ",\"nodes\":", op.nodes, "}");
-  }
-  absl::StrAppend(&out, "],\"matmul_flops\":{\"total\":", report.matmul_flops.total,
-                  ",\"in_16bit\":", report.matmul_flops.in_16bit,
-                  ",\"nodes_unknown_shape\":", report.matmul_flops.nodes_unknown_shape, "}");
-  out.append(",\"unmatched\":[");
-  for (size_t i = 0; i < report.unmatched.size(); ++i) {
-    if (i) out.push_back(',');
-    out.append("{\"list\":");
-    AppendJsonString(&out, report.unmatched[i].list);
-    out.append(",\"entry\":");
-    AppendJsonString(&out, report.unmatched[i].entry);
-    out.push_back('}');
-  }
-  out.append("]}");
   return out;
 }
 
