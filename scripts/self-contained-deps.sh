@@ -4,6 +4,8 @@
 # this when it configures; it can also be run by hand).
 # Usage: scripts/self-contained-deps.sh PREFIX WORK_DIR
 # Environment: HALFCAST_DEPS_JOBS (default 2), HALFCAST_DEPS_LAUNCHER (e.g. ccache).
+# Exit status 3: a source tarball could not be fetched (no network or no Debian source index);
+# scripts/test-self-contained.sh skips on it, any other failure fails.
 #
 # Why not Debian's own .a files: libonnx-dev has no libonnx.a, and libprotobuf.a and the Abseil
 # archives are built as PIE with local-exec TLS (R_X86_64_TPOFF32), which ld refuses in a shared
@@ -60,9 +62,13 @@ export APT_CONFIG=$apt_dir/apt.conf
 fetch() {
   local name=$1 spec=$2 dir=$work/src/$1
   if [ ! -f "$dir/.unpacked" ]; then
-    [ -f "$apt_dir/.updated" ] || { apt-get update -qq && touch "$apt_dir/.updated"; }
+    if [ ! -f "$apt_dir/.updated" ]; then
+      apt-get update -qq >&2 || { echo "cannot read the Debian source indexes" >&2; exit 3; }
+      touch "$apt_dir/.updated"
+    fi
     rm -rf "$dir" "$work/download-$name" && mkdir -p "$dir" "$work/download-$name"
-    (cd "$work/download-$name" && apt-get source -qq --tar-only "$spec") >&2
+    (cd "$work/download-$name" && apt-get source -qq --tar-only "$spec") >&2 ||
+      { echo "cannot fetch the source tarball of $spec" >&2; exit 3; }
     tar -xf "$work/download-$name"/*.orig.tar.* -C "$dir" --strip-components=1
     touch "$dir/.unpacked"
   fi
