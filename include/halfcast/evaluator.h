@@ -5,12 +5,15 @@
 //   feeds["x"] = halfcast::Tensor::Zeros(halfcast::DataType::kFloat, {1, 3, 48, 192});
 //   absl::StatusOr<halfcast::TensorMap> outputs = evaluator.Run(model, feeds);
 //
+//   // Models whose inputs or outputs are sequences or optionals (halfcast/value.h):
+//   absl::StatusOr<halfcast::ValueMap> values = evaluator.RunValues(model, value_feeds);
+//
 //   // Many runs of one model: prepare once (as ONNX Runtime creates a session once).
 //   absl::StatusOr<std::unique_ptr<halfcast::PreparedModel>> prepared = evaluator.Prepare(model);
 //   if (prepared.ok()) outputs = (*prepared)->Run(feeds);
 //
 // The reference evaluator follows the ONNX operator specification for float32, float64, integer
-// and bool tensors. float16 and bfloat16 tensors are stored in 16 bits; each op reads them as
+// and bool tensors, and sequences and optionals of them. float16 and bfloat16 tensors are stored in 16 bits; each op reads them as
 // float32, computes in float32 and rounds every 16-bit output to nearest even, so overflow and
 // precision loss show where a GPU storing float16 shows them (docs/numerics.md).
 //
@@ -29,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "halfcast/tensor.h"
+#include "halfcast/value.h"
 #include "onnx/onnx_pb.h"
 
 namespace halfcast {
@@ -76,6 +80,12 @@ class PreparedModel {
   virtual ~PreparedModel() = default;
   virtual absl::StatusOr<TensorMap> Run(const TensorMap& feeds,
                                         const RunOptions& options = {}) const = 0;
+  // As Run, for feeds and results of every kind: tensors, sequences and optionals. Run refuses
+  // (InvalidArgument naming the value) a graph output or extra output that is not a tensor, and
+  // leaves such values out of return_all_values; RunValues returns them. return_body_values
+  // holds tensors only.
+  virtual absl::StatusOr<ValueMap> RunValues(const ValueMap& feeds,
+                                             const RunOptions& options = {}) const = 0;
 };
 
 // Where a float16 model's values are rounded to float16 (docs/numerics.md). bfloat16 always
@@ -124,6 +134,9 @@ class ReferenceEvaluator : public Evaluator {
 
   absl::StatusOr<TensorMap> Run(const onnx::ModelProto& model, const TensorMap& feeds,
                                 const RunOptions& options = {}) override;
+  // Run for feeds and results of every kind (PreparedModel::RunValues).
+  absl::StatusOr<ValueMap> RunValues(const onnx::ModelProto& model, const ValueMap& feeds,
+                                     const RunOptions& options = {});
 
  private:
   ReferenceEvaluatorOptions options_;

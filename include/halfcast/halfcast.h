@@ -8,6 +8,7 @@
 #include "halfcast/model_io.h"
 #include "halfcast/options.h"
 #include "halfcast/tensor.h"
+#include "halfcast/value.h"
 #include "halfcast/version.h"
 
 #endif  // HALFCAST_HALFCAST_H_

@@ -56,9 +56,12 @@ struct GraphPlan {
   std::vector<std::string> names;  // slot -> value name
   absl::flat_hash_map<std::string, int> slots;
   std::vector<int> input_slots;
+  // Per input: declared optional. A tensor or sequence bound to one is wrapped in an optional,
+  // as a Loop body's optional carried value gets the plain sequence of the previous iteration.
+  std::vector<char> optional_input;
   // Initializers, Constant node outputs, folded node outputs and the parent's constants a body
   // reads: decoded or computed once, shared read-only by every run.
-  std::vector<std::pair<int, Tensor>> constants;
+  std::vector<std::pair<int, Value>> constants;
   // Per slot: index in `constants` of a value every run shares (initializers a feed may replace
   // are not), -1 otherwise. Nodes reading only such values are folded into constants.
   std::vector<int> constant_index;
@@ -85,8 +88,8 @@ struct Frame {
     if (p.ort_cpu) deferred.assign(p.names.size(), DataType::kUndefined);
   }
   const GraphPlan* plan;
-  std::vector<Tensor> values;     // values bound or computed in this frame
-  std::vector<const Tensor*> at;  // per slot; nullptr when absent
+  std::vector<Value> values;     // values bound or computed in this frame
+  std::vector<const Value*> at;  // per slot; nullptr when absent
   // Float16Model::kOnnxRuntimeCpu: per slot, the 16-bit type a float32 value stands for until it
   // is rounded (ort_cpu_float16.h); kUndefined for every other value. Empty in the default model.
   std::vector<DataType> deferred;
@@ -94,10 +97,11 @@ struct Frame {
   DataType DeferredType(int slot) const {
     return deferred.empty() ? DataType::kUndefined : deferred[slot];
   }
-  // The value at `slot` as its declared type: a deferred one rounded now, any other as it is.
-  Tensor Materialized(int slot) const {
+  // The value at `slot` as its declared type: a deferred one (always a tensor) rounded now, any
+  // other as it is.
+  Value Materialized(int slot) const {
     const DataType type = DeferredType(slot);
-    return type == DataType::kUndefined ? *at[slot] : NarrowFromFloat(*at[slot], type);
+    return type == DataType::kUndefined ? *at[slot] : NarrowFromFloat(at[slot]->tensor(), type);
   }
 };
 
@@ -159,11 +163,40 @@ absl::StatusOr<Tensor> InitializerTensor(const onnx::TensorProto& proto,
   return TensorFromProto(proto, base_dir);
 }
 
-absl::Status CheckFeed(const onnx::ValueInfoProto& input, const Tensor& feed) {
-  if (!input.type().has_tensor_type()) {
-    return absl::UnimplementedError(
-        absl::StrCat("input '", input.name(), "' is not a tensor, which is not supported"));
+// ONNX's spelling of a declared type: "tensor(float)", "seq(tensor(int64))", ...
+std::string DeclaredTypeString(const onnx::TypeProto& type) {
+  if (type.has_tensor_type()) {
+    const int32_t elem = type.tensor_type().elem_type();
+    return absl::StrCat("tensor(", elem == 0 ? "?" : DataTypeName(static_cast<DataType>(elem)),
+                        ")");
   }
+  if (type.has_sequence_type()) {
+    return absl::StrCat("seq(", DeclaredTypeString(type.sequence_type().elem_type()), ")");
+  }
+  if (type.has_optional_type()) {
+    return absl::StrCat("optional(", DeclaredTypeString(type.optional_type().elem_type()), ")");
+  }
+  if (type.has_map_type()) return "map";
+  if (type.has_sparse_tensor_type()) return "sparse_tensor";
+  return "an unspecified type";
+}
+
+absl::Status CheckFeed(const onnx::ValueInfoProto& input, const Value& value) {
+  const onnx::TypeProto& type = input.type();
+  if (!value.is_tensor() || !type.has_tensor_type()) {
+    if (type.has_map_type() || type.has_sparse_tensor_type()) {
+      return absl::UnimplementedError(absl::StrCat("input '", input.name(), "' is a ",
+                                                   DeclaredTypeString(type),
+                                                   ", which is not supported"));
+    }
+    if (!MatchesType(value, type)) {
+      return absl::InvalidArgumentError(absl::StrCat("input '", input.name(), "' is a ",
+                                                     value.TypeString(), " but the model expects ",
+                                                     DeclaredTypeString(type)));
+    }
+    return absl::OkStatus();
+  }
+  const Tensor& feed = value.tensor();
   const auto& tensor_type = input.type().tensor_type();
   const auto want = static_cast<DataType>(tensor_type.elem_type());
   if (tensor_type.elem_type() != 0 && want != feed.type()) {
@@ -201,29 +234,57 @@ absl::Status CallKernel(const KernelDef& kernel, KernelContext& context) {
   }
 }
 
-// An owned tensor: results handed to the caller must not point into the model.
-Tensor Owned(Tensor t) {
-  if (t.is_borrowed()) t.mutable_raw_data();
-  return t;
+// An owned value: results handed to the caller must not point into the model.
+Value Owned(Value v) {
+  switch (v.kind()) {
+    case Value::Kind::kTensor:
+      if (v.tensor().is_borrowed()) v.mutable_tensor().mutable_raw_data();
+      return v;
+    case Value::Kind::kSequence: {
+      std::vector<Tensor> elements = v.elements();
+      for (Tensor& t : elements) {
+        if (t.is_borrowed()) t.mutable_raw_data();
+      }
+      return Value::Sequence(v.element_type(), std::move(elements));
+    }
+    case Value::Kind::kOptional:
+      return v.has_element() ? Value::OptionalOf(Owned(v.element())) : v;
+  }
+  return v;
+}
+
+// Only kernels registered with `takes_values` read sequences and optionals.
+absl::Status CheckInputKinds(const Step& step, const std::vector<const Value*>& inputs) {
+  if (step.kernel->takes_values) return absl::OkStatus();
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i] != nullptr && !inputs[i]->is_tensor()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          NodeLabel(*step.node), ": input ", i, " ('", step.node->input(static_cast<int>(i)),
+          "') is a ", inputs[i]->TypeString(), ", but ", step.node->op_type(),
+          " takes tensors only"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Runs `step`'s kernel on `inputs` (nullptr for an absent one) under the float16 model: 16-bit
 // float inputs widened to float32 unless the kernel is exact_16bit, float32 outputs rounded back
 // to the first such input's type (except outputs the kernel keeps float32). Errors are prefixed
 // with the node.
-absl::StatusOr<std::vector<Tensor>> InvokeKernel(const Step& step,
-                                                 std::vector<const Tensor*> inputs, int threads,
-                                                 int64_t memory_budget, SubgraphRunner* subgraphs) {
-  std::vector<Tensor> widened;
+absl::StatusOr<std::vector<Value>> InvokeKernel(const Step& step,
+                                                std::vector<const Value*> inputs, int threads,
+                                                int64_t memory_budget, SubgraphRunner* subgraphs) {
+  HALFCAST_RETURN_IF_ERROR(CheckInputKinds(step, inputs));
+  std::vector<Value> widened;
   DataType narrow_type = DataType::kUndefined;
   if (!step.kernel->exact_16bit) {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i] == nullptr || !Is16BitFloat(inputs[i]->type())) continue;
+      if (inputs[i] == nullptr || !Is16BitFloat(inputs[i]->tensor().type())) continue;
       if (narrow_type == DataType::kUndefined) {
-        narrow_type = inputs[i]->type();
+        narrow_type = inputs[i]->tensor().type();
         widened.resize(inputs.size());
       }
-      widened[i] = WidenToFloat(*inputs[i]);
+      widened[i] = WidenToFloat(inputs[i]->tensor());
       inputs[i] = &widened[i];
     }
   }
@@ -236,12 +297,13 @@ absl::StatusOr<std::vector<Tensor>> InvokeKernel(const Step& step,
     if (absl::StartsWith(status.message(), label)) return status;
     return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
   }
-  std::vector<Tensor>& outputs = context.outputs();
+  std::vector<Value>& outputs = context.outputs();
   if (narrow_type != DataType::kUndefined) {
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       const bool stays_float = i < 32 && (step.kernel->float32_outputs >> i & 1u) != 0;
-      if (outputs[i].type() == DataType::kFloat && !stays_float) {
-        outputs[i] = NarrowFromFloat(outputs[i], narrow_type);
+      if (outputs[i].is_tensor() && outputs[i].tensor().type() == DataType::kFloat &&
+          !stays_float) {
+        outputs[i] = NarrowFromFloat(outputs[i].tensor(), narrow_type);
       }
     }
   }
@@ -255,15 +317,16 @@ bool IsCast(const onnx::NodeProto& node) {
 // InvokeKernel under Float16Model::kOnnxRuntimeCpu: `deferred[i]` is the 16-bit type input i
 // stands for while it holds float32 values (kUndefined otherwise); `out_deferred` gets the same
 // for the outputs.
-absl::StatusOr<std::vector<Tensor>> InvokeKernelOrtCpu(const Step& step,
-                                                       std::vector<const Tensor*> inputs,
+absl::StatusOr<std::vector<Value>> InvokeKernelOrtCpu(const Step& step,
+                                                      std::vector<const Value*> inputs,
                                                        const std::vector<DataType>& deferred,
                                                        int threads, int64_t memory_budget,
                                                        SubgraphRunner* subgraphs,
                                                        std::vector<DataType>* out_deferred) {
   out_deferred->assign(step.outputs.size(), DataType::kUndefined);
+  HALFCAST_RETURN_IF_ERROR(CheckInputKinds(step, inputs));
   const onnx::NodeProto& node = *step.node;
-  std::vector<Tensor> owned(inputs.size());
+  std::vector<Value> owned(inputs.size());
   // A Cast to float16 of float32 values ends in a pair ONNX Runtime removes for every reader that
   // computes in float32, so its output stays float32 until a float16 reader rounds it; a Cast of a
   // deferred value reads the float32 values themselves.
@@ -271,34 +334,42 @@ absl::StatusOr<std::vector<Tensor>> InvokeKernelOrtCpu(const Step& step,
     const auto to =
         static_cast<DataType>(KernelContext(node, step.opset, {}, 1, nullptr).GetInt("to", 0));
     const bool input_deferred = deferred[0] != DataType::kUndefined;
-    if (to == DataType::kFloat16 && (input_deferred || inputs[0]->type() == DataType::kFloat)) {
+    if (to == DataType::kFloat16 &&
+        (input_deferred || inputs[0]->tensor().type() == DataType::kFloat)) {
       (*out_deferred)[0] = DataType::kFloat16;
-      return std::vector<Tensor>{Owned(*inputs[0])};
+      return std::vector<Value>{Owned(*inputs[0])};
     }
-    if (input_deferred && to == DataType::kFloat) return std::vector<Tensor>{Owned(*inputs[0])};
+    if (input_deferred && to == DataType::kFloat) return std::vector<Value>{Owned(*inputs[0])};
     if (input_deferred) {
       return InvokeKernel(step, std::move(inputs), threads, memory_budget, subgraphs);
     }
   }
-  const OrtCpuRun how = ChooseOrtCpuRun(step.ort_float16_kernel, step.ort_may_isolate, inputs,
+  // Sequences and optionals hold no deferred values (their ops have float16 kernels): the
+  // choice looks at tensor inputs alone.
+  std::vector<const Tensor*> tensors(inputs.size(), nullptr);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i] != nullptr && inputs[i]->is_tensor()) tensors[i] = &inputs[i]->tensor();
+  }
+  const OrtCpuRun how = ChooseOrtCpuRun(step.ort_float16_kernel, step.ort_may_isolate, tensors,
                                         deferred, step.ort_free_input);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i] == nullptr) continue;
+    if (tensors[i] == nullptr) continue;
     if (how != OrtCpuRun::kFloat32 && deferred[i] != DataType::kUndefined) {
-      owned[i] = NarrowFromFloat(*inputs[i], deferred[i]);
+      owned[i] = NarrowFromFloat(*tensors[i], deferred[i]);
       inputs[i] = &owned[i];
-    } else if (how == OrtCpuRun::kFloat32 && inputs[i]->type() == DataType::kFloat16) {
-      owned[i] = WidenToFloat(*inputs[i]);
+    } else if (how == OrtCpuRun::kFloat32 && tensors[i]->type() == DataType::kFloat16) {
+      owned[i] = WidenToFloat(*tensors[i]);
       inputs[i] = &owned[i];
     }
   }
   HALFCAST_ASSIGN_OR_RETURN(
-      std::vector<Tensor> outputs,
+      std::vector<Value> outputs,
       InvokeKernel(step, std::move(inputs), threads, memory_budget, subgraphs));
   if (how == OrtCpuRun::kFloat32) {
     for (std::size_t i = 0; i < outputs.size() && i < out_deferred->size(); ++i) {
       const bool stays_float = i < 32 && (step.kernel->float32_outputs >> i & 1u) != 0;
-      if (outputs[i].type() == DataType::kFloat && !stays_float) {
+      if (outputs[i].is_tensor() && outputs[i].tensor().type() == DataType::kFloat &&
+          !stays_float) {
         (*out_deferred)[i] = DataType::kFloat16;
       }
     }
@@ -334,7 +405,7 @@ absl::StatusOr<Tensor> ConstantValue(const Step& step, const std::string& base_d
   }
   KernelContext context(node, step.opset, {}, /*threads=*/1, /*subgraphs=*/nullptr);
   HALFCAST_RETURN_IF_ERROR(CallKernel(*step.kernel, context));
-  return std::move(context.outputs()[0]);
+  return std::move(context.outputs()[0].mutable_tensor());
 }
 
 // Largest output a node computed from constants may have to be folded into the plan: more than
@@ -345,7 +416,7 @@ int64_t FoldLimit(int64_t input_bytes) { return 2 * input_bytes + (int64_t{64} <
 // The outputs of `step` if every input is a constant of `plan`, computed now; nullopt for a node
 // that must run each time, or whose kernel fails here (the error then appears if a run reaches
 // the node).
-std::optional<std::vector<Tensor>> Fold(const Step& step, const GraphPlan& plan) {
+std::optional<std::vector<Value>> Fold(const Step& step, const GraphPlan& plan) {
   const onnx::NodeProto& node = *step.node;
   // A node without a wanted output never runs (schedules drop it), so it is not computed here.
   if (std::all_of(step.outputs.begin(), step.outputs.end(), [](int slot) { return slot < 0; })) {
@@ -354,7 +425,7 @@ std::optional<std::vector<Tensor>> Fold(const Step& step, const GraphPlan& plan)
   for (const auto& a : node.attribute()) {
     if (a.has_g() || a.graphs_size() > 0) return std::nullopt;
   }
-  std::vector<const Tensor*> inputs(step.inputs.size(), nullptr);
+  std::vector<const Value*> inputs(step.inputs.size(), nullptr);
   int64_t input_bytes = 0;
   for (std::size_t i = 0; i < step.inputs.size(); ++i) {
     const int slot = step.inputs[i];
@@ -365,7 +436,7 @@ std::optional<std::vector<Tensor>> Fold(const Step& step, const GraphPlan& plan)
     input_bytes += static_cast<int64_t>(inputs[i]->byte_size());
   }
   const int64_t limit = FoldLimit(input_bytes);
-  absl::StatusOr<std::vector<Tensor>> outputs =
+  absl::StatusOr<std::vector<Value>> outputs =
       InvokeKernel(step, std::move(inputs), /*threads=*/1, limit, /*subgraphs=*/nullptr);
   if (!outputs.ok()) return std::nullopt;
   int64_t output_bytes = 0;
@@ -479,6 +550,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
   for (const auto& v : graph.input()) {
     const int slot = plan->SlotFor(v.name());
     plan->input_slots.push_back(slot);
+    plan->optional_input.push_back(v.type().has_optional_type());
     defined.insert(slot);
   }
   if (graph.sparse_initializer_size() > 0) {
@@ -597,7 +669,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
   // when it creates a session. The other nodes are the plan's steps, whose bodies are planned
   // now that every slot of this graph is known.
   plan->constant_index.assign(slot_count, -1);
-  auto add_constant = [&](int slot, Tensor value) {
+  auto add_constant = [&](int slot, Value value) {
     plan->constant_index[slot] = static_cast<int>(plan->constants.size());
     plan->constants.emplace_back(slot, std::move(value));
   };
@@ -639,7 +711,7 @@ absl::StatusOr<std::unique_ptr<GraphPlan>> BuildPlan(const onnx::GraphProto& gra
         continue;
       }
     }
-    if (std::optional<std::vector<Tensor>> folded = Fold(step, *plan)) {
+    if (std::optional<std::vector<Value>> folded = Fold(step, *plan)) {
       for (std::size_t i = 0; i < step.outputs.size(); ++i) {
         if (step.outputs[i] >= 0) add_constant(step.outputs[i], std::move((*folded)[i]));
       }
@@ -674,11 +746,11 @@ class GraphRunner {
  public:
   GraphRunner(int64_t memory_limit, int threads) : memory_limit_(memory_limit), threads_(threads) {}
 
-  absl::StatusOr<TensorMap> RunMain(const GraphPlan& plan, const Schedule& schedule,
-                                    const TensorMap& feeds, const RunOptions& options);
+  absl::StatusOr<ValueMap> RunMain(const GraphPlan& plan, const Schedule& schedule,
+                                   const ValueMap& feeds, const RunOptions& options);
   // Runs a body graph with `inputs` bound in order, `parent` the frame of the node running it.
-  absl::StatusOr<std::vector<Tensor>> RunBody(const GraphPlan& plan, std::vector<Tensor> inputs,
-                                              const Frame& parent);
+  absl::StatusOr<std::vector<Value>> RunBody(const GraphPlan& plan, std::vector<Value> inputs,
+                                             const Frame& parent);
   // RunOptions' deadline and cancellation, before `what` runs (a node, or a body of one).
   absl::Status CheckBounds(const onnx::NodeProto& what) const;
 
@@ -686,7 +758,7 @@ class GraphRunner {
   absl::Status Execute(const Schedule& schedule, Frame& frame);
   absl::Status RunStep(const Schedule::Entry& entry, Frame& frame);
   // Stores a step's output in `frame`, counting it against the memory cap.
-  void Store(Frame& frame, int slot, Tensor value, DataType deferred = DataType::kUndefined) {
+  void Store(Frame& frame, int slot, Value value, DataType deferred = DataType::kUndefined) {
     bytes_in_use_ += static_cast<int64_t>(value.byte_size());
     frame.values[slot] = std::move(value);
     frame.at[slot] = &frame.values[slot];
@@ -728,8 +800,8 @@ absl::flat_hash_map<std::string, int> ImportedOpsets(const onnx::ModelProto& mod
   return opsets;
 }
 
-absl::StatusOr<std::vector<Tensor>> SubgraphRunner::Run(const onnx::GraphProto& body,
-                                                        std::vector<Tensor> inputs) {
+absl::StatusOr<std::vector<Value>> SubgraphRunner::Run(const onnx::GraphProto& body,
+                                                       std::vector<Value> inputs) {
   // Checked per body run too: a Loop whose body has no nodes still ends at the time limit.
   HALFCAST_RETURN_IF_ERROR(runner_->CheckBounds(*step_->node));
   for (const auto& plan : step_->bodies) {
@@ -756,7 +828,7 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
       if (slot >= 0) Store(frame, slot, precomputed_->at(plan.names[slot]));
     }
   } else {
-    std::vector<const Tensor*> inputs(step.inputs.size(), nullptr);
+    std::vector<const Value*> inputs(step.inputs.size(), nullptr);
     for (std::size_t i = 0; i < step.inputs.size(); ++i) {
       const int slot = step.inputs[i];
       if (slot < 0) continue;
@@ -769,7 +841,7 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
     SubgraphRunner subgraphs(this, &step, &frame);
     const int64_t budget = std::max<int64_t>(0, memory_limit_ - bytes_in_use_);
     std::vector<DataType> out_deferred;
-    std::vector<Tensor> outputs;
+    std::vector<Value> outputs;
     if (plan.ort_cpu) {
       std::vector<DataType> deferred(step.inputs.size(), DataType::kUndefined);
       for (std::size_t i = 0; i < step.inputs.size(); ++i) {
@@ -786,9 +858,10 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
       if (step.outputs[i] < 0) continue;
       const DataType deferred = i < out_deferred.size() ? out_deferred[i] : DataType::kUndefined;
       // Shared, not copied (the value is immutable once made); as declared, like main values.
-      if (body_values_ != nullptr && frame.plan != main_plan_) {
+      if (body_values_ != nullptr && frame.plan != main_plan_ && outputs[i].is_tensor()) {
         (*body_values_)[plan.names[step.outputs[i]]] =
-            deferred == DataType::kUndefined ? outputs[i] : NarrowFromFloat(outputs[i], deferred);
+            deferred == DataType::kUndefined ? outputs[i].tensor()
+                                             : NarrowFromFloat(outputs[i].tensor(), deferred);
       }
       Store(frame, step.outputs[i], std::move(outputs[i]), deferred);
     }
@@ -800,15 +873,15 @@ absl::Status GraphRunner::RunStep(const Schedule::Entry& entry, Frame& frame) {
   }
   for (int slot : entry.release) {
     if (plan.computed[slot]) bytes_in_use_ -= static_cast<int64_t>(frame.values[slot].byte_size());
-    frame.values[slot] = Tensor();
+    frame.values[slot] = Value();
     frame.at[slot] = nullptr;
     if (!frame.deferred.empty()) frame.deferred[slot] = DataType::kUndefined;
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Schedule& schedule,
-                                               const TensorMap& feeds, const RunOptions& options) {
+absl::StatusOr<ValueMap> GraphRunner::RunMain(const GraphPlan& plan, const Schedule& schedule,
+                                              const ValueMap& feeds, const RunOptions& options) {
   const onnx::GraphProto& graph = *plan.graph;
   precomputed_ = options.precomputed;
   main_plan_ = &plan;
@@ -818,13 +891,20 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Sche
   cancel_ = options.cancel;
   Frame frame(plan);
   absl::flat_hash_set<std::string> input_names;
-  for (const auto& input : graph.input()) {
+  for (int i = 0; i < graph.input_size(); ++i) {
+    const onnx::ValueInfoProto& input = graph.input(i);
     input_names.insert(input.name());
     auto feed = feeds.find(input.name());
     const int slot = plan.slots.at(input.name());
     if (feed == feeds.end()) {
       if (frame.at[slot] != nullptr) continue;  // an initializer gives the default
       return absl::InvalidArgumentError(absl::StrCat("missing input '", input.name(), "'"));
+    }
+    if (plan.optional_input[i] && !feed->second.is_optional()) {
+      frame.values[slot] = Value::OptionalOf(feed->second);
+      HALFCAST_RETURN_IF_ERROR(CheckFeed(input, frame.values[slot]));
+      frame.at[slot] = &frame.values[slot];
+      continue;
     }
     HALFCAST_RETURN_IF_ERROR(CheckFeed(input, feed->second));
     frame.at[slot] = &feed->second;  // the caller keeps the feeds alive for the run
@@ -837,7 +917,7 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Sche
   }
   HALFCAST_RETURN_IF_ERROR(Execute(schedule, frame));
 
-  TensorMap results;
+  ValueMap results;
   auto take = [&](int slot) -> absl::Status {
     if (frame.at[slot] == nullptr) {
       return absl::InternalError(absl::StrCat("value '", plan.names[slot], "' was not computed"));
@@ -858,9 +938,9 @@ absl::StatusOr<TensorMap> GraphRunner::RunMain(const GraphPlan& plan, const Sche
   return results;
 }
 
-absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const GraphPlan& plan,
-                                                         std::vector<Tensor> inputs,
-                                                         const Frame& parent) {
+absl::StatusOr<std::vector<Value>> GraphRunner::RunBody(const GraphPlan& plan,
+                                                        std::vector<Value> inputs,
+                                                        const Frame& parent) {
   if (inputs.size() != plan.input_slots.size()) {
     return absl::InvalidArgumentError(absl::StrCat("body graph '", plan.graph->name(), "' takes ",
                                                    plan.input_slots.size(), " inputs, given ",
@@ -869,7 +949,8 @@ absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const GraphPlan& plan,
   Frame frame(plan);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const int slot = plan.input_slots[i];
-    frame.values[slot] = std::move(inputs[i]);
+    const bool wrap = plan.optional_input[i] && !inputs[i].is_optional();
+    frame.values[slot] = wrap ? Value::OptionalOf(std::move(inputs[i])) : std::move(inputs[i]);
     frame.at[slot] = &frame.values[slot];
   }
   for (const auto& [slot, parent_slot] : plan.outer) {
@@ -885,7 +966,7 @@ absl::StatusOr<std::vector<Tensor>> GraphRunner::RunBody(const GraphPlan& plan,
     }
   }
   absl::Status status = Execute(plan.schedule, frame);
-  std::vector<Tensor> outputs;
+  std::vector<Value> outputs;
   if (status.ok()) {
     outputs.reserve(plan.output_slots.size());
     for (int slot : plan.output_slots) {
@@ -924,7 +1005,7 @@ absl::StatusOr<std::unique_ptr<ModelPlan>> ModelPlan::Create(
 
 ModelPlan::~ModelPlan() = default;
 
-absl::StatusOr<TensorMap> ModelPlan::Run(const TensorMap& feeds, const RunOptions& options) const {
+absl::StatusOr<ValueMap> ModelPlan::Run(const ValueMap& feeds, const RunOptions& options) const {
   const GraphPlan& plan = *main_;
   Schedule custom;
   const Schedule* schedule = &plan.schedule;

@@ -20,6 +20,7 @@
 #include "eval/kernel.h"
 #include "halfcast/evaluator.h"
 #include "halfcast/tensor.h"
+#include "halfcast/value.h"
 #include "onnx/onnx_pb.h"
 
 namespace halfcast::eval {
@@ -38,7 +39,7 @@ class SubgraphRunner {
   // Binds `inputs` to the body's inputs in order and returns its outputs in order. `body` must
   // be a graph attribute of the running node. InvalidArgument if the counts differ; errors of
   // the body's nodes pass through.
-  absl::StatusOr<std::vector<Tensor>> Run(const onnx::GraphProto& body, std::vector<Tensor> inputs);
+  absl::StatusOr<std::vector<Value>> Run(const onnx::GraphProto& body, std::vector<Value> inputs);
 
  private:
   GraphRunner* runner_;
@@ -58,9 +59,9 @@ class ModelPlan {
       const onnx::ModelProto& model, const ReferenceEvaluatorOptions& options);
   ~ModelPlan();
 
-  // Runs the main graph: feeds checked against the declared inputs (name, type, rank, fixed
-  // dimensions), outputs and what `options` asks for returned by name.
-  absl::StatusOr<TensorMap> Run(const TensorMap& feeds, const RunOptions& options) const;
+  // Runs the main graph: feeds checked against the declared inputs (name, kind, type, rank,
+  // fixed dimensions), outputs and what `options` asks for returned by name.
+  absl::StatusOr<ValueMap> Run(const ValueMap& feeds, const RunOptions& options) const;
 
  private:
   ModelPlan() = default;

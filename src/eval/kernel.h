@@ -1,5 +1,8 @@
 // The contract between the reference evaluator's runner (src/eval/) and its op kernels
-// (src/eval/kernels/). A kernel computes one node from input tensors to output tensors.
+// (src/eval/kernels/). A kernel computes one node from input values to output values: tensors,
+// except for kernels registered with `takes_values` (sequence and optional ops, Identity, If,
+// Loop), which may also read and make sequences and optionals (halfcast/value.h). The runner
+// refuses a sequence or optional input to any other kernel, naming the node.
 //
 // float16/bfloat16: unless a kernel is registered with `exact_16bit`, the runner hands it float32
 // copies of 16-bit float inputs and rounds its float32 outputs back to the 16-bit type of the
@@ -21,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "halfcast/tensor.h"
+#include "halfcast/value.h"
 #include "onnx/onnx_pb.h"
 
 namespace halfcast::eval {
@@ -29,7 +33,7 @@ class SubgraphRunner;  // runs If/Loop/Scan bodies; defined by the runner (graph
 
 class KernelContext {
  public:
-  KernelContext(const onnx::NodeProto& node, int opset, std::vector<const Tensor*> inputs,
+  KernelContext(const onnx::NodeProto& node, int opset, std::vector<const Value*> inputs,
                 int threads, SubgraphRunner* subgraphs)
       : node_(node), opset_(opset), inputs_(std::move(inputs)), threads_(threads),
         subgraphs_(subgraphs), outputs_(node.output_size()) {}
@@ -41,9 +45,14 @@ class KernelContext {
   SubgraphRunner* subgraphs() const { return subgraphs_; }
 
   int input_count() const { return static_cast<int>(inputs_.size()); }
-  // nullptr when the input is absent (index past the end or an empty name).
+  // nullptr when the input is absent (index past the end or an empty name) or not a tensor.
   const Tensor* input(int i) const {
-    return i < static_cast<int>(inputs_.size()) ? inputs_[i] : nullptr;
+    const Value* v = value_input(i);
+    return v != nullptr && v->is_tensor() ? &v->tensor() : nullptr;
+  }
+  // The input as a value of any kind; nullptr when absent.
+  const Value* value_input(int i) const {
+    return i >= 0 && i < static_cast<int>(inputs_.size()) ? inputs_[i] : nullptr;
   }
   // The input or an InvalidArgument error naming the node and the missing input.
   absl::StatusOr<const Tensor*> RequiredInput(int i) const;
@@ -52,8 +61,8 @@ class KernelContext {
   // An empty output name means the output is not wanted; kernels may still set it. Setting an
   // output the node does not have (a malformed node with too few outputs) does nothing.
   bool output_wanted(int i) const { return i < node_.output_size() && !node_.output(i).empty(); }
-  void set_output(int i, Tensor tensor) {
-    if (i >= 0 && i < static_cast<int>(outputs_.size())) outputs_[i] = std::move(tensor);
+  void set_output(int i, Value value) {
+    if (i >= 0 && i < static_cast<int>(outputs_.size())) outputs_[i] = std::move(value);
   }
   // A zero-filled tensor for an output, after checking `shape`: dimensions >= 0, no overflow, and
   // its bytes within what the evaluator's memory cap has left (ResourceExhausted naming the node).
@@ -65,7 +74,7 @@ class KernelContext {
   // Bytes a kernel may still allocate; set by the runner (unlimited by default).
   int64_t memory_budget() const { return memory_budget_; }
   void set_memory_budget(int64_t bytes) { memory_budget_ = bytes; }
-  std::vector<Tensor>& outputs() { return outputs_; }
+  std::vector<Value>& outputs() { return outputs_; }
 
   // Attributes; the default is returned when the attribute is absent.
   const onnx::AttributeProto* attribute(std::string_view name) const;
@@ -85,10 +94,10 @@ class KernelContext {
 
   const onnx::NodeProto& node_;
   int opset_;
-  std::vector<const Tensor*> inputs_;
+  std::vector<const Value*> inputs_;
   int threads_;
   SubgraphRunner* subgraphs_;
-  std::vector<Tensor> outputs_;
+  std::vector<Value> outputs_;
   int64_t memory_budget_ = INT64_MAX;
 };
 
@@ -103,6 +112,7 @@ struct KernelDef {
   bool exact_16bit = false;  // see the file comment
   // Bit i set: output i stays float32 when the runner narrows outputs (see the file comment).
   uint32_t float32_outputs = 0;
+  bool takes_values = false;  // inputs may be sequences and optionals (see the file comment)
 };
 
 // Each kernel family (kernels/*.cc) exposes its table; the registry is the explicit list of
@@ -119,6 +129,7 @@ absl::Span<const KernelDef> ResizeKernels();        // Resize, Upsample
 absl::Span<const KernelDef> TransformerKernels();   // FusedMatMul, Gelu family, skip/RMS norms
 absl::Span<const KernelDef> AttentionKernels();     // Attention, MultiHeadAttention, RotaryEmbedding
 absl::Span<const KernelDef> QuantizedKernels();     // MatMulNBits, GatherBlockQuantized
+absl::Span<const KernelDef> SequenceKernels();      // Sequence*, SplitToSequence, Optional*
 
 // The kernel for (domain, op_type) at `opset`, or nullptr.
 const KernelDef* FindKernel(std::string_view domain, std::string_view op_type, int opset);

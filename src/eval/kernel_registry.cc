@@ -28,6 +28,7 @@ const KernelIndex& Index() {
         ReductionKernels(),   LinalgKernels(),        ConvKernels(),
         NormalizationKernels(), RecurrentKernels(),   ResizeKernels(),
         TransformerKernels(), AttentionKernels(),     QuantizedKernels(),
+        SequenceKernels(),
     };
     for (absl::Span<const KernelDef> family : families) {
       for (const KernelDef& def : family) {

@@ -44,15 +44,41 @@ void CollectUnsupported(const onnx::GraphProto& graph,
   }
 }
 
+// The tensors of `values` for PreparedModel::Run: a sequence or optional is an error when it
+// was asked for (a graph output, an extra output), and left out when it comes with
+// return_all_values.
+absl::StatusOr<TensorMap> TensorResults(ValueMap values, const onnx::GraphProto& graph,
+                                        const RunOptions& options) {
+  std::set<std::string> asked(options.extra_outputs.begin(), options.extra_outputs.end());
+  for (const auto& output : graph.output()) asked.insert(output.name());
+  TensorMap tensors;
+  for (auto& [name, value] : values) {
+    if (value.is_tensor()) {
+      tensors.emplace_hint(tensors.end(), name, std::move(value.mutable_tensor()));
+    } else if (asked.count(name) > 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", name, "' is a ", value.TypeString(),
+                       "; Run returns tensors only (RunValues returns every kind of value)"));
+    }
+  }
+  return tensors;
+}
+
 class Prepared : public PreparedModel {
  public:
   absl::StatusOr<TensorMap> Run(const TensorMap& feeds, const RunOptions& options) const override {
+    HALFCAST_ASSIGN_OR_RETURN(ValueMap values, plan->Run(ToValueMap(feeds), options));
+    return TensorResults(std::move(values), planned->graph(), options);
+  }
+  absl::StatusOr<ValueMap> RunValues(const ValueMap& feeds,
+                                     const RunOptions& options) const override {
     return plan->Run(feeds, options);
   }
 
   // The model with its functions expanded, or rewritten as ONNX Runtime fuses it
   // (Float16Model::kOnnxRuntimeCpu), if either applies.
   std::unique_ptr<onnx::ModelProto> inlined;
+  const onnx::ModelProto* planned = nullptr;  // `inlined` or the caller's model
   std::unique_ptr<eval::ModelPlan> plan;
 };
 
@@ -101,6 +127,7 @@ absl::StatusOr<std::unique_ptr<PreparedModel>> ReferenceEvaluator::Prepare(
   }
   HALFCAST_RETURN_IF_ERROR(CheckSupported(*planned));
   HALFCAST_ASSIGN_OR_RETURN(prepared->plan, eval::ModelPlan::Create(*planned, options_));
+  prepared->planned = planned;
   return prepared;
 }
 
@@ -109,6 +136,13 @@ absl::StatusOr<TensorMap> ReferenceEvaluator::Run(const onnx::ModelProto& model,
                                                   const RunOptions& options) {
   HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<PreparedModel> prepared, Prepare(model));
   return prepared->Run(feeds, options);
+}
+
+absl::StatusOr<ValueMap> ReferenceEvaluator::RunValues(const onnx::ModelProto& model,
+                                                       const ValueMap& feeds,
+                                                       const RunOptions& options) {
+  HALFCAST_ASSIGN_OR_RETURN(std::unique_ptr<PreparedModel> prepared, Prepare(model));
+  return prepared->RunValues(feeds, options);
 }
 
 }  // namespace halfcast

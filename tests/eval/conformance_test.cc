@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "halfcast/evaluator.h"
 #include "halfcast/tensor.h"
+#include "halfcast/value.h"
 #include "numerics/float16.h"
 #include "testing/status_matchers.h"
 
@@ -154,6 +155,34 @@ std::string Mismatch(const Tensor& expected, const Tensor& actual) {
   return absl::StrCat(bad, " of ", expected.element_count(), " elements differ; first: ", first);
 }
 
+// As Mismatch, for values of every kind: sequences element by element, optionals by content.
+std::string ValueMismatch(const Value& expected, const Value& actual) {
+  if (expected.kind() != actual.kind()) {
+    return absl::StrCat("a ", actual.TypeString(), ", expected a ", expected.TypeString());
+  }
+  switch (expected.kind()) {
+    case Value::Kind::kTensor:
+      return Mismatch(expected.tensor(), actual.tensor());
+    case Value::Kind::kSequence: {
+      if (expected.elements().size() != actual.elements().size()) {
+        return absl::StrCat(actual.elements().size(), " elements, expected ",
+                            expected.elements().size());
+      }
+      for (std::size_t i = 0; i < expected.elements().size(); ++i) {
+        const std::string m = Mismatch(expected.elements()[i], actual.elements()[i]);
+        if (!m.empty()) return absl::StrCat("element ", i, ": ", m);
+      }
+      return "";
+    }
+    case Value::Kind::kOptional:
+      if (expected.has_element() != actual.has_element()) {
+        return actual.has_element() ? "holds a value, expected none" : "empty, expected a value";
+      }
+      return expected.has_element() ? ValueMismatch(expected.element(), actual.element()) : "";
+  }
+  return "unknown kind";
+}
+
 class ConformanceTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ConformanceTest, MatchesExpectedOutputs) {
@@ -174,13 +203,13 @@ TEST_P(ConformanceTest, MatchesExpectedOutputs) {
     ++counts.unsupported;
     GTEST_SKIP() << supported.message();
   }
-  std::vector<std::string> input_names;  // graph inputs without an initializer
+  std::vector<const onnx::ValueInfoProto*> inputs;  // graph inputs without an initializer
   {
     std::vector<std::string> initialized;
     for (const auto& t : model.graph().initializer()) initialized.push_back(t.name());
     for (const auto& i : model.graph().input()) {
       if (std::find(initialized.begin(), initialized.end(), i.name()) == initialized.end()) {
-        input_names.push_back(i.name());
+        inputs.push_back(&i);
       }
     }
   }
@@ -189,20 +218,21 @@ TEST_P(ConformanceTest, MatchesExpectedOutputs) {
     if (set.rfind("test_data_set_", 0) != 0) continue;
     ++sets;
     const std::string set_dir = c.dir + "/" + set;
-    TensorMap feeds;
-    for (std::size_t i = 0; i < input_names.size(); ++i) {
+    ValueMap feeds;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
       const std::string path = absl::StrCat(set_dir, "/input_", i, ".pb");
       if (!std::ifstream(path)) continue;  // an optional input left out
-      ASSERT_OK_AND_ASSIGN(feeds[input_names[i]], ReadTensorProtoFile(path));
+      ASSERT_OK_AND_ASSIGN(feeds[inputs[i]->name()], ReadValueProtoFile(path, inputs[i]->type()));
     }
-    ASSERT_OK_AND_ASSIGN(TensorMap outputs, evaluator.Run(model, feeds));
+    ASSERT_OK_AND_ASSIGN(ValueMap outputs, evaluator.RunValues(model, feeds));
     for (int i = 0; i < model.graph().output_size(); ++i) {
       const std::string path = absl::StrCat(set_dir, "/output_", i, ".pb");
       if (!std::ifstream(path)) continue;
-      ASSERT_OK_AND_ASSIGN(Tensor expected, ReadTensorProtoFile(path));
-      const std::string& name = model.graph().output(i).name();
-      ASSERT_TRUE(outputs.count(name)) << name;
-      EXPECT_EQ(Mismatch(expected, outputs[name]), "") << set << " output " << name;
+      const onnx::ValueInfoProto& output = model.graph().output(i);
+      ASSERT_OK_AND_ASSIGN(Value expected, ReadValueProtoFile(path, output.type()));
+      ASSERT_TRUE(outputs.count(output.name())) << output.name();
+      EXPECT_EQ(ValueMismatch(expected, outputs[output.name()]), "")
+          << set << " output " << output.name();
     }
   }
   EXPECT_GT(sets, 0);

@@ -18,6 +18,28 @@
 
 namespace halfcast::eval::testing {
 
+// Calls `def`'s kernel for `node` on tensor `inputs` (nullptr for an absent input); returns its
+// outputs as tensors.
+inline absl::StatusOr<std::vector<Tensor>> CallKernelOnTensors(const KernelDef& def,
+                                                               const onnx::NodeProto& node,
+                                                               int opset,
+                                                               std::vector<const Tensor*> inputs,
+                                                               int threads = 1) {
+  std::vector<Value> values(inputs.size());
+  std::vector<const Value*> value_inputs(inputs.size(), nullptr);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i] == nullptr) continue;
+    values[i] = *inputs[i];
+    value_inputs[i] = &values[i];
+  }
+  KernelContext context(node, opset, std::move(value_inputs), threads, nullptr);
+  absl::Status status = def.fn(context);
+  if (!status.ok()) return status;
+  std::vector<Tensor> outputs;
+  for (Value& v : context.outputs()) outputs.push_back(std::move(v.mutable_tensor()));
+  return outputs;
+}
+
 // Runs `node_text` (e.g. "y = Conv <group = 2> (x, w)") as a node of an opset-`opset` model on
 // `inputs` (nullptr for an absent optional input); returns the kernel's outputs.
 inline absl::StatusOr<std::vector<Tensor>> RunNode(std::string_view node_text, int opset,
@@ -31,10 +53,7 @@ inline absl::StatusOr<std::vector<Tensor>> RunNode(std::string_view node_text, i
   const onnx::NodeProto& node = model->graph().node(0);
   const KernelDef* def = FindKernel("", node.op_type(), opset);
   if (def == nullptr) return absl::NotFoundError(absl::StrCat("no kernel for ", node.op_type()));
-  KernelContext context(node, opset, std::move(inputs), threads, nullptr);
-  absl::Status status = def->fn(context);
-  if (!status.ok()) return status;
-  return std::move(context.outputs());
+  return CallKernelOnTensors(*def, node, opset, std::move(inputs), threads);
 }
 
 inline Tensor FloatTensor(std::vector<int64_t> shape, const std::vector<float>& values) {

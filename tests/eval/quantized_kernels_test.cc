@@ -37,10 +37,7 @@ absl::StatusOr<std::vector<Tensor>> RunOp(std::string_view node_text,
   const onnx::NodeProto& node = model->graph().node(0);
   const KernelDef* def = FindKernel(node.domain(), node.op_type(), 1);
   if (def == nullptr) return absl::NotFoundError(absl::StrCat("no kernel for ", node.op_type()));
-  KernelContext context(node, 1, std::move(inputs), 1, nullptr);
-  absl::Status status = def->fn(context);
-  if (!status.ok()) return status;
-  return std::move(context.outputs());
+  return testing::CallKernelOnTensors(*def, node, 1, std::move(inputs));
 }
 
 Tensor Bytes(std::vector<int64_t> shape, const std::vector<uint8_t>& values) {

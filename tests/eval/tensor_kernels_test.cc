@@ -141,7 +141,8 @@ TEST(SplitTest, UnevenSplitOnlyWithNumOutputsFrom18) {
   // A node without outputs is an error, not a division by zero.
   onnx::NodeProto no_outputs;
   no_outputs.set_op_type("Split");
-  KernelContext context(no_outputs, 13, {&x}, 1, nullptr);
+  const Value x_value = x;
+  KernelContext context(no_outputs, 13, {&x_value}, 1, nullptr);
   EXPECT_THAT(FindKernel("", "Split", 13)->fn(context),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no outputs")));
 }

@@ -40,10 +40,7 @@ absl::StatusOr<std::vector<Tensor>> RunOp(std::string_view node_text,
   const int node_opset = node.domain().empty() ? opset : 1;
   const KernelDef* def = FindKernel(node.domain(), node.op_type(), node_opset);
   if (def == nullptr) return absl::NotFoundError(absl::StrCat("no kernel for ", node.op_type()));
-  KernelContext context(node, node_opset, std::move(inputs), 1, nullptr);
-  absl::Status status = def->fn(context);
-  if (!status.ok()) return status;
-  return std::move(context.outputs());
+  return testing::CallKernelOnTensors(*def, node, node_opset, std::move(inputs));
 }
 
 // sin(0.37 i + phase) in row-major order: eval_ops.py's wave().

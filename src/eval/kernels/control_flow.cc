@@ -1,6 +1,7 @@
 // If, Loop and Scan: their bodies run through the runner's SubgraphRunner, which gives them the
 // enclosing graphs' values by name. Registered exact_16bit: values only pass through here, and
-// the bodies' own nodes do the float16 rounding.
+// the bodies' own nodes do the float16 rounding. If outputs and Loop-carried values may be
+// sequences and optionals (takes_values); Scan's states and scan values are tensors.
 #include <cstring>
 #include <limits>
 #include <string>
@@ -115,7 +116,7 @@ absl::Status If(KernelContext& ctx) {
   HALFCAST_ASSIGN_OR_RETURN(const bool cond, ScalarBool(ctx, *cond_tensor, "condition"));
   HALFCAST_ASSIGN_OR_RETURN(const onnx::GraphProto* branch,
                             GraphAttribute(ctx, cond ? "then_branch" : "else_branch"));
-  HALFCAST_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, ctx.subgraphs()->Run(*branch, {}));
+  HALFCAST_ASSIGN_OR_RETURN(std::vector<Value> outputs, ctx.subgraphs()->Run(*branch, {}));
   if (static_cast<int>(outputs.size()) != ctx.output_count()) {
     return ctx.Error(absl::StrCat("branch has ", outputs.size(), " outputs, the node ",
                                   ctx.output_count()));
@@ -139,9 +140,10 @@ absl::Status Loop(KernelContext& ctx) {
   }
   const int carried_count = ctx.input_count() - 2;
   if (carried_count < 0) return ctx.Error("needs inputs M and cond (either may be empty)");
-  std::vector<Tensor> carried;
+  std::vector<Value> carried;
   for (int i = 0; i < carried_count; ++i) {
-    HALFCAST_ASSIGN_OR_RETURN(const Tensor* v, ctx.RequiredInput(2 + i));
+    const Value* v = ctx.value_input(2 + i);
+    if (v == nullptr) return ctx.Error(absl::StrCat("loop-carried input ", 2 + i, " is missing"));
     carried.push_back(*v);
   }
   const int scan_count = ctx.output_count() - carried_count;
@@ -152,17 +154,22 @@ absl::Status Loop(KernelContext& ctx) {
   }
   std::vector<std::vector<Tensor>> scans(scan_count);
   for (int64_t iter = 0; iter < max_trips && cond; ++iter) {
-    std::vector<Tensor> inputs;
+    std::vector<Value> inputs;
     inputs.reserve(2 + carried.size());
     inputs.push_back(Tensor::Copy(DataType::kInt64, {}, &iter));
     inputs.push_back(Tensor::Copy(DataType::kBool, {}, &cond));
-    for (Tensor& v : carried) inputs.push_back(std::move(v));
-    HALFCAST_ASSIGN_OR_RETURN(std::vector<Tensor> outputs,
+    for (Value& v : carried) inputs.push_back(std::move(v));
+    HALFCAST_ASSIGN_OR_RETURN(std::vector<Value> outputs,
                               ctx.subgraphs()->Run(*body, std::move(inputs)));
-    HALFCAST_ASSIGN_OR_RETURN(cond, ScalarBool(ctx, outputs[0], "body condition output"));
+    HALFCAST_ASSIGN_OR_RETURN(cond, ScalarBool(ctx, outputs[0].tensor(), "body condition output"));
     for (int i = 0; i < carried_count; ++i) carried[i] = std::move(outputs[1 + i]);
     for (int i = 0; i < scan_count; ++i) {
-      scans[i].push_back(std::move(outputs[1 + carried_count + i]));
+      Value& scanned = outputs[1 + carried_count + i];
+      if (!scanned.is_tensor()) {
+        return ctx.Error(absl::StrCat("scan output ", i, " of the body is a ",
+                                      scanned.TypeString(), ", not a tensor"));
+      }
+      scans[i].push_back(std::move(scanned.mutable_tensor()));
     }
   }
   for (int i = 0; i < carried_count; ++i) ctx.set_output(i, std::move(carried[i]));
@@ -195,7 +202,7 @@ absl::StatusOr<std::vector<Tensor>> ScanLoop(const KernelContext& ctx, const Sca
   }
   std::vector<std::vector<Tensor>> scans(scan_outputs);
   for (int64_t t = 0; t < length; ++t) {
-    std::vector<Tensor> inputs;
+    std::vector<Value> inputs;
     for (Tensor& s : states) inputs.push_back(std::move(s));
     for (std::size_t i = 0; i < sequences.size(); ++i) {
       const int64_t index = spec.input_dirs[i] == 1 ? length - 1 - t : t;
@@ -203,11 +210,17 @@ absl::StatusOr<std::vector<Tensor>> ScanLoop(const KernelContext& ctx, const Sca
                                 SliceAlong(ctx, *sequences[i], spec.input_axes[i], index));
       inputs.push_back(std::move(slice));
     }
-    HALFCAST_ASSIGN_OR_RETURN(std::vector<Tensor> outputs,
+    HALFCAST_ASSIGN_OR_RETURN(std::vector<Value> outputs,
                               ctx.subgraphs()->Run(*spec.body, std::move(inputs)));
-    for (std::size_t i = 0; i < state_count; ++i) states[i] = std::move(outputs[i]);
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      if (!outputs[i].is_tensor()) {
+        return ctx.Error(absl::StrCat("body output ", i, " is a ", outputs[i].TypeString(),
+                                      "; Scan carries tensors only"));
+      }
+    }
+    for (std::size_t i = 0; i < state_count; ++i) states[i] = std::move(outputs[i].mutable_tensor());
     for (std::size_t i = 0; i < scan_outputs; ++i) {
-      scans[i].push_back(std::move(outputs[state_count + i]));
+      scans[i].push_back(std::move(outputs[state_count + i].mutable_tensor()));
     }
   }
   std::vector<Tensor> results = std::move(states);
@@ -314,8 +327,9 @@ absl::Status Scan(KernelContext& ctx) {
 }
 
 constexpr KernelDef kKernels[] = {
-    {"", "If", 1, kLatest, If, /*exact_16bit=*/true},
-    {"", "Loop", 1, kLatest, Loop, /*exact_16bit=*/true},
+    {"", "If", 1, kLatest, If, /*exact_16bit=*/true, /*float32_outputs=*/0, /*takes_values=*/true},
+    {"", "Loop", 1, kLatest, Loop, /*exact_16bit=*/true, /*float32_outputs=*/0,
+     /*takes_values=*/true},
     {"", "Scan", 8, kLatest, Scan, /*exact_16bit=*/true},
 };
 

@@ -331,7 +331,7 @@ absl::Status Min(KernelContext& ctx) {
 
 absl::Status Mean(KernelContext& ctx) {
   HALFCAST_RETURN_IF_ERROR(FoldInputs(ctx, kFloatOnly, [](auto a, auto b) { return a + b; }));
-  Tensor& sum = ctx.outputs()[0];
+  Tensor& sum = ctx.outputs()[0].mutable_tensor();
   return DispatchFloat(sum.type(), [&](auto tag) -> absl::Status {
     using T = decltype(tag);
     T* values = sum.mutable_data<T>();
@@ -660,8 +660,10 @@ absl::Status CastLike(KernelContext& ctx) {
   return absl::OkStatus();
 }
 
+// Any value: a tensor, and from opset 14 a sequence, from opset 16 an optional.
 absl::Status Identity(KernelContext& ctx) {
-  HALFCAST_ASSIGN_OR_RETURN(const Tensor* x, ctx.RequiredInput(0));
+  const Value* x = ctx.value_input(0);
+  if (x == nullptr) return ctx.Error("required input 0 is missing");
   ctx.set_output(0, *x);
   return absl::OkStatus();
 }
@@ -891,7 +893,8 @@ constexpr KernelDef kKernels[] = {
     {"", "Where", 9, kLatest, Where, /*exact_16bit=*/true},
     {"", "Cast", 1, kLatest, Cast, /*exact_16bit=*/true},
     {"", "CastLike", 15, kLatest, CastLike, /*exact_16bit=*/true},
-    {"", "Identity", 1, kLatest, Identity, /*exact_16bit=*/true},
+    {"", "Identity", 1, kLatest, Identity, /*exact_16bit=*/true, /*float32_outputs=*/0,
+     /*takes_values=*/true},
     {"", "Dropout", 1, kLatest, Dropout, /*exact_16bit=*/true},
     {"", "Constant", 1, kLatest, Constant, /*exact_16bit=*/true},
     {"", "ConstantOfShape", 9, kLatest, ConstantOfShape, /*exact_16bit=*/true},

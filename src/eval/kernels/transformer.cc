@@ -693,13 +693,13 @@ absl::StatusOr<Tensor> RunInnerKernel(KernelContext& context, std::string_view o
   const KernelDef* def = FindKernel("", op_type, opset);
   if (def == nullptr)
     return absl::InternalError(absl::StrCat("no ", std::string(op_type), " kernel"));
-  std::vector<const Tensor*> inputs;
-  for (int i = 0; i < count; ++i) inputs.push_back(context.input(i));
+  std::vector<const Value*> inputs;
+  for (int i = 0; i < count; ++i) inputs.push_back(context.value_input(i));
   KernelContext inner(context.node(), opset, std::move(inputs), context.threads(),
                       context.subgraphs());
   inner.set_memory_budget(context.memory_budget());
   HALFCAST_RETURN_IF_ERROR(def->fn(inner));
-  return std::move(inner.outputs()[0]);
+  return std::move(inner.outputs()[0].mutable_tensor());
 }
 
 // y = activation(y + z): `z` (FusedConv's optional sum input) has y's shape.
