@@ -96,8 +96,9 @@ onnx::OptionalProto ValueToOptionalProto(const Value& optional, const std::strin
 
 // A .pb file holding the serialized proto of a value of `type`: a TensorProto for a tensor type,
 // a SequenceProto or an OptionalProto for those (a .pb file does not say which it holds, so the
-// declared type decides, as ONNX's test data is read).
-absl::StatusOr<Value> ReadValueProtoFile(const std::string& path, const onnx::TypeProto& type);
+// declared type decides, as ONNX's test data is read). `name`, when given, gets the proto's name.
+absl::StatusOr<Value> ReadValueProtoFile(const std::string& path, const onnx::TypeProto& type,
+                                         std::string* name = nullptr);
 // Writes `value` as a .pb file of its kind's proto named `name`; a temporary file is renamed into
 // place, so a failure leaves no partial file.
 absl::Status WriteValueProtoFile(const Value& value, const std::string& name,

@@ -199,6 +199,7 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
   load.load_external_data = false;
   HALFCAST_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(input, load));
   HALFCAST_ASSIGN_OR_RETURN(const std::vector<FeedSet> sets, FeedSetsFromFlags(args, model));
+  HALFCAST_ASSIGN_OR_RETURN(const std::vector<TensorMap> feeds, TensorFeedsOf(sets, "auto"));
   HALFCAST_ASSIGN_OR_RETURN(const ReferenceEvaluatorOptions evaluator_options,
                             EvaluatorOptionsFromFlags(args, input));
   ReferenceEvaluator evaluator(evaluator_options);
@@ -216,7 +217,7 @@ absl::StatusOr<int> AutoCommand(const ParsedArgs& args, std::ostream& out, std::
   }
   options.log = console.Callback();
   absl::StatusOr<MixedPrecisionReport> report =
-      AutoConvertMixedPrecisionFile(input, destination->path(), FeedsOf(sets), options, save);
+      AutoConvertMixedPrecisionFile(input, destination->path(), feeds, options, save);
   console.EndDraw();
   HALFCAST_RETURN_IF_ERROR(report.status());
   // numpy.allclose's defaults for the tolerance not given, as the search applied them.

@@ -30,13 +30,20 @@ std::vector<FlagSpec> CompareFlags() {
   return flags;
 }
 
+// The model's outputs on `feeds` (of every kind); the outputs compared must be tensors.
 absl::StatusOr<TensorMap> RunModel(const std::string& path, const onnx::ModelProto& model,
-                                   const TensorMap& feeds, const ParsedArgs& args) {
+                                   const ValueMap& feeds, const ParsedArgs& args) {
   HALFCAST_RETURN_IF_ERROR(CheckFeedNames(model, feeds));
   HALFCAST_ASSIGN_OR_RETURN(const ReferenceEvaluatorOptions options,
                             EvaluatorOptionsFromFlags(args, path));
   ReferenceEvaluator evaluator(options);
-  absl::StatusOr<TensorMap> outputs = evaluator.Run(model, MatchInputTypes(model, feeds));
+  absl::StatusOr<TensorMap> outputs;
+  if (absl::StatusOr<ValueMap> values = evaluator.RunValues(model, MatchInputTypes(model, feeds));
+      values.ok()) {
+    outputs = ToTensorMap(*values);
+  } else {
+    outputs = values.status();
+  }
   if (!outputs.ok()) {
     return absl::Status(outputs.status().code(),
                         absl::StrCat("running ", path, ": ", outputs.status().message()));

@@ -117,8 +117,8 @@ int64_t InputIndex(const std::string& name) {
   return index;
 }
 
-absl::StatusOr<TensorMap> ReadSetDir(const std::filesystem::path& dir,
-                                     const onnx::ModelProto& model) {
+absl::StatusOr<ValueMap> ReadSetDir(const std::filesystem::path& dir,
+                                    const onnx::ModelProto& model) {
   const std::vector<const onnx::ValueInfoProto*> inputs = FeedableInputs(model);
   std::map<std::string, std::string> by_file_name;  // SanitizeFileName(input) -> input
   for (const onnx::ValueInfoProto& input : model.graph().input()) {
@@ -133,47 +133,53 @@ absl::StatusOr<TensorMap> ReadSetDir(const std::filesystem::path& dir,
     return absl::NotFoundError(absl::StrCat("cannot read '", dir.string(), "': ", error.message()));
   }
   std::sort(files.begin(), files.end());
-  TensorMap feeds;
+  ValueMap feeds;
   std::map<std::string, std::string> source;  // input -> file
+  // A .pb file does not say which proto it holds: the K-th input's declared type does, a
+  // tensor's when there is no such input.
+  onnx::TypeProto tensor_type;
+  tensor_type.mutable_tensor_type();
   for (const std::filesystem::path& file : files) {
     const std::string file_name = file.filename().string();
     std::string name;
-    absl::StatusOr<Tensor> tensor;
+    absl::StatusOr<Value> value;
     if (const int64_t index = InputIndex(file_name); index >= 0) {
-      std::ifstream stream(file, std::ios::binary);
-      onnx::TensorProto proto;
-      if (!stream || !proto.ParseFromIstream(&stream)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("'", file.string(), "' is not a serialized onnx.TensorProto"));
-      }
-      if (!proto.name().empty()) {
-        name = proto.name();
-      } else if (index < static_cast<int64_t>(inputs.size())) {
+      const bool known_input = index < static_cast<int64_t>(inputs.size());
+      std::string proto_name;
+      value = ReadValueProtoFile(file.string(), known_input ? inputs[index]->type() : tensor_type,
+                                 &proto_name);
+      if (!proto_name.empty()) {
+        name = proto_name;
+      } else if (known_input) {
         name = inputs[index]->name();
-      } else {
+      } else if (value.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("'", file.string(),
                                                        "' has no name and the model has only ",
                                                        inputs.size(), " inputs to feed"));
       }
-      tensor = TensorFromProto(proto, dir.string());
     } else if (file.extension() == ".npy") {
       const std::string stem = file.stem().string();
       auto known = by_file_name.find(stem);
       name = known != by_file_name.end() ? known->second : stem;
-      tensor = ReadNpy(file.string());
+      absl::StatusOr<Tensor> tensor = ReadNpy(file.string());
+      if (tensor.ok()) {
+        value = Value(*std::move(tensor));
+      } else {
+        value = tensor.status();
+      }
     } else {
       continue;  // output_K.pb and anything else that is no input
     }
-    if (!tensor.ok()) {
-      return absl::Status(tensor.status().code(),
-                          absl::StrCat(file.string(), ": ", tensor.status().message()));
+    if (!value.ok()) {
+      return absl::Status(value.status().code(),
+                          absl::StrCat(file.string(), ": ", value.status().message()));
     }
     auto [it, inserted] = source.emplace(name, file.string());
     if (!inserted) {
       return absl::InvalidArgumentError(absl::StrCat("'", it->second, "' and '", file.string(),
                                                      "' both feed input '", name, "'"));
     }
-    feeds.emplace(name, *std::move(tensor));
+    feeds.emplace(name, *std::move(value));
   }
   if (feeds.empty()) {
     return absl::InvalidArgumentError(
@@ -199,7 +205,7 @@ absl::StatusOr<std::vector<FeedSet>> ReadInputDir(const std::string& dir,
   if (set_dirs.empty()) set_dirs.emplace_back(0, std::filesystem::path(dir));
   std::vector<FeedSet> sets;
   for (const auto& [number, path] : set_dirs) {
-    absl::StatusOr<TensorMap> feeds = ReadSetDir(path, model);
+    absl::StatusOr<ValueMap> feeds = ReadSetDir(path, model);
     if (!feeds.ok()) return WithLabel("--input-dir", feeds.status());
     sets.push_back({path.string(), *std::move(feeds)});
   }
@@ -208,14 +214,15 @@ absl::StatusOr<std::vector<FeedSet>> ReadInputDir(const std::string& dir,
 
 absl::StatusOr<std::vector<FeedSet>> FeedSetsFromFlags(const ParsedArgs& args,
                                                        const onnx::ModelProto& model) {
-  HALFCAST_ASSIGN_OR_RETURN(const TensorMap shared, ReadInputs(args.Values("input")));
+  HALFCAST_ASSIGN_OR_RETURN(const ValueMap shared,
+                            ReadInputs(args.Values("input"), "input", &model));
   std::vector<FeedSet> sets;
   const std::vector<std::string> set_specs = args.Values("input-set");
   for (std::size_t i = 0; i < set_specs.size(); ++i) {
     HALFCAST_ASSIGN_OR_RETURN(const std::vector<std::string> specs,
                               ParseList("input-set", set_specs[i]));
     if (specs.empty()) return absl::InvalidArgumentError("--input-set: give NAME=FILE,...");
-    HALFCAST_ASSIGN_OR_RETURN(TensorMap feeds, ReadInputs(specs, "input-set"));
+    HALFCAST_ASSIGN_OR_RETURN(ValueMap feeds, ReadInputs(specs, "input-set", &model));
     sets.push_back({absl::StrCat("--input-set ", i + 1), std::move(feeds)});
   }
   if (std::optional<std::string> dir = args.Value("input-dir")) {
@@ -224,8 +231,8 @@ absl::StatusOr<std::vector<FeedSet>> FeedSetsFromFlags(const ParsedArgs& args,
   }
   if (sets.empty()) sets.push_back({"", {}});
   for (FeedSet& set : sets) {
-    for (const auto& [name, tensor] : shared) {
-      if (!set.feeds.emplace(name, tensor).second) {
+    for (const auto& [name, value] : shared) {
+      if (!set.feeds.emplace(name, value).second) {
         return WithLabel(set.label, absl::InvalidArgumentError(absl::StrCat(
                                         "input '", name, "' is also given with --input")));
       }
@@ -251,7 +258,7 @@ absl::StatusOr<std::vector<FeedSet>> FeedSetsFromFlags(const ParsedArgs& args,
       seed = static_cast<uint64_t>(value);
     }
     for (std::size_t i = 0; i < sets.size(); ++i) {
-      absl::StatusOr<TensorMap> completed =
+      absl::StatusOr<ValueMap> completed =
           CompleteWithRandomFeeds(model, sets[i].feeds, shapes, seed + i);
       if (!completed.ok()) return WithLabel(sets[i].label, completed.status());
       sets[i].feeds = *std::move(completed);
@@ -263,27 +270,51 @@ absl::StatusOr<std::vector<FeedSet>> FeedSetsFromFlags(const ParsedArgs& args,
   return sets;
 }
 
-std::vector<TensorMap> FeedsOf(const std::vector<FeedSet>& sets) {
+absl::StatusOr<std::vector<TensorMap>> TensorFeedsOf(const std::vector<FeedSet>& sets,
+                                                     absl::string_view command) {
   std::vector<TensorMap> feeds;
-  for (const FeedSet& set : sets) feeds.push_back(set.feeds);
+  for (const FeedSet& set : sets) {
+    absl::StatusOr<TensorMap> tensors = ToTensorMap(set.feeds);
+    if (!tensors.ok()) {
+      return WithLabel(set.label,
+                       absl::InvalidArgumentError(absl::StrCat(
+                           "`", command, "` feeds tensors only: ", tensors.status().message())));
+    }
+    feeds.push_back(*std::move(tensors));
+  }
   return feeds;
 }
 
-absl::StatusOr<TensorMap> ReadInputs(const std::vector<std::string>& specs,
-                                     absl::string_view flag) {
-  TensorMap feeds;
+absl::StatusOr<ValueMap> ReadInputs(const std::vector<std::string>& specs, absl::string_view flag,
+                                    const onnx::ModelProto* model) {
+  std::map<std::string, const onnx::TypeProto*> declared;
+  if (model != nullptr) {
+    for (const onnx::ValueInfoProto& input : model->graph().input()) {
+      declared.emplace(input.name(), &input.type());
+    }
+  }
+  ValueMap feeds;
   for (const std::string& spec : specs) {
     HALFCAST_ASSIGN_OR_RETURN(auto assignment, ParseAssignment(flag, spec));
     if (feeds.count(assignment.first) != 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("--", flag, ": '", assignment.first, "' is given more than once"));
     }
-    absl::StatusOr<Tensor> tensor = ReadTensorFile(assignment.second);
-    if (!tensor.ok()) {
-      return absl::Status(tensor.status().code(),
-                          absl::StrCat("--", flag, " ", spec, ": ", tensor.status().message()));
+    auto type = declared.find(assignment.first);
+    absl::StatusOr<Value> value;
+    if (type != declared.end() && !type->second->has_tensor_type() &&
+        absl::EndsWith(assignment.second, ".pb")) {
+      value = ReadValueProtoFile(assignment.second, *type->second);
+    } else if (absl::StatusOr<Tensor> tensor = ReadTensorFile(assignment.second); tensor.ok()) {
+      value = Value(*std::move(tensor));
+    } else {
+      value = tensor.status();
     }
-    feeds.emplace(assignment.first, *std::move(tensor));
+    if (!value.ok()) {
+      return absl::Status(value.status().code(),
+                          absl::StrCat("--", flag, " ", spec, ": ", value.status().message()));
+    }
+    feeds.emplace(assignment.first, *std::move(value));
   }
   return feeds;
 }
@@ -299,14 +330,14 @@ std::vector<const onnx::ValueInfoProto*> FeedableInputs(const onnx::ModelProto& 
   return inputs;
 }
 
-absl::Status CheckFeedNames(const onnx::ModelProto& model, const TensorMap& feeds) {
+absl::Status CheckFeedNames(const onnx::ModelProto& model, const ValueMap& feeds) {
   std::set<std::string> known;
   for (const onnx::ValueInfoProto& input : model.graph().input()) known.insert(input.name());
   std::vector<std::string> expected;
   for (const onnx::ValueInfoProto* input : FeedableInputs(model)) {
     expected.push_back(input->name());
   }
-  for (const auto& [name, tensor] : feeds) {
+  for (const auto& [name, value] : feeds) {
     if (known.count(name) == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("--input: the model has no input '", name,
@@ -322,8 +353,8 @@ absl::Status CheckFeedNames(const onnx::ModelProto& model, const TensorMap& feed
   return absl::OkStatus();
 }
 
-absl::StatusOr<TensorMap> CompleteWithRandomFeeds(
-    const onnx::ModelProto& model, const TensorMap& given,
+absl::StatusOr<ValueMap> CompleteWithRandomFeeds(
+    const onnx::ModelProto& model, const ValueMap& given,
     const std::map<std::string, std::vector<int64_t>>& shapes, uint64_t seed) {
   std::set<std::string> input_names;
   for (const onnx::ValueInfoProto* input : FeedableInputs(model)) {
@@ -339,7 +370,7 @@ absl::StatusOr<TensorMap> CompleteWithRandomFeeds(
           absl::StrCat("--shape ", name, ": the input is already given with --input"));
     }
   }
-  TensorMap feeds = given;
+  ValueMap feeds = given;
   std::mt19937_64 random(seed);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (const onnx::ValueInfoProto* input : FeedableInputs(model)) {
@@ -383,16 +414,17 @@ absl::StatusOr<TensorMap> CompleteWithRandomFeeds(
   return feeds;
 }
 
-TensorMap MatchInputTypes(const onnx::ModelProto& model, const TensorMap& feeds) {
-  TensorMap matched = feeds;
+ValueMap MatchInputTypes(const onnx::ModelProto& model, const ValueMap& feeds) {
+  ValueMap matched = feeds;
   for (const onnx::ValueInfoProto& input : model.graph().input()) {
     const DataType type = DeclaredType(input);
     auto it = matched.find(input.name());
-    if (it == matched.end() || it->second.type() != DataType::kFloat ||
+    if (it == matched.end() || !it->second.is_tensor() ||
+        it->second.tensor().type() != DataType::kFloat ||
         (type != DataType::kFloat16 && type != DataType::kBFloat16)) {
       continue;
     }
-    const Tensor& source = it->second;
+    const Tensor& source = it->second.tensor();
     Tensor converted = Tensor::Zeros(type, source.shape());
     const float* from = source.data<float>();
     uint16_t* to = converted.mutable_data<uint16_t>();

@@ -28,8 +28,8 @@ namespace {
 std::vector<FlagSpec> RunFlags() {
   std::vector<FlagSpec> flags = FeedFlags();
   flags.push_back({"output-dir", FlagKind::kValue, "DIR",
-                   "write each output to DIR/<output name>.npy (created if missing; with "
-                   "several input sets DIR/test_data_set_<i>/<output name>.npy)"});
+                   "write each output to DIR/<output name>.npy, a sequence or optional to .pb "
+                   "(created if missing; with several input sets DIR/test_data_set_<i>/...)"});
   flags.push_back(ThreadsFlag());
   flags.push_back(MemoryLimitFlag());
   flags.push_back(TimeLimitFlag());
@@ -37,50 +37,105 @@ std::vector<FlagSpec> RunFlags() {
   return flags;
 }
 
-// {"name", "type", "shape", "min", "max", "mean", "file"}: the statistics are null for an empty
-// or non-numeric tensor (and a non-finite one, which JSON cannot hold); "file" only with
-// --output-dir.
-std::string OutputJson(const std::string& name, const Tensor& tensor,
+// Minimum, maximum and mean of every element of the tensors a value holds; none for a value
+// without numeric elements.
+struct Statistics {
+  double min = 0;
+  double max = 0;
+  double mean = 0;
+};
+
+std::optional<Statistics> ValueStatistics(const Value& value) {
+  std::vector<const Tensor*> tensors;
+  if (value.is_tensor()) tensors.push_back(&value.tensor());
+  for (const Tensor& t : value.elements()) tensors.push_back(&t);
+  if (value.is_optional() && value.has_element()) return ValueStatistics(value.element());
+  double sum = 0;
+  int64_t count = 0;
+  Statistics s;
+  for (const Tensor* t : tensors) {
+    absl::StatusOr<std::vector<double>> values = ToDoubles(*t);
+    if (!values.ok()) return std::nullopt;
+    for (double v : *values) {
+      s.min = count == 0 ? v : std::min(s.min, v);
+      s.max = count == 0 ? v : std::max(s.max, v);
+      sum += v;
+      ++count;
+    }
+  }
+  if (count == 0) return std::nullopt;
+  s.mean = sum / static_cast<double>(count);
+  return s;
+}
+
+// The type as JSON and text show it: "float32" for a tensor, ONNX's "seq(tensor(float))" and
+// "optional(...)" for the other kinds.
+std::string TypeName(const Value& value) {
+  return value.is_tensor() ? DataTypeName(value.tensor().type()) : value.TypeString();
+}
+
+// {"name", "type", "shape", "min", "max", "mean", "elements", "has_element", "file"}: the
+// statistics are over every element the value holds, null when none is numeric (or one is not
+// finite, which JSON cannot hold); "shape" is a tensor's (a sequence's is [], an optional's its
+// content's); "elements" only for a sequence, "has_element" only for an optional, "file" only
+// with --output-dir.
+std::string OutputJson(const std::string& name, const Value& value,
                        const std::optional<std::string>& file) {
-  std::string json = absl::StrCat("{\"name\":", JsonString(name),
-                                  ",\"type\":", JsonString(DataTypeName(tensor.type())),
-                                  ",\"shape\":[", absl::StrJoin(tensor.shape(), ","), "]");
-  absl::StatusOr<std::vector<double>> values = ToDoubles(tensor);
-  if (values.ok() && !values->empty()) {
-    double sum = 0;
-    for (double v : *values) sum += v;
-    const auto [min, max] = std::minmax_element(values->begin(), values->end());
-    absl::StrAppend(&json, ",\"min\":", JsonNumber(*min), ",\"max\":", JsonNumber(*max),
-                    ",\"mean\":", JsonNumber(sum / static_cast<double>(values->size())));
+  const Value& shaped = value.is_optional() && value.has_element() ? value.element() : value;
+  const std::string shape = shaped.is_tensor() ? absl::StrJoin(shaped.tensor().shape(), ",") : "";
+  std::string json = absl::StrCat("{\"name\":", JsonString(name), ",\"type\":",
+                                  JsonString(TypeName(value)), ",\"shape\":[", shape, "]");
+  if (std::optional<Statistics> s = ValueStatistics(value)) {
+    absl::StrAppend(&json, ",\"min\":", JsonNumber(s->min), ",\"max\":", JsonNumber(s->max),
+                    ",\"mean\":", JsonNumber(s->mean));
   } else {
     absl::StrAppend(&json, ",\"min\":null,\"max\":null,\"mean\":null");
+  }
+  if (shaped.is_sequence()) absl::StrAppend(&json, ",\"elements\":", shaped.elements().size());
+  if (value.is_optional()) {
+    absl::StrAppend(&json, ",\"has_element\":", value.has_element() ? "true" : "false");
   }
   if (file.has_value()) absl::StrAppend(&json, ",\"file\":", JsonString(*file));
   absl::StrAppend(&json, "}");
   return json;
 }
 
-// "float32[1,2] min -0.25 max 0.75 mean 0.1".
-std::string Describe(const Tensor& tensor) {
-  std::string text =
-      absl::StrCat(DataTypeName(tensor.type()), "[", absl::StrJoin(tensor.shape(), ","), "]");
-  absl::StatusOr<std::vector<double>> values = ToDoubles(tensor);
-  if (values.ok() && !values->empty()) {
-    double sum = 0;
-    for (double v : *values) sum += v;
-    const auto [min, max] = std::minmax_element(values->begin(), values->end());
-    absl::StrAppendFormat(&text, " min %g max %g mean %g", *min, *max,
-                          sum / static_cast<double>(values->size()));
+// "float32[1,2] min -0.25 max 0.75 mean 0.1"; "seq(tensor(float)) of 3: float32[2], ..." for a
+// sequence (statistics over every element); "optional(tensor(float)): float32[2] ..." or
+// "optional(tensor(float)) empty".
+std::string Describe(const Value& value) {
+  std::string text;
+  if (value.is_tensor()) {
+    const Tensor& tensor = value.tensor();
+    text = absl::StrCat(DataTypeName(tensor.type()), "[", absl::StrJoin(tensor.shape(), ","), "]");
+  } else if (value.is_sequence()) {
+    std::vector<std::string> shapes;
+    for (const Tensor& t : value.elements()) {
+      shapes.push_back(absl::StrCat("[", absl::StrJoin(t.shape(), ","), "]"));
+    }
+    text = absl::StrCat(value.TypeString(), " of ", value.elements().size(),
+                        shapes.empty() ? "" : ": ", absl::StrJoin(shapes, ", "));
+  } else {
+    return value.has_element() ? absl::StrCat(value.TypeString(), ": ", Describe(value.element()))
+                               : absl::StrCat(value.TypeString(), " empty");
+  }
+  if (std::optional<Statistics> s = ValueStatistics(value)) {
+    absl::StrAppendFormat(&text, " min %g max %g mean %g", s->min, s->max, s->mean);
   }
   return text;
 }
 
+// The file --output-dir writes `value` to: .npy for a tensor, .pb (its onnx proto) otherwise.
+std::string OutputFile(const std::string& dir, const std::string& name, const Value& value) {
+  return absl::StrCat(dir, "/", SanitizeFileName(name), value.is_tensor() ? ".npy" : ".pb");
+}
+
 // Writes every output or none: file names are checked for clashes first, and files already
 // written are removed when a later one fails.
-absl::Status WriteOutputs(const TensorMap& outputs, const std::string& dir) {
+absl::Status WriteOutputs(const ValueMap& outputs, const std::string& dir) {
   std::map<std::string, std::string> files;  // file -> output name
-  for (const auto& [name, tensor] : outputs) {
-    const std::string file = absl::StrCat(dir, "/", SanitizeFileName(name), ".npy");
+  for (const auto& [name, value] : outputs) {
+    const std::string file = OutputFile(dir, name, value);
     auto [it, inserted] = files.emplace(file, name);
     if (!inserted) {
       return absl::InvalidArgumentError(absl::StrCat("outputs '", it->second, "' and '", name,
@@ -95,7 +150,9 @@ absl::Status WriteOutputs(const TensorMap& outputs, const std::string& dir) {
   }
   std::vector<std::string> written;
   for (const auto& [file, name] : files) {
-    absl::Status status = WriteNpy(outputs.at(name), file);
+    const Value& value = outputs.at(name);
+    absl::Status status = value.is_tensor() ? WriteNpy(value.tensor(), file)
+                                            : WriteValueProtoFile(value, name, file);
     if (!status.ok()) {
       for (const std::string& done : written) std::remove(done.c_str());
       return status;
@@ -171,8 +228,8 @@ absl::StatusOr<int> RunModelCommand(const ParsedArgs& args, std::ostream& out, s
   std::vector<std::string> json_sets;
   std::string first_outputs;
   for (std::size_t i = 0; i < sets.size(); ++i) {
-    absl::StatusOr<TensorMap> outputs =
-        evaluator.Run(model, MatchInputTypes(model, sets[i].feeds), run_options);
+    absl::StatusOr<ValueMap> outputs =
+        evaluator.RunValues(model, MatchInputTypes(model, sets[i].feeds), run_options);
     if (!outputs.ok() && !sets[i].label.empty()) {
       return absl::Status(outputs.status().code(),
                           absl::StrCat(sets[i].label, ": ", outputs.status().message()));
@@ -185,9 +242,7 @@ absl::StatusOr<int> RunModelCommand(const ParsedArgs& args, std::ostream& out, s
       auto it = outputs->find(output.name());
       if (it == outputs->end()) continue;
       std::optional<std::string> file;
-      if (dir.has_value()) {
-        file = absl::StrCat(set_dir(i), "/", SanitizeFileName(output.name()), ".npy");
-      }
+      if (dir.has_value()) file = OutputFile(set_dir(i), output.name(), it->second);
       if (args.Has("json")) {
         items.push_back(OutputJson(output.name(), it->second, file));
         continue;

@@ -900,7 +900,8 @@ absl::StatusOr<ValueMap> GraphRunner::RunMain(const GraphPlan& plan, const Sched
       if (frame.at[slot] != nullptr) continue;  // an initializer gives the default
       return absl::InvalidArgumentError(absl::StrCat("missing input '", input.name(), "'"));
     }
-    if (plan.optional_input[i] && !feed->second.is_optional()) {
+    if (plan.optional_input[i] && !feed->second.is_optional() &&
+        MatchesType(feed->second, input.type().optional_type().elem_type())) {
       frame.values[slot] = Value::OptionalOf(feed->second);
       HALFCAST_RETURN_IF_ERROR(CheckFeed(input, frame.values[slot]));
       frame.at[slot] = &frame.values[slot];

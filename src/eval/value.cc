@@ -212,20 +212,28 @@ onnx::OptionalProto ValueToOptionalProto(const Value& optional, const std::strin
   return proto;
 }
 
-absl::StatusOr<Value> ReadValueProtoFile(const std::string& path, const onnx::TypeProto& type) {
-  if (type.has_tensor_type()) {
-    HALFCAST_ASSIGN_OR_RETURN(Tensor tensor, ReadTensorProtoFile(path));
-    return Value(std::move(tensor));
-  }
+absl::StatusOr<Value> ReadValueProtoFile(const std::string& path, const onnx::TypeProto& type,
+                                         std::string* name) {
   HALFCAST_ASSIGN_OR_RETURN(const std::string bytes, eval::ReadFileBytes(path));
   const std::string base_dir = eval::DirName(path);
   absl::StatusOr<Value> value;
+  if (type.has_tensor_type()) {
+    onnx::TensorProto proto;
+    if (!proto.ParseFromString(bytes)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", path, "' is not a serialized onnx.TensorProto"));
+    }
+    if (name != nullptr) *name = proto.name();
+    HALFCAST_ASSIGN_OR_RETURN(Tensor tensor, TensorFromProto(proto, base_dir));
+    return Value(std::move(tensor));
+  }
   if (type.has_sequence_type()) {
     onnx::SequenceProto proto;
     if (!proto.ParseFromString(bytes)) {
       return absl::InvalidArgumentError(
           absl::StrCat("'", path, "' is not a serialized onnx.SequenceProto"));
     }
+    if (name != nullptr) *name = proto.name();
     value = ValueFromSequenceProto(proto, base_dir);
   } else if (type.has_optional_type()) {
     onnx::OptionalProto proto;
@@ -233,6 +241,7 @@ absl::StatusOr<Value> ReadValueProtoFile(const std::string& path, const onnx::Ty
       return absl::InvalidArgumentError(
           absl::StrCat("'", path, "' is not a serialized onnx.OptionalProto"));
     }
+    if (name != nullptr) *name = proto.name();
     value = ValueFromOptionalProto(proto, base_dir);
   } else {
     return absl::UnimplementedError(

@@ -121,15 +121,15 @@ const char kModel[] = R"(
 TEST(ReadInputsTest, ReadsNpyAndRejectsBadSpecs) {
   TempDir dir;
   ASSERT_OK(WriteNpy(Floats({2}, {1.5f, -2}), dir.File("x.npy")));
-  ASSERT_OK_AND_ASSIGN(TensorMap feeds, ReadInputs({"x=" + dir.File("x.npy")}));
+  ASSERT_OK_AND_ASSIGN(ValueMap feeds, ReadInputs({"x=" + dir.File("x.npy")}));
   ASSERT_EQ(feeds.count("x"), 1u);
-  EXPECT_EQ(feeds.at("x").data<float>()[0], 1.5f);
+  EXPECT_EQ(feeds.at("x").tensor().data<float>()[0], 1.5f);
   EXPECT_THAT(
       ReadInputs({"x=" + dir.File("x.npy"), "x=" + dir.File("x.npy")}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("'x' is given more than once")));
   EXPECT_THAT(ReadInputs({"x"}), StatusIs(absl::StatusCode::kInvalidArgument,
                                           HasSubstr("--input: expected NAME=VALUE")));
-  absl::StatusOr<TensorMap> missing = ReadInputs({"x=" + dir.File("missing.npy")});
+  absl::StatusOr<ValueMap> missing = ReadInputs({"x=" + dir.File("missing.npy")});
   EXPECT_FALSE(missing.ok());
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("missing.npy"));
 }
@@ -159,8 +159,8 @@ TEST(ReadInputDirTest, SetsInNumericOrderAndInputsByNameOrPosition) {
   ASSERT_EQ(sets.size(), 3u);
   EXPECT_THAT(sets[0].label, ::testing::EndsWith("test_data_set_0"));
   EXPECT_THAT(sets[2].label, ::testing::EndsWith("test_data_set_10"));
-  EXPECT_EQ(sets[1].feeds.at("a").data<float>()[0], 2.0f);
-  EXPECT_EQ(sets[2].feeds.at("b/c").data<float>()[0], -1.0f);
+  EXPECT_EQ(sets[1].feeds.at("a").tensor().data<float>()[0], 2.0f);
+  EXPECT_EQ(sets[2].feeds.at("b/c").tensor().data<float>()[0], -1.0f);
   write_pb(dir.File("test_data_set_3/input_1.pb"), "", 1);  // position 1 is b/c
   write_pb(dir.File("test_data_set_3/input_0.pb"), "b/c", 1);
   EXPECT_THAT(ReadInputDir(dir.path(), model),
@@ -169,7 +169,7 @@ TEST(ReadInputDirTest, SetsInNumericOrderAndInputsByNameOrPosition) {
 
 TEST(CheckFeedNamesTest, EveryInputFedAndNoStranger) {
   const onnx::ModelProto model = ParseModelText(kModel);
-  TensorMap feeds = {{"x", Floats({1, 3}, {1, 2, 3})},
+  ValueMap feeds = {{"x", Floats({1, 3}, {1, 2, 3})},
                      {"n", Tensor::Zeros(DataType::kInt64, {2})},
                      {"h", Floats({2}, {0, 0})}};
   EXPECT_OK(CheckFeedNames(model, feeds));
@@ -186,10 +186,10 @@ TEST(CheckFeedNamesTest, EveryInputFedAndNoStranger) {
 TEST(RandomFeedsTest, DeterministicUniformAndTyped) {
   const onnx::ModelProto model = ParseModelText(kModel);
   const std::map<std::string, std::vector<int64_t>> shapes = {{"x", {4, 3}}};
-  ASSERT_OK_AND_ASSIGN(TensorMap first, CompleteWithRandomFeeds(model, {}, shapes, 7));
-  ASSERT_OK_AND_ASSIGN(TensorMap again, CompleteWithRandomFeeds(model, {}, shapes, 7));
-  ASSERT_OK_AND_ASSIGN(TensorMap other, CompleteWithRandomFeeds(model, {}, shapes, 8));
-  const Tensor& x = first.at("x");
+  ASSERT_OK_AND_ASSIGN(ValueMap first, CompleteWithRandomFeeds(model, {}, shapes, 7));
+  ASSERT_OK_AND_ASSIGN(ValueMap again, CompleteWithRandomFeeds(model, {}, shapes, 7));
+  ASSERT_OK_AND_ASSIGN(ValueMap other, CompleteWithRandomFeeds(model, {}, shapes, 8));
+  const Tensor& x = first.at("x").tensor();
   EXPECT_EQ(x.type(), DataType::kFloat);
   EXPECT_THAT(x.shape(), ElementsAre(4, 3));
   bool differs = false;
@@ -198,23 +198,23 @@ TEST(RandomFeedsTest, DeterministicUniformAndTyped) {
     const float value = x.data<float>()[i];
     EXPECT_GE(value, -1.0f);
     EXPECT_LE(value, 1.0f);
-    EXPECT_EQ(value, again.at("x").data<float>()[i]);
-    differs = differs || value != other.at("x").data<float>()[i];
+    EXPECT_EQ(value, again.at("x").tensor().data<float>()[i]);
+    differs = differs || value != other.at("x").tensor().data<float>()[i];
     sum += std::abs(value);
   }
   EXPECT_TRUE(differs);
   EXPECT_GT(sum, 0);
-  EXPECT_EQ(first.at("n").type(), DataType::kInt64);
-  EXPECT_EQ(first.at("n").data<int64_t>()[1], 0);
-  EXPECT_EQ(first.at("h").type(), DataType::kFloat16);
-  EXPECT_LE(std::abs(numerics::HalfToFloat(first.at("h").data<uint16_t>()[0])), 1.0f);
+  EXPECT_EQ(first.at("n").tensor().type(), DataType::kInt64);
+  EXPECT_EQ(first.at("n").tensor().data<int64_t>()[1], 0);
+  EXPECT_EQ(first.at("h").tensor().type(), DataType::kFloat16);
+  EXPECT_LE(std::abs(numerics::HalfToFloat(first.at("h").tensor().data<uint16_t>()[0])), 1.0f);
 }
 
 TEST(RandomFeedsTest, KeepsGivenFeedsAndChecksShapes) {
   const onnx::ModelProto model = ParseModelText(kModel);
-  const TensorMap given = {{"x", Floats({1, 3}, {5, 6, 7})}};
-  ASSERT_OK_AND_ASSIGN(TensorMap feeds, CompleteWithRandomFeeds(model, given, {}, 0));
-  EXPECT_EQ(feeds.at("x").data<float>()[2], 7);
+  const ValueMap given = {{"x", Floats({1, 3}, {5, 6, 7})}};
+  ASSERT_OK_AND_ASSIGN(ValueMap feeds, CompleteWithRandomFeeds(model, given, {}, 0));
+  EXPECT_EQ(feeds.at("x").tensor().data<float>()[2], 7);
   EXPECT_EQ(feeds.size(), 3u);
 
   EXPECT_THAT(CompleteWithRandomFeeds(model, {}, {}, 0),
@@ -233,13 +233,13 @@ TEST(RandomFeedsTest, KeepsGivenFeedsAndChecksShapes) {
 
 TEST(MatchInputTypesTest, RoundsFloatFeedsForHalfInputs) {
   const onnx::ModelProto model = ParseModelText(kModel);
-  const TensorMap feeds = {{"x", Floats({1, 3}, {0.1f, 0.2f, 0.3f})},
+  const ValueMap feeds = {{"x", Floats({1, 3}, {0.1f, 0.2f, 0.3f})},
                            {"h", Floats({2}, {0.1f, 70000.0f})}};
-  const TensorMap matched = MatchInputTypes(model, feeds);
-  EXPECT_EQ(matched.at("x").type(), DataType::kFloat);  // declared float: unchanged
-  ASSERT_EQ(matched.at("h").type(), DataType::kFloat16);
-  EXPECT_EQ(matched.at("h").data<uint16_t>()[0], numerics::FloatToHalf(0.1f));
-  EXPECT_EQ(matched.at("h").data<uint16_t>()[1], numerics::kHalfPositiveInfinity);
+  const ValueMap matched = MatchInputTypes(model, feeds);
+  EXPECT_EQ(matched.at("x").tensor().type(), DataType::kFloat);  // declared float: unchanged
+  ASSERT_EQ(matched.at("h").tensor().type(), DataType::kFloat16);
+  EXPECT_EQ(matched.at("h").tensor().data<uint16_t>()[0], numerics::FloatToHalf(0.1f));
+  EXPECT_EQ(matched.at("h").tensor().data<uint16_t>()[1], numerics::kHalfPositiveInfinity);
 }
 
 }  // namespace

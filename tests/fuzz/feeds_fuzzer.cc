@@ -19,6 +19,7 @@
 
 #include "cli/feeds.h"
 #include "halfcast/tensor.h"
+#include "halfcast/value.h"
 #include "onnx/onnx_pb.h"
 
 namespace {
@@ -95,6 +96,22 @@ void CheckNothingFromOutside(const halfcast::Tensor& tensor) {
   }
 }
 
+// The same bytes read as an onnx.SequenceProto and an OptionalProto (as a .pb feed for an input
+// declared a sequence or optional is): an error or values holding nothing from outside.
+void CheckSequenceAndOptionalReads(const std::string& path) {
+  onnx::TypeProto sequence;
+  sequence.mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type();
+  onnx::TypeProto optional;
+  *optional.mutable_optional_type()->mutable_elem_type() = sequence;
+  for (const onnx::TypeProto* type : {&sequence, &optional}) {
+    absl::StatusOr<halfcast::Value> value = halfcast::ReadValueProtoFile(path, *type);
+    if (!value.ok()) continue;
+    const halfcast::Value& held =
+        value->is_optional() && value->has_element() ? value->element() : *value;
+    for (const halfcast::Tensor& element : held.elements()) CheckNothingFromOutside(element);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -103,14 +120,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool npy = bytes.substr(0, 6) == std::string_view("\x93NUMPY", 6);
   const std::string& path = npy ? folder.npy : folder.pb;
   WriteFile(path, bytes);
-  absl::StatusOr<halfcast::TensorMap> feeds = halfcast::cli::ReadInputs({"x=" + path});
+  if (!npy) CheckSequenceAndOptionalReads(path);
+  absl::StatusOr<halfcast::ValueMap> feeds = halfcast::cli::ReadInputs({"x=" + path});
   if (!feeds.ok()) return 0;
-  const halfcast::Tensor& tensor = feeds->at("x");
+  const halfcast::Tensor& tensor = feeds->at("x").tensor();
   CheckNothingFromOutside(tensor);
   // A float32 feed for a float16 input is rounded; anything else passes through.
-  const halfcast::TensorMap matched =
+  const halfcast::ValueMap matched =
       halfcast::cli::MatchInputTypes(Float16InputModel(tensor), *feeds);
-  if (matched.at("x").shape() != tensor.shape()) __builtin_trap();
+  if (matched.at("x").tensor().shape() != tensor.shape()) __builtin_trap();
   // What was read writes as .npy (when numpy has its type) and reads back the same.
   if (halfcast::WriteNpy(tensor, folder.out).ok()) {
     absl::StatusOr<halfcast::Tensor> back = halfcast::ReadNpy(folder.out);

@@ -56,7 +56,7 @@ absl::Status CheckElementType(const KernelContext& ctx, const Value& sequence,
       sequence.element_type() == tensor.type()) {
     return absl::OkStatus();
   }
-  return ctx.Error(absl::StrCat("a ", DataTypeName(tensor.type()), " tensor cannot join a ",
+  return ctx.Error(absl::StrCat("a tensor(", DataTypeName(tensor.type()), ") cannot join a ",
                                 sequence.TypeString()));
 }
 
