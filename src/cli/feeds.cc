@@ -23,6 +23,45 @@ DataType DeclaredType(const onnx::ValueInfoProto& input) {
   return static_cast<DataType>(input.type().tensor_type().elem_type());
 }
 
+// A float32 tensor rounded to `type` when that is float16 or bfloat16; any other as it is.
+Tensor RoundedTo(const Tensor& tensor, DataType type) {
+  if (tensor.type() != DataType::kFloat ||
+      (type != DataType::kFloat16 && type != DataType::kBFloat16)) {
+    return tensor;
+  }
+  Tensor converted = Tensor::Zeros(type, tensor.shape());
+  const float* from = tensor.data<float>();
+  uint16_t* to = converted.mutable_data<uint16_t>();
+  for (int64_t i = 0; i < tensor.element_count(); ++i) {
+    to[i] = type == DataType::kFloat16 ? numerics::FloatToHalf(from[i])
+                                       : numerics::FloatToBFloat16(from[i]);
+  }
+  return converted;
+}
+
+// `value` with its float32 tensors rounded to the 16-bit type `declared` gives them: a tensor
+// itself, a sequence's elements, an optional's content.
+Value RoundedToDeclared(const Value& value, const onnx::TypeProto& declared) {
+  switch (value.kind()) {
+    case Value::Kind::kTensor:
+      return RoundedTo(value.tensor(),
+                       static_cast<DataType>(declared.tensor_type().elem_type()));
+    case Value::Kind::kSequence: {
+      const auto type = static_cast<DataType>(
+          declared.sequence_type().elem_type().tensor_type().elem_type());
+      std::vector<Tensor> elements;
+      for (const Tensor& t : value.elements()) elements.push_back(RoundedTo(t, type));
+      const DataType element_type = elements.empty() ? value.element_type() : elements[0].type();
+      return Value::Sequence(element_type, std::move(elements));
+    }
+    case Value::Kind::kOptional:
+      if (!value.has_element()) return value;
+      return Value::OptionalOf(
+          RoundedToDeclared(value.element(), declared.optional_type().elem_type()));
+  }
+  return value;
+}
+
 bool IsFloatType(DataType type) {
   return type == DataType::kFloat || type == DataType::kFloat16 || type == DataType::kBFloat16 ||
          type == DataType::kDouble;
@@ -417,22 +456,8 @@ absl::StatusOr<ValueMap> CompleteWithRandomFeeds(
 ValueMap MatchInputTypes(const onnx::ModelProto& model, const ValueMap& feeds) {
   ValueMap matched = feeds;
   for (const onnx::ValueInfoProto& input : model.graph().input()) {
-    const DataType type = DeclaredType(input);
     auto it = matched.find(input.name());
-    if (it == matched.end() || !it->second.is_tensor() ||
-        it->second.tensor().type() != DataType::kFloat ||
-        (type != DataType::kFloat16 && type != DataType::kBFloat16)) {
-      continue;
-    }
-    const Tensor& source = it->second.tensor();
-    Tensor converted = Tensor::Zeros(type, source.shape());
-    const float* from = source.data<float>();
-    uint16_t* to = converted.mutable_data<uint16_t>();
-    for (int64_t i = 0; i < source.element_count(); ++i) {
-      to[i] = type == DataType::kFloat16 ? numerics::FloatToHalf(from[i])
-                                         : numerics::FloatToBFloat16(from[i]);
-    }
-    it->second = std::move(converted);
+    if (it != matched.end()) it->second = RoundedToDeclared(it->second, input.type());
   }
   return matched;
 }

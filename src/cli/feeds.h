@@ -77,7 +77,8 @@ absl::StatusOr<ValueMap> CompleteWithRandomFeeds(
     const std::map<std::string, std::vector<int64_t>>& shapes, uint64_t seed);
 
 // float32 feeds for inputs declared float16 or bfloat16 are rounded to that type (nearest even),
-// so the same .npy files feed a float32 model and its converted version.
+// so the same .npy files feed a float32 model and its converted version; so are the float32
+// tensors of sequences and optionals declared to hold 16-bit ones.
 ValueMap MatchInputTypes(const onnx::ModelProto& model, const ValueMap& feeds);
 
 // "file name" for an output: every character outside [A-Za-z0-9_.-] replaced by '_'.

@@ -100,8 +100,8 @@ std::string OutputJson(const std::string& name, const Value& value,
   return json;
 }
 
-// "float32[1,2] min -0.25 max 0.75 mean 0.1"; "seq(tensor(float)) of 3: float32[2], ..." for a
-// sequence (statistics over every element); "optional(tensor(float)): float32[2] ..." or
+// "float[1,2] min -0.25 max 0.75 mean 0.1"; "seq(tensor(float)) of 3: float32[2], ..." for a
+// sequence (statistics over every element); "optional(tensor(float)): float[2] ..." or
 // "optional(tensor(float)) empty".
 std::string Describe(const Value& value) {
   std::string text;

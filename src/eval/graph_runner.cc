@@ -185,12 +185,12 @@ absl::Status CheckFeed(const onnx::ValueInfoProto& input, const Value& value) {
   const onnx::TypeProto& type = input.type();
   if (!value.is_tensor() || !type.has_tensor_type()) {
     if (type.has_map_type() || type.has_sparse_tensor_type()) {
-      return absl::UnimplementedError(absl::StrCat("input '", input.name(), "' is a ",
+      return absl::UnimplementedError(absl::StrCat("input '", input.name(), "' has type ",
                                                    DeclaredTypeString(type),
                                                    ", which is not supported"));
     }
     if (!MatchesType(value, type)) {
-      return absl::InvalidArgumentError(absl::StrCat("input '", input.name(), "' is a ",
+      return absl::InvalidArgumentError(absl::StrCat("input '", input.name(), "' has type ",
                                                      value.TypeString(), " but the model expects ",
                                                      DeclaredTypeString(type)));
     }
@@ -260,7 +260,7 @@ absl::Status CheckInputKinds(const Step& step, const std::vector<const Value*>& 
     if (inputs[i] != nullptr && !inputs[i]->is_tensor()) {
       return absl::InvalidArgumentError(absl::StrCat(
           NodeLabel(*step.node), ": input ", i, " ('", step.node->input(static_cast<int>(i)),
-          "') is a ", inputs[i]->TypeString(), ", but ", step.node->op_type(),
+          "') has type ", inputs[i]->TypeString(), ", but ", step.node->op_type(),
           " takes tensors only"));
     }
   }

@@ -57,7 +57,7 @@ absl::StatusOr<TensorMap> TensorResults(ValueMap values, const onnx::GraphProto&
       tensors.emplace_hint(tensors.end(), name, std::move(value.mutable_tensor()));
     } else if (asked.count(name) > 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("output '", name, "' is a ", value.TypeString(),
+          absl::StrCat("output '", name, "' has type ", value.TypeString(),
                        "; Run returns tensors only (RunValues returns every kind of value)"));
     }
   }

@@ -96,7 +96,7 @@ absl::StatusOr<TensorMap> ToTensorMap(const ValueMap& values) {
   for (const auto& [name, value] : values) {
     if (!value.is_tensor()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "value '", name, "' is a ", value.TypeString(), ", not a tensor"));
+          "value '", name, "' has type ", value.TypeString(), ", not a tensor type"));
     }
     tensors.emplace_hint(tensors.end(), name, value.tensor());
   }

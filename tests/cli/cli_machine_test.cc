@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "halfcast/model_io.h"
 #include "halfcast/tensor.h"
+#include "halfcast/value.h"
 
 namespace halfcast {
 namespace {
@@ -126,6 +127,54 @@ TEST_F(MachineTest, InputDirOfTestDataSets) {
   EXPECT_THAT(run.out, HasSubstr("input set " + dir_.File("data/test_data_set_1") + ":"));
   EXPECT_TRUE(Exists(dir_.File("outs/test_data_set_0/y.npy")));
   EXPECT_TRUE(Exists(dir_.File("outs/test_data_set_1/y.npy")));
+}
+
+// A model taking a sequence and returning one, as ONNX's test data holds such cases: input_K.pb
+// is read as the K-th input's kind, outputs are printed, described in JSON and written as .pb.
+TEST_F(MachineTest, RunFeedsAndWritesSequences) {
+  onnx::ModelProto model = ParseModelText(R"(
+    <ir_version: 8, opset_import: ["" : 17]>
+    g (float[2] s, float[2] x) => (float[2] t, float[4] y) {
+      t = SequenceInsert(s, x)
+      y = ConcatFromSequence <axis = 0> (s)
+    }
+  )");
+  for (onnx::ValueInfoProto* value :
+       {model.mutable_graph()->mutable_input(0), model.mutable_graph()->mutable_output(0)}) {
+    value->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()
+        ->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+  const std::string path = WriteModelProto("seq.onnx", model);
+  const float a[] = {1, 2}, b[] = {3, 4};
+  const Value s = Value::Sequence(DataType::kFloat, {Tensor::Copy(DataType::kFloat, {2}, a),
+                                                     Tensor::Copy(DataType::kFloat, {2}, b)});
+  std::filesystem::create_directories(dir_.File("seqdata/test_data_set_0"));
+  ASSERT_OK(WriteValueProtoFile(s, "", dir_.File("seqdata/test_data_set_0/input_0.pb")));
+  WritePb("seqdata/test_data_set_0/input_1.pb", "x", {5, 6});
+
+  const CliResult run = Run({"run", path, "--input-dir", dir_.File("seqdata"), "--output-dir",
+                             dir_.File("seqout")});
+  ASSERT_EQ(run.exit_code, kOk) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("t: seq(tensor(float)) of 3: [2], [2], [2] min 1 max 6"));
+  EXPECT_THAT(run.out, HasSubstr("y: float[4] min 1 max 4"));
+  onnx::TypeProto seq_type = model.graph().output(0).type();
+  ASSERT_OK_AND_ASSIGN(Value t, ReadValueProtoFile(dir_.File("seqout/t.pb"), seq_type));
+  ASSERT_EQ(t.elements().size(), 3u);
+  EXPECT_EQ(t.elements()[2].data<float>()[1], 6.0f);
+  EXPECT_TRUE(Exists(dir_.File("seqout/y.npy")));
+
+  const CliResult json = Run({"run", path, "--input", "s=" + dir_.File("seqout/t.pb"), "--input",
+                              "x=" + WriteFloats("x.npy", {2}, {7, 8}), "--json"});
+  ASSERT_EQ(json.exit_code, kOk) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("{\"name\":\"t\",\"type\":\"seq(tensor(float))\",\"shape\":[],"
+                                  "\"min\":1,\"max\":8,\"mean\":4.5,\"elements\":4}"));
+  // A tensor file for the sequence input is a clear error; so is mixed precision with one.
+  ExpectError({"run", path, "--input", "s=" + dir_.File("x.npy"), "--input",
+               "x=" + dir_.File("x.npy")},
+              "input 's' has type tensor(float) but the model expects seq(tensor(float))");
+  ExpectError({"auto", path, dir_.File("seq16.onnx"), "--input-dir", dir_.File("seqdata"),
+               "--rtol", "0.01"},
+              "`auto` feeds tensors only: value 's' has type seq(tensor(float)), not a tensor type");
 }
 
 TEST_F(MachineTest, InputDirOfNpyFilesIsOneSet) {

@@ -95,7 +95,7 @@ TEST(ValueTest, ProtosRoundTripThroughFilesByDeclaredType) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("element 2 is int64")));
   EXPECT_THAT(ToTensorMap({{"s", sequence}}),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("'s' is a seq(tensor(float)), not a tensor")));
+                       HasSubstr("'s' has type seq(tensor(float)), not a tensor type")));
 }
 
 // Split into a sequence, edit it, concatenate back: tensors in and out, sequences inside.
@@ -179,7 +179,7 @@ TEST(SequenceKernelsTest, ElementTypesAndKindsAreChecked) {
   )");
   EXPECT_THAT(evaluator.Run(insert, {{"x", Floats({2}, {1, 2})}, {"i", Int64(1)}}),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("a tensor(int64) cannot join a seq(tensor(float))")));
+                       HasSubstr("a tensor(int64) cannot join seq(tensor(float))")));
   // An op that takes tensors refuses a sequence, naming the node, its input and the value.
   const onnx::ModelProto add = ParseModelText(R"(
     <ir_version: 8, opset_import: ["" : 17]>
@@ -190,7 +190,7 @@ TEST(SequenceKernelsTest, ElementTypesAndKindsAreChecked) {
   )");
   EXPECT_THAT(evaluator.Run(add, {{"x", Floats({2}, {1, 2})}}),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("Add node '': input 0 ('s') is a seq(tensor(float)), but Add "
+                       HasSubstr("Add node '': input 0 ('s') has type seq(tensor(float)), but Add "
                                  "takes tensors only")));
 }
 
@@ -215,7 +215,7 @@ TEST(SequenceKernelsTest, OptionalsHoldOrLackAValue) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("the optional input is empty")));
   EXPECT_THAT(evaluator.RunValues(model, {{"maybe", Value::Sequence(DataType::kFloat, {})}}),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("input 'maybe' is a seq(tensor(float)) but the model expects "
+                       HasSubstr("input 'maybe' has type seq(tensor(float)) but the model expects "
                                  "optional(tensor(float))")));
   EXPECT_THAT(evaluator.RunValues(model, {{"maybe", Value::NoneOf(DataType::kInt64)}}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("input 'maybe'")));
@@ -241,7 +241,7 @@ TEST(SequenceKernelsTest, RunNamesSequenceOutputsAndRunValuesReturnsThemOwned) {
   const TensorMap feeds = {{"x", Floats({2}, {1, 2})}};
   EXPECT_THAT(evaluator.Run(model, feeds),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("output 's' is a seq(tensor(float)); Run returns tensors only")));
+                       HasSubstr("output 's' has type seq(tensor(float)); Run returns tensors only")));
   ASSERT_OK_AND_ASSIGN(ValueMap values, evaluator.RunValues(model, ToValueMap(feeds)));
   const Value& s = values.at("s");
   ASSERT_TRUE(s.is_sequence());

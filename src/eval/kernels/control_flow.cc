@@ -166,8 +166,8 @@ absl::Status Loop(KernelContext& ctx) {
     for (int i = 0; i < scan_count; ++i) {
       Value& scanned = outputs[1 + carried_count + i];
       if (!scanned.is_tensor()) {
-        return ctx.Error(absl::StrCat("scan output ", i, " of the body is a ",
-                                      scanned.TypeString(), ", not a tensor"));
+        return ctx.Error(absl::StrCat("scan output ", i, " of the body has type ",
+                                      scanned.TypeString(), ", not a tensor type"));
       }
       scans[i].push_back(std::move(scanned.mutable_tensor()));
     }
@@ -214,7 +214,7 @@ absl::StatusOr<std::vector<Tensor>> ScanLoop(const KernelContext& ctx, const Sca
                               ctx.subgraphs()->Run(*spec.body, std::move(inputs)));
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       if (!outputs[i].is_tensor()) {
-        return ctx.Error(absl::StrCat("body output ", i, " is a ", outputs[i].TypeString(),
+        return ctx.Error(absl::StrCat("body output ", i, " has type ", outputs[i].TypeString(),
                                       "; Scan carries tensors only"));
       }
     }

@@ -36,7 +36,7 @@ absl::StatusOr<const Value*> RequiredValue(const KernelContext& ctx, int i) {
 absl::StatusOr<const Value*> SequenceInput(const KernelContext& ctx, int i) {
   HALFCAST_ASSIGN_OR_RETURN(const Value* v, RequiredValue(ctx, i));
   if (!v->is_sequence()) {
-    return ctx.Error(absl::StrCat("input ", i, " must be a sequence, not a ", v->TypeString()));
+    return ctx.Error(absl::StrCat("input ", i, " must be a sequence, not ", v->TypeString()));
   }
   return v;
 }
@@ -44,7 +44,7 @@ absl::StatusOr<const Value*> SequenceInput(const KernelContext& ctx, int i) {
 absl::StatusOr<const Tensor*> TensorInput(const KernelContext& ctx, int i) {
   HALFCAST_ASSIGN_OR_RETURN(const Value* v, RequiredValue(ctx, i));
   if (!v->is_tensor()) {
-    return ctx.Error(absl::StrCat("input ", i, " must be a tensor, not a ", v->TypeString()));
+    return ctx.Error(absl::StrCat("input ", i, " must be a tensor, not ", v->TypeString()));
   }
   return &v->tensor();
 }
@@ -56,7 +56,7 @@ absl::Status CheckElementType(const KernelContext& ctx, const Value& sequence,
       sequence.element_type() == tensor.type()) {
     return absl::OkStatus();
   }
-  return ctx.Error(absl::StrCat("a tensor(", DataTypeName(tensor.type()), ") cannot join a ",
+  return ctx.Error(absl::StrCat("a tensor(", DataTypeName(tensor.type()), ") cannot join ",
                                 sequence.TypeString()));
 }
 
@@ -303,8 +303,8 @@ absl::Status SequenceMap(KernelContext& ctx) {
                               ctx.subgraphs()->Run(body, std::move(body_inputs)));
     for (std::size_t o = 0; o < outputs.size(); ++o) {
       if (!outputs[o].is_tensor()) {
-        return ctx.Error(absl::StrCat("body output ", o, " is a ", outputs[o].TypeString(),
-                                      ", not a tensor"));
+        return ctx.Error(absl::StrCat("body output ", o, " has type ", outputs[o].TypeString(),
+                                      ", not a tensor type"));
       }
       gathered[o].push_back(std::move(outputs[o].mutable_tensor()));
     }
@@ -360,7 +360,7 @@ absl::Status OptionalHasElement(KernelContext& ctx) {
   const Value* v = ctx.value_input(0);
   if (v == nullptr && ctx.opset() < 18) return ctx.Error("required input 0 is missing");
   if (v != nullptr && !v->is_optional() && ctx.opset() < 18) {
-    return ctx.Error(absl::StrCat("input 0 must be an optional, not a ", v->TypeString()));
+    return ctx.Error(absl::StrCat("input 0 must be an optional, not ", v->TypeString()));
   }
   const bool has = v != nullptr && (!v->is_optional() || v->has_element());
   ctx.set_output(0, Tensor::Copy(DataType::kBool, {}, &has));
@@ -373,7 +373,7 @@ absl::Status OptionalGetElement(KernelContext& ctx) {
   HALFCAST_ASSIGN_OR_RETURN(const Value* v, RequiredValue(ctx, 0));
   if (!v->is_optional()) {
     if (ctx.opset() < 18) {
-      return ctx.Error(absl::StrCat("input 0 must be an optional, not a ", v->TypeString()));
+      return ctx.Error(absl::StrCat("input 0 must be an optional, not ", v->TypeString()));
     }
     ctx.set_output(0, *v);
     return absl::OkStatus();
