@@ -12,6 +12,7 @@
 #include "convert/cast_cleanup.h"
 #include "convert/op_policy.h"
 #include "convert/op_stats.h"
+#include "convert/value_cast.h"
 #include "graph/model_validation.h"
 #include "graph/topo_sort.h"
 #include "numerics/float16.h"
@@ -386,6 +387,12 @@ absl::Status Conversion::ConvertConstants(int s) {
         attr->set_type(onnx::AttributeProto::TENSOR);
         *attr->mutable_t() = std::move(tensor);
       }
+    } else if (op == "SequenceEmpty" && FindAttr(node, "dtype") == nullptr) {
+      // Its schema states the float32 default in words only: spell out the target type.
+      onnx::AttributeProto* attr = node->add_attribute();
+      attr->set_name("dtype");
+      attr->set_type(onnx::AttributeProto::INT);
+      attr->set_i(target_);
     } else if (op == "ConstantOfShape" && FindAttr(node, "value") == nullptr) {
       // The default value is a float32 zero: spell it out in the target type.
       onnx::AttributeProto* attr = node->add_attribute();
@@ -410,6 +417,10 @@ absl::Status Conversion::ConvertConstants(int s) {
                              attr.name() == "output_datatype";
       if (type_attr && attr.type() == onnx::AttributeProto::INT && attr.i() == kFloat) {
         attr.set_i(target_);
+      }
+      // A type given whole (Optional's `type`): its float32 tensors become the target type.
+      if (attr.has_tp() && graph::FromTypeProto(attr.tp()).Is(kFloat)) {
+        graph::SetElemType(attr.mutable_tp(), target_);
       }
     }
     // An output type left at a schema default of float32 (RandomNormal's dtype) is spelt out.
@@ -440,26 +451,30 @@ const std::array<bool, 2>& Conversion::FloatDefaultTypeAttrs(const onnx::OpSchem
   return it->second;
 }
 
-onnx::NodeProto* Conversion::MakeCast(int s, absl::string_view input, absl::string_view output,
-                                      int32_t to) {
-  // Appended to the graph, which owns it from here on; Materialize moves it into place.
-  onnx::NodeProto* node = index_->scope(s).graph->add_node();
-  node->set_op_type("Cast");
-  node->set_name(names_->Make(absl::StrCat(output, "_Cast")));
-  node->add_input(std::string(input));
-  node->add_output(std::string(output));
-  onnx::AttributeProto* attr = node->add_attribute();
-  attr->set_name("to");
-  attr->set_type(onnx::AttributeProto::INT);
-  attr->set_i(to);
+absl::Status Conversion::MakeCast(int s, int after, int id, absl::string_view input,
+                                  absl::string_view output, int32_t to) {
+  const graph::ValueType type = types_->Get(id);
+  const bool optional =
+      type.kind == graph::ValueType::kOptional || type.kind == graph::ValueType::kOptionalSequence;
+  if (optional && schemas_.ModelOpset("") < 16) {
+    return absl::UnimplementedError(absl::StrCat(
+        "value '", input, "' is an ", type.SchemaString(), " that must change type here, which "
+        "needs an If with optional outputs (opset 16); the model imports opset ",
+        schemas_.ModelOpset(""), ": upgrade it, or leave out keep_io_types"));
+  }
+  // Appended to the graph, which owns them from here on; Materialize moves them into place.
+  const std::vector<onnx::NodeProto*> nodes =
+      AppendValueCast(index_->scope(s).graph, type, input, output, to,
+                      [this](absl::string_view base) { return names_->Make(base); });
+  for (onnx::NodeProto* node : nodes) rewrite_[s].casts.emplace_back(after, node);
   ++report_->casts_inserted;
-  return node;
+  return absl::OkStatus();
 }
 
 // The name under which scope `s` reads value `id` in the wanted precision, inserting a Cast into
 // `s` the first time a precision is missing (at most one per value and type per scope). The view
 // is valid until the next Lookup.
-absl::string_view Conversion::Lookup(int s, int id, bool want16) {
+absl::StatusOr<absl::string_view> Conversion::Lookup(int s, int id, bool want16) {
   const graph::ValueDef* def = &index_->value(id);
   const int d = def->scope;
   const absl::string_view name = def->name;
@@ -484,9 +499,9 @@ absl::string_view Conversion::Lookup(int s, int id, bool want16) {
     copy->set_data_type(to);
     *copy->mutable_dims() = index_->scope(d).graph->initializer(def->index).dims();
   } else {
-    onnx::NodeProto* cast = MakeCast(s, CurrentName(id), out, to);
     const bool after_producer = s == d && def->kind == graph::ValueDef::kNodeOutput;
-    rw.casts.emplace_back(after_producer ? def->index : -1, cast);
+    HALFCAST_RETURN_IF_ERROR(
+        MakeCast(s, after_producer ? def->index : -1, id, CurrentName(id), out, to));
     if (def->kind == graph::ValueDef::kInitializer && !want16 && shared_.emplace(name).second) {
       report_->shared_initializers.emplace_back(name);
     }
@@ -494,7 +509,7 @@ absl::string_view Conversion::Lookup(int s, int id, bool want16) {
   rw.final_type[out] = to;
   std::string& available = rw.available[id][want16];
   available = std::move(out);
-  return available;
+  return absl::string_view(available);
 }
 
 absl::Status Conversion::PlaceBoundaryCasts(int s) {
@@ -515,13 +530,12 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
         continue;
       }
       const std::string renamed = names_->Make(absl::StrCat(v, have16 ? "_16bit" : "_fp32"));
-      onnx::NodeProto* cast = MakeCast(0, renamed, v, want16 ? target_ : kFloat);
       if (def->kind == graph::ValueDef::kNodeOutput) {
         graph->mutable_node(def->index)->set_output(def->slot, renamed);
-        rw.casts.emplace_back(def->index, cast);
+        HALFCAST_RETURN_IF_ERROR(MakeCast(0, def->index, id, renamed, v, want16 ? target_ : kFloat));
       } else {
         graph->mutable_initializer(def->index)->set_name(renamed);
-        rw.casts.emplace_back(-1, cast);
+        HALFCAST_RETURN_IF_ERROR(MakeCast(0, -1, id, renamed, v, want16 ? target_ : kFloat));
       }
       renamed_[id] = renamed;
       rw.final_type[renamed] = have16 ? target_ : kFloat;
@@ -537,7 +551,7 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
       const bool want16 = Input16(s, n, i);
       // Most inputs read their value as it is, under its own name: no need to look at the node.
       if (Produced16(id) == want16 && renamed_.empty()) continue;
-      const absl::string_view name = Lookup(s, id, want16);
+      HALFCAST_ASSIGN_OR_RETURN(const absl::string_view name, Lookup(s, id, want16));
       onnx::NodeProto* node = graph->mutable_node(n);
       if (name != node->input(i)) node->set_input(i, std::string(name));
     }
@@ -546,7 +560,8 @@ absl::Status Conversion::PlaceBoundaryCasts(int s) {
     for (int j = 0; j < graph->output_size(); ++j) {
       const int id = index_->scope(s).outputs[j];
       if (!types_->Get(id).Is(kFloat)) continue;
-      const absl::string_view name = Lookup(s, id, OutputWants16(s, j, graph->output(j).name()));
+      HALFCAST_ASSIGN_OR_RETURN(const absl::string_view name,
+                                Lookup(s, id, OutputWants16(s, j, graph->output(j).name())));
       if (name != graph->output(j).name()) graph->mutable_output(j)->set_name(std::string(name));
     }
   }

@@ -138,9 +138,13 @@ class Conversion {
   void Retype(int s);
   void Materialize(int s);
 
-  absl::string_view Lookup(int s, int id, bool want16);
-  // A new Cast node, appended to scope `s`'s graph (after its original nodes).
-  onnx::NodeProto* MakeCast(int s, absl::string_view input, absl::string_view output, int32_t to);
+  absl::StatusOr<absl::string_view> Lookup(int s, int id, bool want16);
+  // Appends to scope `s` the nodes casting value `id` (read as `input`) to `to` as `output`
+  // (value_cast.h: a Cast, or a Loop or If for sequences and optionals), placed after node
+  // `after` (-1: before every node).
+  // Unimplemented for an optional below opset 16, whose If cannot return optionals.
+  absl::Status MakeCast(int s, int after, int id, absl::string_view input,
+                        absl::string_view output, int32_t to);
   absl::string_view CurrentName(int id) const {
     if (renamed_.empty()) return index_->value(id).name;
     auto it = renamed_.find(id);

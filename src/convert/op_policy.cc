@@ -77,7 +77,7 @@ OpPolicy::OpPolicy(const ConvertOptions& options, const graph::NodeSchemas& sche
     declared16_.insert(absl::StrCat(domain, ":", op_type));
   }
   for (auto kind : {graph::ValueType::kTensor, graph::ValueType::kSequence,
-                    graph::ValueType::kOptional}) {
+                    graph::ValueType::kOptional, graph::ValueType::kOptionalSequence}) {
     target_types_[kind] = Intern(graph::ValueType{kind, target_}.SchemaString());
   }
 }

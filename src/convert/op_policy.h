@@ -94,7 +94,7 @@ class OpPolicy {
   const graph::NodeSchemas& schemas_;
   int32_t target_;
   // onnx's interned type strings of tensor / seq / optional of the target type, by ValueType kind.
-  onnx::DataType target_types_[4] = {nullptr, nullptr, nullptr, nullptr};
+  onnx::DataType target_types_[graph::ValueType::kOther] = {};  // per kind with an element type
   std::string target_name_;  // "float16" / "bfloat16"
   NameList op_block_;
   NameList node_block_;

@@ -84,6 +84,9 @@ onnx::TypeProto ToTypeProto(ValueType type) {
     tensor = proto.mutable_sequence_type()->mutable_elem_type();
   } else if (type.kind == ValueType::kOptional) {
     tensor = proto.mutable_optional_type()->mutable_elem_type();
+  } else if (type.kind == ValueType::kOptionalSequence) {
+    tensor = proto.mutable_optional_type()->mutable_elem_type()->mutable_sequence_type()
+                 ->mutable_elem_type();
   }
   tensor->mutable_tensor_type()->set_elem_type(type.elem);
   return proto;
@@ -105,10 +108,7 @@ void HideOpsOnnxDoesNotKnow(const std::vector<onnx::GraphProto*>& graphs, const 
       const absl::Span<const int> outputs = index.scope(s).node_outputs[n];
       for (int o = 0; o < static_cast<int>(outputs.size()); ++o) {
         const ValueType type = table.Get(outputs[o]);
-        if (type.kind != ValueType::kTensor && type.kind != ValueType::kSequence &&
-            type.kind != ValueType::kOptional) {
-          continue;
-        }
+        if (!type.HasElem()) continue;
         onnx::ValueInfoProto* v = graph->add_value_info();
         v->set_name(graph->node(n).output(o));
         *v->mutable_type() = ToTypeProto(type);
@@ -255,6 +255,12 @@ class SchemaPropagation {
       ValueType t = table_->Get(index_.InputId(s, n, i));
       if (t.known()) return t;
     }
+    // A sequence of `dtype` tensors (float when absent, as its schema says in words only).
+    if (onnx_domain && op == "SequenceEmpty") {
+      const onnx::AttributeProto* dtype = FindAttr(node, "dtype");
+      return {ValueType::kSequence, dtype != nullptr ? static_cast<int32_t>(dtype->i())
+                                                     : onnx::TensorProto::FLOAT};
+    }
     // Fixed by an attribute (Cast `to`, random ops' `dtype`, window ops' `output_datatype`).
     for (const char* name : {"to", "dtype", "output_datatype"}) {
       const onnx::AttributeProto* attr = FindAttr(node, name);
@@ -357,6 +363,8 @@ std::string ValueType::SchemaString() const {
       return absl::StrCat("seq(", tensor, ")");
     case kOptional:
       return absl::StrCat("optional(", tensor, ")");
+    case kOptionalSequence:
+      return absl::StrCat("optional(seq(", tensor, "))");
     default:
       return "";
   }
@@ -374,6 +382,7 @@ ValueType FromTypeProto(const onnx::TypeProto& type) {
     }
     case onnx::TypeProto::kOptionalType: {
       ValueType inner = FromTypeProto(type.optional_type().elem_type());
+      if (inner.kind == ValueType::kSequence) return {ValueType::kOptionalSequence, inner.elem};
       if (inner.kind != ValueType::kTensor) return inner.known() ? ValueType{ValueType::kOther} : inner;
       return {ValueType::kOptional, inner.elem};
     }

@@ -25,14 +25,16 @@
 namespace halfcast::graph {
 
 struct ValueType {
-  enum Kind : uint8_t { kUnknown, kTensor, kSequence, kOptional, kOther };
+  // kOptional: optional(tensor); kOptionalSequence: optional(seq(tensor)), as a Loop carries a
+  // sequence that may be absent.
+  enum Kind : uint8_t { kUnknown, kTensor, kSequence, kOptional, kOptionalSequence, kOther };
   Kind kind = kUnknown;
   int32_t elem = 0;  // TensorProto::DataType of the tensor (or of the sequence's tensors)
 
   bool known() const { return kind != kUnknown; }
-  bool Is(int32_t type) const {
-    return (kind == kTensor || kind == kSequence || kind == kOptional) && elem == type;
-  }
+  // A tensor, or a sequence or optional of tensors: a type with an element type.
+  bool HasElem() const { return kind != kUnknown && kind != kOther; }
+  bool Is(int32_t type) const { return HasElem() && elem == type; }
   // The type-constraint string onnx uses for this type, e.g. "seq(tensor(float16))"; "" for
   // kOther/kUnknown.
   std::string SchemaString() const;

@@ -141,8 +141,7 @@ TEST_F(MachineTest, RunFeedsAndWritesSequences) {
   )");
   for (onnx::ValueInfoProto* value :
        {model.mutable_graph()->mutable_input(0), model.mutable_graph()->mutable_output(0)}) {
-    value->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()
-        ->set_elem_type(onnx::TensorProto::FLOAT);
+    ::halfcast::testing::DeclareSequenceOf(value, onnx::TensorProto::FLOAT);
   }
   const std::string path = WriteModelProto("seq.onnx", model);
   const float a[] = {1, 2}, b[] = {3, 4};

@@ -32,15 +32,11 @@ std::vector<float> Values(const Tensor& t) {
   return std::vector<float>(t.data<float>(), t.data<float>() + t.element_count());
 }
 
-// The text format of onnx 1.12 has no sequence types: declare graph value `index` of `values`
-// a sequence (or an optional, or an optional sequence) of `element` tensors.
 void DeclareSequence(onnx::ValueInfoProto* value, DataType element) {
-  value->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()
-      ->set_elem_type(static_cast<int32_t>(element));
+  testing::DeclareSequenceOf(value, static_cast<int32_t>(element));
 }
 void DeclareOptionalTensor(onnx::ValueInfoProto* value, DataType element) {
-  value->mutable_type()->mutable_optional_type()->mutable_elem_type()->mutable_tensor_type()
-      ->set_elem_type(static_cast<int32_t>(element));
+  testing::DeclareOptionalOf(value, static_cast<int32_t>(element));
 }
 
 TEST(ValueTest, KindsTypesAndSizes) {

@@ -62,4 +62,14 @@ onnx::ModelProto NestedIfs(int depth) {
   return model;
 }
 
+void DeclareSequenceOf(onnx::ValueInfoProto* value, int32_t elem) {
+  value->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()
+      ->set_elem_type(elem);
+}
+
+void DeclareOptionalOf(onnx::ValueInfoProto* value, int32_t elem) {
+  value->mutable_type()->mutable_optional_type()->mutable_elem_type()->mutable_tensor_type()
+      ->set_elem_type(elem);
+}
+
 }  // namespace halfcast::testing

@@ -8,6 +8,7 @@
 #ifndef HALFCAST_TESTING_ONNX_TEXT_H_
 #define HALFCAST_TESTING_ONNX_TEXT_H_
 
+#include <cstdint>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -23,6 +24,11 @@ onnx::ModelProto ParseModelText(std::string_view text);
 // (float[2] x, bool c) => y: an If whose then-branch holds an If whose then-branch ... `depth`
 // bodies deep, each branch returning Identity(x). Built in memory, as no file that deep parses.
 onnx::ModelProto NestedIfs(int depth);
+
+// onnx 1.12's text syntax has no sequence or optional types: tests declare them after parsing.
+// Makes `value` a sequence (or an optional) of `elem` tensors (TensorProto::DataType).
+void DeclareSequenceOf(onnx::ValueInfoProto* value, int32_t elem);
+void DeclareOptionalOf(onnx::ValueInfoProto* value, int32_t elem);
 
 }  // namespace halfcast::testing
 
