@@ -47,18 +47,7 @@ onnx::TypeProto ScalarType(int32_t elem) {
 }
 
 onnx::TypeProto TypeOf(graph::ValueType::Kind kind, int32_t elem) {
-  onnx::TypeProto type;
-  onnx::TypeProto* tensor = &type;
-  if (kind == graph::ValueType::kSequence) {
-    tensor = type.mutable_sequence_type()->mutable_elem_type();
-  } else if (kind == graph::ValueType::kOptional) {
-    tensor = type.mutable_optional_type()->mutable_elem_type();
-  } else if (kind == graph::ValueType::kOptionalSequence) {
-    tensor = type.mutable_optional_type()->mutable_elem_type()->mutable_sequence_type()
-                 ->mutable_elem_type();
-  }
-  tensor->mutable_tensor_type()->set_elem_type(elem);
-  return type;
+  return graph::ToTypeProto(graph::ValueType{kind, elem});
 }
 
 void AppendTensorCast(onnx::GraphProto* graph, const std::string& input, const std::string& output,

@@ -76,22 +76,6 @@ void CollectScopes(onnx::GraphProto* graph, std::vector<onnx::GraphProto*>* out)
   }
 }
 
-// The TypeProto of a known tensor, sequence or optional type, without shape.
-onnx::TypeProto ToTypeProto(ValueType type) {
-  onnx::TypeProto proto;
-  onnx::TypeProto* tensor = &proto;
-  if (type.kind == ValueType::kSequence) {
-    tensor = proto.mutable_sequence_type()->mutable_elem_type();
-  } else if (type.kind == ValueType::kOptional) {
-    tensor = proto.mutable_optional_type()->mutable_elem_type();
-  } else if (type.kind == ValueType::kOptionalSequence) {
-    tensor = proto.mutable_optional_type()->mutable_elem_type()->mutable_sequence_type()
-                 ->mutable_elem_type();
-  }
-  tensor->mutable_tensor_type()->set_elem_type(type.elem);
-  return proto;
-}
-
 // onnx's inference must not run its own (older) schema on an op a table describes, nor trip on
 // ops nothing describes: in the skeleton such nodes move to a domain onnx has no schemas for, so
 // it skips them, and their outputs are declared with the types already known.
@@ -368,6 +352,21 @@ std::string ValueType::SchemaString() const {
     default:
       return "";
   }
+}
+
+onnx::TypeProto ToTypeProto(ValueType type) {
+  onnx::TypeProto proto;
+  onnx::TypeProto* tensor = &proto;
+  if (type.kind == ValueType::kSequence) {
+    tensor = proto.mutable_sequence_type()->mutable_elem_type();
+  } else if (type.kind == ValueType::kOptional) {
+    tensor = proto.mutable_optional_type()->mutable_elem_type();
+  } else if (type.kind == ValueType::kOptionalSequence) {
+    tensor = proto.mutable_optional_type()->mutable_elem_type()->mutable_sequence_type()
+                 ->mutable_elem_type();
+  }
+  tensor->mutable_tensor_type()->set_elem_type(type.elem);
+  return proto;
 }
 
 ValueType FromTypeProto(const onnx::TypeProto& type) {

@@ -42,6 +42,8 @@ struct ValueType {
 
 // Reads a ValueType from a TypeProto; sets the element type of one.
 ValueType FromTypeProto(const onnx::TypeProto& type);
+// The TypeProto of a type with an element type (ValueType::HasElem), without shape.
+onnx::TypeProto ToTypeProto(ValueType type);
 void SetElemType(onnx::TypeProto* type, int32_t elem);
 
 // The schema of every node of an index (SchemaLookup::Find, looked up once per node).
