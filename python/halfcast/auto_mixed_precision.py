@@ -192,10 +192,20 @@ class _Callbacks:
         raise error
 
 
+@dataclasses.dataclass(frozen=True)
+class _SearchBounds:
+    """How candidates are judged and how long and large the search may grow."""
+    safety_margin: float = 0.2
+    check_onnx_runtime_cpu: bool = True
+    max_retained_bytes: int = 2 << 30
+    time_limit_seconds: float = 0.0
+
+
 def _mixed_options(rtol: Optional[float], atol: Optional[float], keep_io_types: bool,
                    target: str, op_block_list: Optional[Iterable[str]],
                    fp16_ops: Optional[Iterable[str]], min_positive_val: float,
-                   max_finite_val: float, strategy: str, max_evaluations: int) -> _capi.Options:
+                   max_finite_val: float, strategy: str, max_evaluations: int,
+                   bounds: _SearchBounds) -> _capi.Options:
     options = _capi.Options("mixed_precision")
     # The library applies the Python tool's rules: rtol alone -> atol 1e-8, atol alone ->
     # rtol 1e-5, neither and no validate_fn -> an error (a ValueError).
@@ -216,6 +226,10 @@ def _mixed_options(rtol: Optional[float], atol: Optional[float], keep_io_types: 
     except KeyError:
         raise ValueError(f"strategy must be 'error-guided' or 'bisect', not {strategy!r}") from None
     options.set_int(_capi.OPTION_MAX_EVALUATIONS, max_evaluations)
+    options.set_double(_capi.OPTION_SAFETY_MARGIN, bounds.safety_margin)
+    options.set_bool(_capi.OPTION_CHECK_ORT_CPU, bool(bounds.check_onnx_runtime_cpu))
+    options.set_int(_capi.OPTION_MAX_RETAINED_BYTES, bounds.max_retained_bytes)
+    options.set_double(_capi.OPTION_TIME_LIMIT, bounds.time_limit_seconds)
     options.set_logger(_library_logger)
     return options
 
@@ -237,6 +251,8 @@ def auto_convert_mixed_precision(
         fp16_ops: Optional[Iterable[str]] = ..., min_positive_val: float = ...,
         max_finite_val: float = ..., strategy: str = ..., max_evaluations: int = ...,
         progress: Optional[Callable[[Progress], Any]] = ..., runtime: Optional[RuntimeFn] = ...,
+        safety_margin: float = ..., check_onnx_runtime_cpu: bool = ...,
+        max_retained_bytes: int = ..., time_limit_seconds: float = ...,
         return_report: Literal[False] = ...) -> onnx.ModelProto: ...
 
 
@@ -248,6 +264,8 @@ def auto_convert_mixed_precision(
         fp16_ops: Optional[Iterable[str]] = ..., min_positive_val: float = ...,
         max_finite_val: float = ..., strategy: str = ..., max_evaluations: int = ...,
         progress: Optional[Callable[[Progress], Any]] = ..., runtime: Optional[RuntimeFn] = ...,
+        safety_margin: float = ..., check_onnx_runtime_cpu: bool = ...,
+        max_retained_bytes: int = ..., time_limit_seconds: float = ...,
         return_report: Literal[True]) -> Tuple[onnx.ModelProto, Report]: ...
 
 
@@ -259,6 +277,8 @@ def auto_convert_mixed_precision(
         max_finite_val: float = 1e4, strategy: str = "error-guided", max_evaluations: int = 0,
         progress: Optional[Callable[[Progress], Any]] = None,
         runtime: Optional[RuntimeFn] = None,
+        safety_margin: float = 0.2, check_onnx_runtime_cpu: bool = True,
+        max_retained_bytes: int = 2 << 30, time_limit_seconds: float = 0.0,
         return_report: bool = False) -> Union[onnx.ModelProto, Tuple[onnx.ModelProto, Report]]:
     """Converts a model to mixed precision, keeping the fewest nodes in float32 that validate.
 
@@ -287,6 +307,16 @@ def auto_convert_mixed_precision(
             serialized self-contained model) instead of the built-in evaluator; it must return
             at least the model's graph outputs. float16 tensors are numpy.float16; bfloat16
             tensors are uint16 bit patterns (return them as ``(bits, onnx.TensorProto.BFLOAT16)``).
+        safety_margin: candidates must meet rtol and atol scaled by ``1 - safety_margin``
+            (in [0, 1)), so the answer is not at the edge of the bound, where a runtime that
+            rounds a little differently fails it; 0 judges at the bound.
+        check_onnx_runtime_cpu: a candidate must also validate as ONNX Runtime's CPU provider
+            runs float16 (built-in evaluator only); False for a model served only where every op
+            runs in 16 bits.
+        max_retained_bytes: bound on the values the search keeps between evaluations (0: none);
+            past it the search is slower, never wrong.
+        time_limit_seconds: bound on the whole search (0: none); reaching it raises
+            DeadlineExceededError.
         return_report: also return the :class:`halfcast.Report`.
 
     Returns:
@@ -301,13 +331,17 @@ def auto_convert_mixed_precision(
         halfcast.AbortedError: ``validate_fn`` or ``runtime`` raised (the exception is the
             error's ``__cause__``).
         halfcast.ResourceExhaustedError: ``max_evaluations`` reached.
+        halfcast.DeadlineExceededError: ``time_limit_seconds`` reached (a TimeoutError).
     """
+    bounds = _SearchBounds(safety_margin, check_onnx_runtime_cpu, max_retained_bytes,
+                           time_limit_seconds)
     data = _model_bytes(model)
     output_names = [output.name for output in model.graph.output]
     lib = _capi.library()
     callbacks = _Callbacks(output_names, validate_fn, runtime, progress)
     with _mixed_options(rtol, atol, keep_io_types, target, op_block_list, fp16_ops,
-                        min_positive_val, max_finite_val, strategy, max_evaluations) as options:
+                        min_positive_val, max_finite_val, strategy, max_evaluations,
+                        bounds) as options:
         callbacks.install(options)
         feeds, _sets = _make_feeds(feed_dict)
         with feeds, _capi.model_from_bytes(data) as source:
@@ -334,7 +368,9 @@ def auto_convert_mixed_precision_model_path(
         op_block_list: Optional[Iterable[str]] = None, fp16_ops: Optional[Iterable[str]] = None,
         strategy: str = "error-guided", max_evaluations: int = 0,
         progress: Optional[Callable[[Progress], Any]] = None,
-        runtime: Optional[RuntimeFn] = None) -> Report:
+        runtime: Optional[RuntimeFn] = None, safety_margin: float = 0.2,
+        check_onnx_runtime_cpu: bool = True, max_retained_bytes: int = 2 << 30,
+        time_limit_seconds: float = 0.0) -> Report:
     """Mixed precision from a model file to a model file, for models with external data.
 
     The drop-in for ``onnxconverter_common.auto_mixed_precision_model_path`` (same parameters;
@@ -368,8 +404,10 @@ def auto_convert_mixed_precision_model_path(
     lib = _capi.library()
     callbacks = _Callbacks(output_names, customized_validate_func, runtime, progress,
                            logging.WARNING if verbose else logging.INFO)
+    bounds = _SearchBounds(safety_margin, check_onnx_runtime_cpu, max_retained_bytes,
+                           time_limit_seconds)
     with _mixed_options(rtol, atol, keep_io_types, target, op_block_list, fp16_ops, 1e-7, 1e4,
-                        strategy, max_evaluations) as options, \
+                        strategy, max_evaluations, bounds) as options, \
             _capi.save_options(save_as_external_data, 1024, location) as save:
         callbacks.install(options)
         feeds, _sets = _make_feeds(input_feed)

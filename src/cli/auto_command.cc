@@ -34,6 +34,15 @@ std::vector<FlagSpec> AutoFlags() {
       {"keep-best", FlagKind::kSwitch, "",
        "when --max-evaluations or --time-limit stop the search, write the best model so far "
        "(exit 1 if it does not validate) instead of failing"},
+      {"safety-margin", FlagKind::kValue, "F",
+       "judge candidates against rtol and atol scaled by 1 - F, in [0, 1) (default 0.2), so the "
+       "answer is not at the edge of the bound where another runtime's rounding fails it"},
+      {"no-onnx-runtime-cpu-check", FlagKind::kSwitch, "",
+       "do not also require each candidate to validate as ONNX Runtime's CPU provider runs "
+       "float16 (for a model served only where every op runs in 16 bits)"},
+      {"max-retained-bytes", FlagKind::kValue, "BYTES",
+       "bound on the values the search keeps between evaluations (default 2 GiB, 0 = none); "
+       "past it the search is slower, never wrong"},
       {"report-json", FlagKind::kValue, "FILE", "also write the report as JSON (docs/cli.md)"},
       {"json", FlagKind::kSwitch, "", "print the JSON report on stdout instead of the text"},
       {"progress", FlagKind::kValue, "MODE",
@@ -91,6 +100,18 @@ absl::StatusOr<MixedPrecisionOptions> OptionsFromFlags(const ParsedArgs& args) {
     HALFCAST_ASSIGN_OR_RETURN(options.time_limit_seconds, ParseNonNegative("time-limit", *text));
   }
   options.keep_best = args.Has("keep-best");
+  if (std::optional<std::string> text = args.Value("safety-margin")) {
+    HALFCAST_ASSIGN_OR_RETURN(options.safety_margin, ParseNonNegative("safety-margin", *text));
+    if (options.safety_margin >= 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--safety-margin must be in [0, 1), got ", *text));
+    }
+  }
+  options.check_onnx_runtime_cpu = !args.Has("no-onnx-runtime-cpu-check");
+  if (std::optional<std::string> text = args.Value("max-retained-bytes")) {
+    HALFCAST_ASSIGN_OR_RETURN(options.max_retained_bytes,
+                              ParseCount("max-retained-bytes", *text));
+  }
   return options;
 }
 

@@ -256,6 +256,44 @@ TEST_F(MachineTest, AutoJsonCarriesToleranceAndVerdict) {
   EXPECT_THAT(result.out, HasSubstr("\"validated\":true,\"stopped\":null}"));
 }
 
+// The search's judgement flags reach it: a margin tightens the bound (0.9 leaves no candidate
+// for float16's rounding of `small`), a retained-bytes bound caps what it keeps, and the JSON
+// says what the search ran with.
+TEST_F(MachineTest, SafetyMarginOrtCheckAndRetainedBytesReachTheSearch) {
+  const std::vector<std::string> base = {"auto", model_, dir_.File("sm.onnx"), "--input",
+                                         "x=" + small_, "--rtol", "1e-3", "--atol", "0",
+                                         "--progress=none", "-f", "--json"};
+  std::vector<std::string> at_bound = base;
+  for (const char* arg : {"--safety-margin", "0", "--no-onnx-runtime-cpu-check",
+                          "--max-retained-bytes", "1"}) {
+    at_bound.push_back(arg);
+  }
+  const CliResult ok = Run(at_bound);
+  ASSERT_EQ(ok.exit_code, kOk) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("\"safety_margin\":0,\"check_onnx_runtime_cpu\":false,"
+                                "\"max_retained_bytes\":1,"));
+  EXPECT_THAT(ok.out, HasSubstr("\"peak_retained_bytes\":0,"));
+  const CliResult defaults = Run(base);
+  ASSERT_EQ(defaults.exit_code, kOk) << defaults.err;
+  // JSON numbers are written to round-trip: 0.2 is 0.20000000000000001.
+  EXPECT_THAT(defaults.out, HasSubstr("\"safety_margin\":0.2000"));
+  EXPECT_THAT(defaults.out,
+              HasSubstr("\"check_onnx_runtime_cpu\":true,\"max_retained_bytes\":2147483648,"));
+  EXPECT_THAT(defaults.out, Not(HasSubstr("\"peak_retained_bytes\":0,")));
+
+  std::vector<std::string> tight = base;
+  tight.push_back("--safety-margin");
+  tight.push_back("0.9");
+  const CliResult none = Run(tight);
+  EXPECT_EQ(none.exit_code, kError);
+  EXPECT_THAT(none.err, HasSubstr("tightened by the safety margin (0.9)"));
+  ExpectError({"auto", model_, "--input", "x=" + small_, "--rtol", "1e-3", "--safety-margin", "1"},
+              "--safety-margin must be in [0, 1), got 1");
+  ExpectError({"auto", model_, "--input", "x=" + small_, "--rtol", "1e-3", "--max-retained-bytes",
+               "-5"},
+              "--max-retained-bytes: '-5' is not an integer >= 0");
+}
+
 // ----------------------------------------------------------------------------- --keep-best
 
 TEST_F(MachineTest, KeepBestWritesTheBestSoFar) {

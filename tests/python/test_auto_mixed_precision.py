@@ -7,6 +7,7 @@ from typing import List
 
 import numpy as np
 import onnx
+import onnx.parser
 import pytest
 
 import halfcast
@@ -152,3 +153,37 @@ def test_model_path_variant_matches_cli(cli, work):
     assert isinstance(report, halfcast.Report) and report.evaluations > 0
     for file in ("cli.onnx", "cli.onnx.data"):  # same names, other folder
         assert (work / "py" / file).read_bytes() == (work / file).read_bytes(), file
+
+
+def overflow_model() -> onnx.ModelProto:
+    """y = Relu(x * 300 * 300 / 90000): float16 rounds x by ~2e-4, relative."""
+    model = onnx.parser.parse_model("""
+      <ir_version: 8, opset_import: ["" : 17]>
+      g (float[4] x) => (float[4] y) <float a = {300.0}, float b = {300.0}, float d = {90000.0}> {
+        p = Mul(x, a)
+        q = Mul(p, b)
+        r = Div(q, d)
+        y = Relu(r)
+      }""")
+    for i, node in enumerate(model.graph.node):
+        node.name = f"n{i}"
+    return model
+
+
+def test_search_bounds_reach_the_library():
+    model = overflow_model()
+    feeds = {"x": np.array([0.1, -0.2, 0.3, 0.5], np.float32)}
+    convert = auto_mixed_precision.auto_convert_mixed_precision
+    # At the bound float16's rounding passes rtol 1e-3; a margin of 0.9 leaves no candidate.
+    _, report = convert(model, feeds, rtol=1e-3, atol=0.0, safety_margin=0.0,
+                        check_onnx_runtime_cpu=False, max_retained_bytes=1, return_report=True)
+    assert report.as_dict()["peak_retained_bytes"] == 0  # nothing kept under a 1-byte bound
+    _, unbounded = convert(model, feeds, rtol=1e-3, atol=0.0, safety_margin=0.0,
+                           return_report=True)
+    assert unbounded.as_dict()["peak_retained_bytes"] > 0
+    with pytest.raises(halfcast.FailedPreconditionError, match=r"safety margin \(0\.9\)"):
+        convert(model, feeds, rtol=1e-3, atol=0.0, safety_margin=0.9)
+    with pytest.raises(halfcast.InvalidArgumentError, match="safety_margin"):
+        convert(model, feeds, rtol=1e-3, safety_margin=1.5)
+    with pytest.raises(halfcast.DeadlineExceededError):
+        convert(model, feeds, rtol=1e-3, time_limit_seconds=1e-9)
