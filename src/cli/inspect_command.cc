@@ -65,7 +65,14 @@ void CountGraph(const onnx::GraphProto& graph, bool top_level, ModelStats* stats
   }
 }
 
+// "float[1,?,N]"; a sequence or optional as ONNX writes them around that: "seq(float[?])".
 std::string TypeString(const onnx::TypeProto& type) {
+  if (type.has_sequence_type()) {
+    return absl::StrCat("seq(", TypeString(type.sequence_type().elem_type()), ")");
+  }
+  if (type.has_optional_type()) {
+    return absl::StrCat("optional(", TypeString(type.optional_type().elem_type()), ")");
+  }
   if (!type.has_tensor_type()) return "(not a tensor)";
   const onnx::TypeProto_Tensor& tensor = type.tensor_type();
   std::string text = DataTypeName(static_cast<DataType>(tensor.elem_type()));

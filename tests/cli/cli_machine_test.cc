@@ -167,6 +167,9 @@ TEST_F(MachineTest, RunFeedsAndWritesSequences) {
   ASSERT_EQ(json.exit_code, kOk) << json.err;
   EXPECT_THAT(json.out, HasSubstr("{\"name\":\"t\",\"type\":\"seq(tensor(float))\",\"shape\":[],"
                                   "\"min\":1,\"max\":8,\"mean\":4.5,\"elements\":4}"));
+  const CliResult inspect = Run({"inspect", path});
+  ASSERT_EQ(inspect.exit_code, kOk) << inspect.err;
+  EXPECT_THAT(inspect.out, HasSubstr("inputs: s seq(float), x float[2]"));
   // A tensor file for the sequence input is a clear error; so is mixed precision with one.
   ExpectError({"run", path, "--input", "s=" + dir_.File("x.npy"), "--input",
                "x=" + dir_.File("x.npy")},
