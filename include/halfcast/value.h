@@ -53,25 +53,33 @@ class Value {
   // The element type: a tensor's own, a sequence's elements', an optional's contained value's.
   DataType element_type() const;
   // A sequence's tensors (empty for the other kinds).
-  const std::vector<Tensor>& elements() const { return elements_; }
+  const std::vector<Tensor>& elements() const;
   // An optional: whether it holds a value, the value (only when it does), and whether its type
   // is an optional sequence.
-  bool has_element() const { return contained_ != nullptr; }
-  const Value& element() const { return *contained_; }
-  bool optional_of_sequence() const;
+  bool has_element() const { return kind_ == Kind::kOptional && contents_ != nullptr; }
+  const Value& element() const;
+  bool optional_of_sequence() const { return kind_ == Kind::kOptional && of_sequence_; }
 
   // Bytes of every tensor the value holds.
-  std::size_t byte_size() const;
+  std::size_t byte_size() const {
+    return kind_ == Kind::kTensor ? tensor_.byte_size() : ContentsBytes();
+  }
   // "tensor(float)", "seq(tensor(int64))", "optional(seq(tensor(float)))", as ONNX writes types.
   std::string TypeString() const;
 
  private:
+  struct Contents;  // a sequence's elements or an optional's value (value.cc)
+
+  std::size_t ContentsBytes() const;  // byte_size() of a sequence or optional
+
   Kind kind_ = Kind::kTensor;
+  DataType element_type_ = DataType::kUndefined;  // sequences and optionals
+  bool of_sequence_ = false;                      // an optional's type
   Tensor tensor_;
-  DataType element_type_ = DataType::kUndefined;  // sequences and empty optionals
-  std::vector<Tensor> elements_;
-  std::shared_ptr<const Value> contained_;  // an optional's value; nullptr when empty
-  bool of_sequence_ = false;                // an empty optional's type
+  // Shared and immutable, so a tensor value (most values) carries one null pointer besides its
+  // tensor: moving and destroying values stays as cheap as for tensors. nullptr for a tensor
+  // and an empty optional.
+  std::shared_ptr<const Contents> contents_;
 };
 
 // Named values, ordered by name (deterministic iteration).

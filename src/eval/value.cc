@@ -25,11 +25,16 @@ bool SequenceMatches(const Value& value, const onnx::TypeProto::Sequence& type) 
 
 }  // namespace
 
+struct Value::Contents {
+  std::vector<Tensor> elements;  // a sequence's
+  Value element;                 // an optional's
+};
+
 Value Value::Sequence(DataType element_type, std::vector<Tensor> elements) {
   Value v;
   v.kind_ = Kind::kSequence;
   v.element_type_ = element_type;
-  v.elements_ = std::move(elements);
+  v.contents_ = std::make_shared<const Contents>(Contents{std::move(elements), Value()});
   return v;
 }
 
@@ -38,9 +43,16 @@ Value Value::OptionalOf(Value element) {
   v.kind_ = Kind::kOptional;
   v.element_type_ = element.element_type();
   v.of_sequence_ = element.is_sequence();
-  v.contained_ = std::make_shared<const Value>(std::move(element));
+  v.contents_ = std::make_shared<const Contents>(Contents{{}, std::move(element)});
   return v;
 }
+
+const std::vector<Tensor>& Value::elements() const {
+  static const std::vector<Tensor>* const kNone = new std::vector<Tensor>();
+  return kind_ == Kind::kSequence ? contents_->elements : *kNone;
+}
+
+const Value& Value::element() const { return contents_->element; }
 
 Value Value::NoneOf(DataType element_type, bool of_sequence) {
   Value v;
@@ -54,21 +66,11 @@ DataType Value::element_type() const {
   return kind_ == Kind::kTensor ? tensor_.type() : element_type_;
 }
 
-bool Value::optional_of_sequence() const { return kind_ == Kind::kOptional && of_sequence_; }
-
-std::size_t Value::byte_size() const {
-  switch (kind_) {
-    case Kind::kTensor:
-      return tensor_.byte_size();
-    case Kind::kSequence: {
-      std::size_t bytes = 0;
-      for (const Tensor& t : elements_) bytes += t.byte_size();
-      return bytes;
-    }
-    case Kind::kOptional:
-      return contained_ == nullptr ? 0 : contained_->byte_size();
-  }
-  return 0;
+std::size_t Value::ContentsBytes() const {
+  if (kind_ == Kind::kOptional) return has_element() ? element().byte_size() : 0;
+  std::size_t bytes = 0;
+  for (const Tensor& t : elements()) bytes += t.byte_size();
+  return bytes;
 }
 
 std::string Value::TypeString() const {
