@@ -167,6 +167,10 @@ TEST_F(MachineTest, RunFeedsAndWritesSequences) {
   ASSERT_EQ(json.exit_code, kOk) << json.err;
   EXPECT_THAT(json.out, HasSubstr("{\"name\":\"t\",\"type\":\"seq(tensor(float))\",\"shape\":[],"
                                   "\"min\":1,\"max\":8,\"mean\":4.5,\"elements\":4}"));
+  // compare feeds the sequence to both models and compares their outputs; here `t` is a
+  // sequence, which compare cannot compare, and says so.
+  ExpectError({"compare", path, path, "--input-dir", dir_.File("seqdata")},
+              "value 't' has type seq(tensor(float)), not a tensor type");
   const CliResult inspect = Run({"inspect", path});
   ASSERT_EQ(inspect.exit_code, kOk) << inspect.err;
   EXPECT_THAT(inspect.out, HasSubstr("inputs: s seq(float), x float[2]"));
